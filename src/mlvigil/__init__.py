@@ -1,0 +1,83 @@
+"""mlvigil: ML observability — data quality, drift, performance and alerting.
+
+The public API is what ``__all__`` lists; everything else may change. Names are
+imported on first use, so ``import mlvigil`` (and the CLI) start fast.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> import mlvigil
+>>> same = pa.table({"x": [1.0, 2.0, 3.0]})
+>>> mlvigil.detect_drift(same, same).dataset_drift
+False
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from mlvigil._version import __version__
+
+if TYPE_CHECKING:
+    from mlvigil.checks.drift import DriftConfig, detect_drift
+    from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
+    from mlvigil.exceptions import (
+        ColumnMismatchError,
+        ConfigError,
+        InputError,
+        MlvigilError,
+        UnknownMethodError,
+        UnreadableInputError,
+    )
+    from mlvigil.schema import ColumnType
+    from mlvigil.stats.correction import Correction
+    from mlvigil.stats.result import StatTestResult
+
+_HOMES = {
+    "DriftConfig": "mlvigil.checks.drift",
+    "detect_drift": "mlvigil.checks.drift",
+    "ColumnDrift": "mlvigil.checks.drift_report",
+    "ColumnStatus": "mlvigil.checks.drift_report",
+    "DriftReport": "mlvigil.checks.drift_report",
+    "ColumnMismatchError": "mlvigil.exceptions",
+    "ConfigError": "mlvigil.exceptions",
+    "InputError": "mlvigil.exceptions",
+    "MlvigilError": "mlvigil.exceptions",
+    "UnknownMethodError": "mlvigil.exceptions",
+    "UnreadableInputError": "mlvigil.exceptions",
+    "ColumnType": "mlvigil.schema",
+    "Correction": "mlvigil.stats.correction",
+    "StatTestResult": "mlvigil.stats.result",
+}
+
+__all__ = [
+    "ColumnDrift",
+    "ColumnMismatchError",
+    "ColumnStatus",
+    "ColumnType",
+    "ConfigError",
+    "Correction",
+    "DriftConfig",
+    "DriftReport",
+    "InputError",
+    "MlvigilError",
+    "StatTestResult",
+    "UnknownMethodError",
+    "UnreadableInputError",
+    "__version__",
+    "detect_drift",
+]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mlvigil' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

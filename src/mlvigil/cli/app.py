@@ -1,0 +1,45 @@
+"""The ``mlvigil`` Typer application: global options and command registration.
+
+Heavy libraries are imported inside commands, so ``mlvigil --help`` and
+``mlvigil --version`` answer at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mlvigil._version import __version__
+from mlvigil.cli.drift import drift
+
+app = typer.Typer(
+    name="mlvigil",
+    help="ML observability: drift, data quality and model monitoring.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command(no_args_is_help=True)(drift)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlvigil {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """ML observability: drift, data quality and model monitoring."""
+
+
+def main() -> None:
+    """Entry point of the ``mlvigil`` console script."""
+    app()
