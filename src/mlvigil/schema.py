@@ -102,6 +102,8 @@ def infer_column_type(values: pa.ChunkedArray | pa.Array) -> ColumnType:
     if pa.types.is_dictionary(kind):
         return ColumnType.CATEGORICAL
     sample = _evenly_spaced_sample(values, INFERENCE_SAMPLE_SIZE)
+    if pa.types.is_string_view(kind):
+        sample = sample.cast(pa.large_string())  # string views lack count_distinct
     distinct = pc.count_distinct(sample).as_py()
     if pa.types.is_integer(kind):
         if distinct <= MAX_INTEGER_CATEGORIES:

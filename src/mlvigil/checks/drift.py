@@ -25,7 +25,12 @@ from mlvigil.stats.contingency import two_proportion_z_test
 from mlvigil.stats.correction import Correction, adjust_p_values
 from mlvigil.stats.registry import DriftMethod, get_method
 from mlvigil.stats.result import DecisionRule, StatTestResult
-from mlvigil.stats.samples import CategoryCounts, DegenerateInputError, SortedSample, category_counts
+from mlvigil.stats.samples import (
+    CategoryCounts,
+    DegenerateInputError,
+    SortedSample,
+    category_counts,
+)
 from mlvigil.stats.selection import SMALL_SAMPLE_SIZE, default_method
 
 __all__ = ["DriftConfig", "detect_drift"]
@@ -98,7 +103,9 @@ class DriftConfig:
             raise ConfigError(f"drift_share must be in (0, 1], got {self.drift_share}")
         for where, value in [("threshold", self.threshold), *self.column_thresholds.items()]:
             if value is not None and not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"threshold for {where} must be a finite number >= 0, got {value}")
+                raise ConfigError(
+                    f"threshold for {where} must be a finite number >= 0, got {value}"
+                )
         if self.workers is not None and self.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
 
@@ -176,8 +183,14 @@ def _family(kind: pa.DataType) -> str:
 class _ColumnJob:
     """Everything needed to compare one column; :meth:`run` returns its result."""
 
-    def __init__(self, name: str, reference: pa.ChunkedArray, current: pa.ChunkedArray,
-                 declared: ColumnType | None, config: DriftConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        reference: pa.ChunkedArray,
+        current: pa.ChunkedArray,
+        declared: ColumnType | None,
+        config: DriftConfig,
+    ) -> None:
         self.name = name
         self.reference = reference
         self.current = current
@@ -186,12 +199,20 @@ class _ColumnJob:
         if self.type is ColumnType.UNKNOWN:
             self.type = infer_column_type(current)
 
-    def _base(self, status: ColumnStatus, message: str | None, ref: _Side, cur: _Side) -> ColumnDrift:
+    def _base(
+        self, status: ColumnStatus, message: str | None, ref: _Side, cur: _Side
+    ) -> ColumnDrift:
         return ColumnDrift(
-            column=self.name, type=self.type, status=status, message=message,
-            reference_rows=ref.rows, current_rows=cur.rows,
-            reference_nulls=ref.nulls, current_nulls=cur.nulls,
-            reference_infinite=ref.infinite, current_infinite=cur.infinite,
+            column=self.name,
+            type=self.type,
+            status=status,
+            message=message,
+            reference_rows=ref.rows,
+            current_rows=cur.rows,
+            reference_nulls=ref.nulls,
+            current_nulls=cur.nulls,
+            reference_infinite=ref.infinite,
+            current_infinite=cur.infinite,
             missing_rate_drifted=self._missing_rate_drifted(ref, cur),
         )
 
@@ -229,7 +250,8 @@ class _ColumnJob:
                     f"reference holds {ref_family} values but current holds {cur_family}",
                 )
             self.reference, self.current = (
-                self.reference.cast(pa.string()), self.current.cast(pa.string())
+                self.reference.cast(pa.string()),
+                self.current.cast(pa.string()),
             )
         try:
             prepare = _prepare_categorical if self.type.is_categorical else _prepare_numerical
@@ -244,10 +266,12 @@ class _ColumnJob:
         for side_name, side in (("reference", ref), ("current", cur)):
             if side.size == 0:
                 if side.infinite:
-                    return self._base(ColumnStatus.INFINITE,
-                                      f"{side_name} has only infinite values", ref, cur)
-                return self._base(ColumnStatus.ALL_NULL,
-                                  f"{side_name}: all {side.rows} values are null", ref, cur)
+                    return self._base(
+                        ColumnStatus.INFINITE, f"{side_name} has only infinite values", ref, cur
+                    )
+                return self._base(
+                    ColumnStatus.ALL_NULL, f"{side_name}: all {side.rows} values are null", ref, cur
+                )
         counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
         try:
             method = self._choose_method(ref.size, counts)
@@ -311,21 +335,37 @@ class _ColumnJob:
         for name in (type_method, self.config.method):
             if name is not None and self._applies(get_method(name), counts):
                 return get_method(name)
-        return get_method(default_method(
-            self.type, reference_size, counts, small_sample_size=self.config.small_sample_size
-        ))
+        return get_method(
+            default_method(
+                self.type, reference_size, counts, small_sample_size=self.config.small_sample_size
+            )
+        )
 
     @staticmethod
     def _with_result(base: ColumnDrift, result: StatTestResult) -> ColumnDrift:
         return replace(
             base,
-            method=result.method, statistic=result.statistic, p_value=result.p_value,
-            threshold=result.threshold, drifted=result.drifted,
-            new_categories=result.new_categories, missing_categories=result.missing_categories,
+            method=result.method,
+            statistic=result.statistic,
+            p_value=result.p_value,
+            threshold=result.threshold,
+            drifted=result.drifted,
+            new_categories=result.new_categories,
+            missing_categories=result.missing_categories,
         )
 
 
 # ---------------------------------------------------------------- the report
+
+
+def _column_type(column: str, kind: ColumnType | str) -> ColumnType:
+    try:
+        return ColumnType(kind)
+    except ValueError:
+        known = ", ".join(t.value for t in ColumnType if t is not ColumnType.UNKNOWN)
+        raise ConfigError(
+            f"unknown type {kind!r} for column {column!r}; use one of: {known}"
+        ) from None
 
 
 def _resolve_columns(
@@ -335,9 +375,7 @@ def _resolve_columns(
     if columns is not None:
         missing = [c for c in columns if c not in ref_names or c not in cur_names]
         if missing:
-            where = [
-                f"{c!r} ({'reference' if c not in ref_names else 'current'})" for c in missing
-            ]
+            where = [f"{c!r} ({'reference' if c not in ref_names else 'current'})" for c in missing]
             raise InputError(f"columns not found: {', '.join(where)}")
         return list(dict.fromkeys(columns))
     if set(ref_names) != set(cur_names):
@@ -348,14 +386,20 @@ def _resolve_columns(
     return list(ref_names)
 
 
-def _apply_correction(results: list[ColumnDrift], correction: Correction | None) -> list[ColumnDrift]:
+def _apply_correction(
+    results: list[ColumnDrift], correction: Correction | None
+) -> list[ColumnDrift]:
     if correction is None:
         return results
     positions = [
-        i for i, r in enumerate(results)
-        if r.status.tested and r.method and get_method(r.method).rule is DecisionRule.P_VALUE
+        i
+        for i, r in enumerate(results)
+        if r.tested
+        and r.p_value is not None
+        and r.method
+        and get_method(r.method).rule is DecisionRule.P_VALUE
     ]
-    adjusted = adjust_p_values([results[i].p_value for i in positions], correction)
+    adjusted = adjust_p_values([float(results[i].p_value or 0.0) for i in positions], correction)
     for i, p in zip(positions, adjusted.tolist(), strict=True):
         threshold = results[i].threshold
         assert threshold is not None
@@ -412,17 +456,19 @@ def detect_drift(
     (0.5, True)
     """
     config = config or DriftConfig()
-    declared = {name: ColumnType(kind) for name, kind in (schema or {}).items()}
+    declared = {name: _column_type(name, kind) for name, kind in (schema or {}).items()}
     ref_source, cur_source = open_table(reference), open_table(current)
     names = _resolve_columns(ref_source, cur_source, columns)
-    unknown = sorted((set(declared) | set(config.column_methods) | set(config.column_thresholds))
-                     - set(names))
+    unknown = sorted(
+        (set(declared) | set(config.column_methods) | set(config.column_thresholds)) - set(names)
+    )
     if unknown:
         raise ConfigError(f"options name columns that are not compared: {', '.join(unknown)}")
 
     def compare(name: str) -> ColumnDrift:
-        job = _ColumnJob(name, ref_source.column(name), cur_source.column(name),
-                         declared.get(name), config)
+        job = _ColumnJob(
+            name, ref_source.column(name), cur_source.column(name), declared.get(name), config
+        )
         result = job.run()
         if on_column is not None:
             on_column(result)

@@ -24,7 +24,7 @@ class ColumnStatus(StrEnum):
     OK = "ok"
     #: Reference is constant; tested with a method defined for constants.
     CONSTANT = "constant"
-    #: Infinite values were excluded; the rest was tested.
+    #: Infinite values were excluded and the rest tested, or nothing finite was left.
     INFINITE = "infinite"
     #: A side has no rows.
     EMPTY = "empty"
@@ -36,11 +36,6 @@ class ColumnStatus(StrEnum):
     SKIPPED = "skipped"
     #: The method could not be applied to this column.
     ERROR = "error"
-
-    @property
-    def tested(self) -> bool:
-        """Whether a drift verdict was reached."""
-        return self in (ColumnStatus.OK, ColumnStatus.CONSTANT, ColumnStatus.INFINITE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +92,11 @@ class ColumnDrift:
     missing_categories: tuple[str, ...] = ()
 
     @property
+    def tested(self) -> bool:
+        """Whether a method ran and reached a verdict."""
+        return self.method is not None
+
+    @property
     def reference_null_rate(self) -> float:
         """Share of reference rows that are null."""
         return self.reference_nulls / self.reference_rows if self.reference_rows else 0.0
@@ -109,6 +109,7 @@ class ColumnDrift:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view, as in ``mlvigil drift --format json``."""
         data = asdict(self)
+        data["tested"] = self.tested
         data.pop("column")
         data["type"] = self.type.value
         data["status"] = self.status.value
@@ -157,7 +158,7 @@ class DriftReport:
     @property
     def number_of_tested_columns(self) -> int:
         """Columns that reached a verdict (the denominator of the drift share)."""
-        return sum(1 for c in self.columns if c.status.tested)
+        return sum(1 for c in self.columns if c.tested)
 
     @property
     def number_of_drifted_columns(self) -> int:

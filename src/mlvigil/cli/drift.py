@@ -46,17 +46,20 @@ def drift(
     ] = OutputFormat.TABLE,
     method: Annotated[
         str | None,
-        typer.Option(help="Use this method on every column it applies to: ks, wasserstein, "
-                     "anderson, cramer_von_mises, energy, psi, jensenshannon, hellinger, "
-                     "kl_div, chisquare, z, fisher_exact, g_test."),
+        typer.Option(
+            help="Use this method on every column it applies to: ks, wasserstein, "
+            "anderson, cramer_von_mises, energy, psi, jensenshannon, hellinger, "
+            "kl_div, chisquare, z, fisher_exact, g_test."
+        ),
     ] = None,
     columns: Annotated[
         str | None, typer.Option(help="Compare only these columns (comma-separated).")
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option(help="Threshold for every method: significance level for tests, "
-                     "distance for distances."),
+        typer.Option(
+            help="Threshold for every method: significance level for tests, distance for distances."
+        ),
     ] = None,
     drift_share: Annotated[
         float, typer.Option(help="Share of drifted columns that makes the dataset drifted.")
@@ -67,8 +70,11 @@ def drift(
     ] = None,
     column_type: Annotated[
         list[str] | None,
-        typer.Option("--type", help="Override an inferred type, as COLUMN=TYPE (numerical, "
-                     "categorical, boolean, datetime, text). Repeatable."),
+        typer.Option(
+            "--type",
+            help="Override an inferred type, as COLUMN=TYPE (numerical, "
+            "categorical, boolean, datetime, text). Repeatable.",
+        ),
     ] = None,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column, and print the drift found.
@@ -80,11 +86,18 @@ def drift(
         from mlvigil.checks.drift import DriftConfig, detect_drift
         from mlvigil.cli.progress import column_progress
 
-        config = DriftConfig(method=method, threshold=threshold, drift_share=drift_share,
-                             correction=correction)
+        config = DriftConfig(
+            method=method, threshold=threshold, drift_share=drift_share, correction=correction
+        )
         with column_progress("Comparing columns") as advance:
-            report = detect_drift(reference, current, columns=_split(columns), schema=types,
-                                  config=config, on_column=advance)
+            report = detect_drift(
+                reference,
+                current,
+                columns=_split(columns),
+                schema=types,
+                config=config,
+                on_column=advance,
+            )
     if output_format is OutputFormat.JSON:
         typer.echo(report.to_json())
     else:

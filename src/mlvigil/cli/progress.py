@@ -21,8 +21,12 @@ def column_progress(description: str) -> Iterator[Callable[[Any], None]]:
     from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
 
     with Progress(
-        SpinnerColumn(), "{task.description}", MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        SpinnerColumn(),
+        "{task.description}",
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
         yield lambda _result: progress.advance(task)

@@ -9,8 +9,14 @@ from rich.text import Text
 from mlvigil.checks.drift_report import ColumnDrift, DriftReport
 
 _DRIFT_COLUMNS = [
-    ("column", "left"), ("type", "left"), ("method", "left"), ("statistic", "right"),
-    ("p-value", "right"), ("threshold", "right"), ("drift", "left"), ("nulls ref→cur", "right"),
+    ("column", "left"),
+    ("type", "left"),
+    ("method", "left"),
+    ("statistic", "right"),
+    ("p-value", "right"),
+    ("threshold", "right"),
+    ("drift", "left"),
+    ("nulls ref→cur", "right"),
 ]
 
 
@@ -30,7 +36,7 @@ def _nulls(result: ColumnDrift) -> Text:
 
 
 def _verdict(result: ColumnDrift) -> Text:
-    if not result.status.tested:
+    if not result.tested:
         return Text(result.status.value, style="yellow")
     return Text("DRIFT", style="bold red") if result.drifted else Text("ok", style="green")
 
@@ -51,9 +57,12 @@ def _notes(result: ColumnDrift) -> list[str]:
 
 def drift_table(report: DriftReport, console: Console | None = None) -> None:
     """Print a drift report: a verdict line, one row per column, then notes."""
-    console = console or Console(width=max(Console().width, 100))
+    if console is None:
+        # In a pipe or a file nothing wraps lines, so don't squeeze the table.
+        console = Console() if Console().is_terminal else Console(width=200)
     verdict = (
-        Text("Dataset drift detected", style="bold red") if report.dataset_drift
+        Text("Dataset drift detected", style="bold red")
+        if report.dataset_drift
         else Text("No dataset drift", style="bold green")
     )
     verdict.append(
@@ -70,9 +79,14 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
     for result in report:
         p_value = result.p_value if result.p_value_adjusted is None else result.p_value_adjusted
         table.add_row(
-            Text(result.column), result.type.value, result.method or "-",
-            _number(result.statistic), _number(p_value), _number(result.threshold, 2),
-            _verdict(result), _nulls(result),
+            Text(result.column),
+            result.type.value,
+            result.method or "-",
+            _number(result.statistic),
+            _number(p_value),
+            _number(result.threshold, 2),
+            _verdict(result),
+            _nulls(result),
         )
         notes.extend((result.column, note) for note in _notes(result))
     console.print(table)

@@ -41,6 +41,13 @@ class TableSource(Protocol):
         ...
 
 
+def _normalised(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # String views (polars' export) lack some compute kernels; plain strings have all.
+    if pa.types.is_string_view(column.type):
+        return column.cast(pa.large_string())
+    return column
+
+
 class ArrowSource:
     """A table already in memory."""
 
@@ -59,7 +66,7 @@ class ArrowSource:
 
     def column(self, name: str) -> pa.ChunkedArray:
         """Return one column."""
-        return self._table.column(name)
+        return _normalised(self._table.column(name))
 
 
 class ParquetSource:
@@ -94,7 +101,8 @@ class ParquetSource:
 
         try:
             # A ParquetFile per call: reads may run in several threads at once.
-            return pq.ParquetFile(self._path).read(columns=[name], use_threads=False).column(0)
+            table = pq.ParquetFile(self._path).read(columns=[name], use_threads=False)
+            return _normalised(table.column(0))
         except (pa.ArrowException, OSError) as error:
             raise UnreadableInputError(
                 f"cannot read column {name!r} of {self._path}: {error}"
@@ -119,9 +127,7 @@ def _open_path(path: Path) -> TableSource:
         return ParquetSource(path)
     if suffixes & _CSV_SUFFIXES:
         return ArrowSource(_read_csv(path))
-    raise UnreadableInputError(
-        f"cannot tell the format of {path}: name it .csv or .parquet"
-    )
+    raise UnreadableInputError(f"cannot tell the format of {path}: name it .csv or .parquet")
 
 
 def open_table(data: TableLike) -> TableSource:
@@ -157,7 +163,9 @@ def open_table(data: TableLike) -> TableSource:
         if hasattr(data, "__arrow_c_stream__"):
             return ArrowSource(pa.table(data))
     except (pa.ArrowException, TypeError, ValueError) as error:
-        raise UnreadableInputError(f"cannot convert {type(data).__name__} to a table: {error}") from None
+        raise UnreadableInputError(
+            f"cannot convert {type(data).__name__} to a table: {error}"
+        ) from None
     raise UnreadableInputError(
         f"cannot read a {type(data).__name__} as a table: pass a CSV or Parquet path, "
         "or a pyarrow, pandas or polars table"

@@ -9,6 +9,7 @@ mistake that raises false alarms whenever the reference itself is a sample.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +41,11 @@ def _result(
 
 
 def _contingency_test(
-    method: str, reference: Categorical, current: Categorical, threshold: float, lambda_: str
+    method: str,
+    reference: Categorical,
+    current: Categorical,
+    threshold: float,
+    lambda_: Literal["pearson", "log-likelihood"],
 ) -> StatTestResult:
     from scipy import stats
 
@@ -65,12 +70,14 @@ def chi_square_test(
     --------
     >>> r = chi_square_test({"a": 30, "b": 70}, {"a": 50, "b": 40, "c": 10})
     >>> round(r.statistic, 3), r.drifted, r.new_categories
-    (17.778, True, ('c',))
+    (23.182, True, ('c',))
     """
     return _contingency_test("chisquare", reference, current, threshold, "pearson")
 
 
-def g_test(reference: Categorical, current: Categorical, *, threshold: float = 0.05) -> StatTestResult:
+def g_test(
+    reference: Categorical, current: Categorical, *, threshold: float = 0.05
+) -> StatTestResult:
     """Likelihood-ratio G-test of homogeneity on the 2 × k contingency table.
 
     Same value as
@@ -80,7 +87,7 @@ def g_test(reference: Categorical, current: Categorical, *, threshold: float = 0
     --------
     >>> r = g_test({"a": 30, "b": 70}, {"a": 50, "b": 50})
     >>> round(r.statistic, 3), round(r.p_value, 4)
-    (8.276, 0.004)
+    (8.402, 0.0037)
     """
     return _contingency_test("g_test", reference, current, threshold, "log-likelihood")
 
@@ -107,7 +114,7 @@ def two_proportion_z_test(
     --------
     >>> r = two_proportion_z_test({True: 40, False: 60}, {True: 55, False: 45})
     >>> round(r.statistic, 3), round(r.p_value, 4)
-    (2.121, 0.0339)
+    (2.124, 0.0337)
     """
     counts = _binary_counts(reference, current, "the two-proportion Z test")
     n_ref, n_cur = int(counts.reference.sum()), int(counts.current.sum())
@@ -135,8 +142,8 @@ def fisher_exact_test(
     Examples
     --------
     >>> r = fisher_exact_test({"yes": 8, "no": 2}, {"yes": 1, "no": 5})
-    >>> round(r.statistic, 1), round(r.p_value, 4)
-    (20.0, 0.035)
+    >>> round(r.statistic, 2), round(r.p_value, 4)
+    (0.05, 0.035)
     """
     from scipy import stats
 

@@ -19,9 +19,7 @@ class Correction(StrEnum):
     BENJAMINI_HOCHBERG = "bh"
 
 
-def adjust_p_values(
-    p_values: npt.ArrayLike, correction: Correction
-) -> npt.NDArray[np.float64]:
+def adjust_p_values(p_values: npt.ArrayLike, correction: Correction) -> npt.NDArray[np.float64]:
     """Adjust p-values for the number of tests.
 
     Benjamini–Hochberg gives the same values as

@@ -10,7 +10,7 @@ profile be reused for every later window.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -81,17 +81,18 @@ def _is_numerical(data: object) -> bool:
 class _Frequencies:
     """Aligned reference/current proportions plus what the result should report."""
 
-    def __init__(self, reference: NumericalOrCategorical, current: NumericalOrCategorical,
-                 bins: int) -> None:
+    def __init__(
+        self, reference: NumericalOrCategorical, current: NumericalOrCategorical, bins: int
+    ) -> None:
         if _is_numerical(reference) and _is_numerical(current):
-            ref = as_sorted(reference, side="reference")  # type: ignore[arg-type]
-            cur = as_sorted(current, side="current")  # type: ignore[arg-type]
+            ref = as_sorted(cast("Numerical", reference), side="reference")
+            cur = as_sorted(cast("Numerical", current), side="current")
             edges = quantile_bin_edges(ref, bins)
             ref_counts, cur_counts = _bin_counts(ref, edges), _bin_counts(cur, edges)
             self.new: tuple[str, ...] = ()
             self.missing: tuple[str, ...] = ()
         else:
-            counts = category_counts(reference, current)  # type: ignore[arg-type]
+            counts = category_counts(cast("Categorical", reference), cast("Categorical", current))
             ref_counts, cur_counts = counts.reference, counts.current
             self.new, self.missing = counts.new_categories, counts.missing_categories
         self.reference_size = int(ref_counts.sum())
@@ -101,8 +102,9 @@ class _Frequencies:
 
     def smoothed(self) -> tuple[FloatArray, FloatArray]:
         def smooth(p: FloatArray) -> FloatArray:
-            p = np.where(p == 0.0, SMOOTHING, p)
-            return p / p.sum()
+            filled: FloatArray = np.where(p == 0.0, SMOOTHING, p)
+            normalised: FloatArray = filled / filled.sum()
+            return normalised
 
         return smooth(self.reference), smooth(self.current)
 
@@ -219,7 +221,7 @@ def hellinger_distance(
     Examples
     --------
     >>> round(hellinger_distance({"a": 50, "b": 50}, {"a": 60, "b": 40}).statistic, 4)
-    0.0713
+    0.0712
     """
     frequencies = _Frequencies(reference, current, bins)
     return frequencies.result("hellinger", _hellinger(frequencies), threshold)

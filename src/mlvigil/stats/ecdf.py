@@ -1,5 +1,4 @@
-"""Tests on empirical distribution functions: Kolmogorov–Smirnov, Cramér–von Mises,
-Anderson–Darling.
+"""ECDF tests: Kolmogorov–Smirnov, Cramér–von Mises and Anderson–Darling.
 
 Each agrees with its scipy counterpart (``scipy.stats.ks_2samp``,
 ``cramervonmises_2samp``, ``anderson_ksamp``); the Kolmogorov–Smirnov statistic
@@ -118,7 +117,7 @@ def cramer_von_mises_test(
     --------
     >>> r = cramer_von_mises_test([1.0, 2.0, 3.0], [10.0, 11.0, 12.0])
     >>> round(r.statistic, 4), round(r.p_value, 2)
-    (1.5, 0.1)
+    (0.5278, 0.1)
     """
     from scipy import stats
 
@@ -150,7 +149,7 @@ def anderson_darling_test(
 
     Examples
     --------
-    >>> r = anderson_darling_test([1.0, 2.0, 3.0, 4.0, 5.0], [11.0, 12.0, 13.0, 14.0, 15.0])
+    >>> r = anderson_darling_test(list(range(50)), list(range(100, 150)))
     >>> r.p_value, r.drifted, r.note
     (0.001, True, 'p-value clipped to [0.001, 0.25] by the Anderson-Darling table')
     """

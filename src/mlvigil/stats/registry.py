@@ -61,20 +61,33 @@ class DriftMethod:
     description: str
     binary_only: bool = False
 
-    def __call__(self, reference: Any, current: Any, *, threshold: float | None = None) -> StatTestResult:
+    def __call__(
+        self, reference: Any, current: Any, *, threshold: float | None = None
+    ) -> StatTestResult:
         """Run the method with ``threshold`` or its default."""
         chosen = self.default_threshold if threshold is None else threshold
         return self.function(reference, current, threshold=chosen)
 
 
-def _p(name: str, function: Callable[..., StatTestResult], applies_to: frozenset[ColumnType],
-       description: str, *, binary_only: bool = False) -> DriftMethod:
-    return DriftMethod(name, function, applies_to, DecisionRule.P_VALUE, 0.05, description,
-                       binary_only)
+def _p(
+    name: str,
+    function: Callable[..., StatTestResult],
+    applies_to: frozenset[ColumnType],
+    description: str,
+    *,
+    binary_only: bool = False,
+) -> DriftMethod:
+    return DriftMethod(
+        name, function, applies_to, DecisionRule.P_VALUE, 0.05, description, binary_only
+    )
 
 
-def _d(name: str, function: Callable[..., StatTestResult], applies_to: frozenset[ColumnType],
-       description: str) -> DriftMethod:
+def _d(
+    name: str,
+    function: Callable[..., StatTestResult],
+    applies_to: frozenset[ColumnType],
+    description: str,
+) -> DriftMethod:
     return DriftMethod(name, function, applies_to, DecisionRule.DISTANCE, 0.1, description)
 
 
@@ -83,22 +96,34 @@ METHODS: dict[str, DriftMethod] = {
     m.name: m
     for m in (
         _p("ks", ks_test, _NUMERICAL, "two-sample Kolmogorov-Smirnov test"),
-        _d("wasserstein", wasserstein_distance_normed, _NUMERICAL,
-           "Wasserstein distance / reference std"),
+        _d(
+            "wasserstein",
+            wasserstein_distance_normed,
+            _NUMERICAL,
+            "Wasserstein distance / reference std",
+        ),
         _p("anderson", anderson_darling_test, _NUMERICAL, "Anderson-Darling k-sample test"),
-        _p("cramer_von_mises", cramer_von_mises_test, _NUMERICAL,
-           "two-sample Cramer-von Mises test"),
+        _p(
+            "cramer_von_mises",
+            cramer_von_mises_test,
+            _NUMERICAL,
+            "two-sample Cramer-von Mises test",
+        ),
         _d("energy", energy_distance_normed, _NUMERICAL, "energy distance / reference std"),
         _d("psi", population_stability_index, _BOTH, "population stability index"),
         _d("jensenshannon", jensen_shannon_distance, _BOTH, "Jensen-Shannon distance"),
         _d("hellinger", hellinger_distance, _BOTH, "Hellinger distance"),
         _d("kl_div", kl_divergence, _BOTH, "Kullback-Leibler divergence"),
-        _p("chisquare", chi_square_test, _CATEGORICAL,
-           "chi-square test of homogeneity (2 x k table)"),
-        _p("z", two_proportion_z_test, _CATEGORICAL, "two-proportion Z test",
-           binary_only=True),
-        _p("fisher_exact", fisher_exact_test, _CATEGORICAL, "Fisher's exact test",
-           binary_only=True),
+        _p(
+            "chisquare",
+            chi_square_test,
+            _CATEGORICAL,
+            "chi-square test of homogeneity (2 x k table)",
+        ),
+        _p("z", two_proportion_z_test, _CATEGORICAL, "two-proportion Z test", binary_only=True),
+        _p(
+            "fisher_exact", fisher_exact_test, _CATEGORICAL, "Fisher's exact test", binary_only=True
+        ),
         _p("g_test", g_test, _CATEGORICAL, "G-test of homogeneity (2 x k table)"),
     )
 }

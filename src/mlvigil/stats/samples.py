@@ -116,7 +116,8 @@ class CategoryCounts:
     def new_categories(self) -> tuple[str, ...]:
         """Categories present in current but absent from reference."""
         return tuple(
-            str(c) for c, r, k in zip(self.categories, self.reference, self.current, strict=True)
+            str(c)
+            for c, r, k in zip(self.categories, self.reference, self.current, strict=True)
             if r == 0 and k > 0
         )
 
@@ -124,7 +125,8 @@ class CategoryCounts:
     def missing_categories(self) -> tuple[str, ...]:
         """Categories present in reference but absent from current."""
         return tuple(
-            str(c) for c, r, k in zip(self.categories, self.reference, self.current, strict=True)
+            str(c)
+            for c, r, k in zip(self.categories, self.reference, self.current, strict=True)
             if r > 0 and k == 0
         )
 
