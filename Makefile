@@ -20,7 +20,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy
+	$(BIN)/mypy --strict src
 
 unit: $(INSTALLED)
 	$(BIN)/pytest

@@ -27,14 +27,14 @@ def _table(counts: CategoryCounts) -> npt.NDArray[np.int64]:
 def _result(
     method: str, counts: CategoryCounts, statistic: float, p_value: float, threshold: float
 ) -> StatTestResult:
-    return StatTestResult(
-        method=method,
-        statistic=statistic,
-        p_value=p_value,
-        threshold=threshold,
-        drifted=DecisionRule.P_VALUE.drifted(statistic, p_value, threshold),
-        reference_size=int(counts.reference.sum()),
-        current_size=int(counts.current.sum()),
+    sizes = (int(counts.reference.sum()), int(counts.current.sum()))
+    return StatTestResult.judged(
+        DecisionRule.P_VALUE,
+        method,
+        statistic,
+        p_value,
+        threshold,
+        sizes,
         new_categories=counts.new_categories,
         missing_categories=counts.missing_categories,
     )

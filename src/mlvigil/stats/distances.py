@@ -11,7 +11,7 @@ import numpy as np
 
 from mlvigil.stats.ecdf import ecdf_difference
 from mlvigil.stats.result import DecisionRule, StatTestResult
-from mlvigil.stats.samples import DegenerateInputError, FloatArray, Numerical, as_sorted
+from mlvigil.stats.samples import DegenerateInputError, FloatArray, Numerical, sorted_pair
 
 __all__ = ["energy_distance_normed", "wasserstein_distance_normed"]
 
@@ -52,17 +52,15 @@ def wasserstein_distance_normed(
     >>> round(r.statistic, 4), r.drifted
     (0.8944, True)
     """
-    ref = as_sorted(reference, side="reference").values
-    cur = as_sorted(current, side="current").values
+    ref, cur = sorted_pair(reference, current)
     statistic = _wasserstein(ref, cur) / _reference_scale(ref, "wasserstein")
-    return StatTestResult(
-        method="wasserstein",
-        statistic=statistic,
-        p_value=None,
-        threshold=threshold,
-        drifted=DecisionRule.DISTANCE.drifted(statistic, None, threshold),
-        reference_size=ref.shape[0],
-        current_size=cur.shape[0],
+    return StatTestResult.judged(
+        DecisionRule.DISTANCE,
+        "wasserstein",
+        statistic,
+        None,
+        threshold,
+        (ref.shape[0], cur.shape[0]),
     )
 
 
@@ -82,16 +80,9 @@ def energy_distance_normed(
     """
     from scipy import stats
 
-    ref = as_sorted(reference, side="reference").values
-    cur = as_sorted(current, side="current").values
+    ref, cur = sorted_pair(reference, current)
     scale = _reference_scale(ref, "energy distance")
     statistic = float(stats.energy_distance(ref / scale, cur / scale))
-    return StatTestResult(
-        method="energy",
-        statistic=statistic,
-        p_value=None,
-        threshold=threshold,
-        drifted=DecisionRule.DISTANCE.drifted(statistic, None, threshold),
-        reference_size=ref.shape[0],
-        current_size=cur.shape[0],
+    return StatTestResult.judged(
+        DecisionRule.DISTANCE, "energy", statistic, None, threshold, (ref.shape[0], cur.shape[0])
     )

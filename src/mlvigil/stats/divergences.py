@@ -109,14 +109,14 @@ class _Frequencies:
         return smooth(self.reference), smooth(self.current)
 
     def result(self, method: str, statistic: float, threshold: float) -> StatTestResult:
-        return StatTestResult(
-            method=method,
-            statistic=statistic,
-            p_value=None,
-            threshold=threshold,
-            drifted=DecisionRule.DISTANCE.drifted(statistic, None, threshold),
-            reference_size=self.reference_size,
-            current_size=self.current_size,
+        sizes = (self.reference_size, self.current_size)
+        return StatTestResult.judged(
+            DecisionRule.DISTANCE,
+            method,
+            statistic,
+            None,
+            threshold,
+            sizes,
             new_categories=self.new,
             missing_categories=self.missing,
         )

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from mlvigil.stats.result import DecisionRule, StatTestResult
-from mlvigil.stats.samples import DegenerateInputError, FloatArray, Numerical, as_sorted
+from mlvigil.stats.samples import DegenerateInputError, FloatArray, Numerical, sorted_pair
 
 __all__ = [
     "anderson_darling_test",
@@ -83,8 +83,7 @@ def ks_test(reference: Numerical, current: Numerical, *, threshold: float = 0.05
     """
     from scipy import stats
 
-    ref = as_sorted(reference, side="reference").values
-    cur = as_sorted(current, side="current").values
+    ref, cur = sorted_pair(reference, current)
     n, m = ref.shape[0], cur.shape[0]
     if max(n, m) <= KS_EXACT_MAX_SIZE:
         result = stats.ks_2samp(ref, cur)
@@ -95,15 +94,7 @@ def ks_test(reference: Numerical, current: Numerical, *, threshold: float = 0.05
         big, small = max(n, m), min(n, m)
         effective_n = np.round(big * small / (big + small))
         p_value = float(np.clip(stats.kstwo.sf(statistic, effective_n), 0.0, 1.0))
-    return StatTestResult(
-        method="ks",
-        statistic=statistic,
-        p_value=p_value,
-        threshold=threshold,
-        drifted=DecisionRule.P_VALUE.drifted(statistic, p_value, threshold),
-        reference_size=n,
-        current_size=m,
-    )
+    return StatTestResult.judged(DecisionRule.P_VALUE, "ks", statistic, p_value, threshold, (n, m))
 
 
 def cramer_von_mises_test(
@@ -121,20 +112,18 @@ def cramer_von_mises_test(
     """
     from scipy import stats
 
-    ref = as_sorted(reference, side="reference").values
-    cur = as_sorted(current, side="current").values
+    ref, cur = sorted_pair(reference, current)
     if ref.shape[0] < 2 or cur.shape[0] < 2:
         raise DegenerateInputError("Cramér–von Mises needs at least 2 values on each side")
     result = stats.cramervonmises_2samp(ref, cur)
     statistic, p_value = float(result.statistic), float(result.pvalue)
-    return StatTestResult(
-        method="cramer_von_mises",
-        statistic=statistic,
-        p_value=p_value,
-        threshold=threshold,
-        drifted=DecisionRule.P_VALUE.drifted(statistic, p_value, threshold),
-        reference_size=ref.shape[0],
-        current_size=cur.shape[0],
+    return StatTestResult.judged(
+        DecisionRule.P_VALUE,
+        "cramer_von_mises",
+        statistic,
+        p_value,
+        threshold,
+        (ref.shape[0], cur.shape[0]),
     )
 
 
@@ -155,8 +144,7 @@ def anderson_darling_test(
     """
     from scipy import stats
 
-    ref = as_sorted(reference, side="reference").values
-    cur = as_sorted(current, side="current").values
+    ref, cur = sorted_pair(reference, current)
     if ref[0] == ref[-1] == cur[0] == cur[-1]:
         raise DegenerateInputError("Anderson–Darling needs more than one distinct value")
     with warnings.catch_warnings(record=True) as caught:
@@ -164,13 +152,12 @@ def anderson_darling_test(
         result = stats.anderson_ksamp([ref, cur], variant="midrank")
     clipped = any("p-value" in str(w.message) for w in caught)
     statistic, p_value = float(result.statistic), float(result.pvalue)
-    return StatTestResult(
-        method="anderson",
-        statistic=statistic,
-        p_value=p_value,
-        threshold=threshold,
-        drifted=DecisionRule.P_VALUE.drifted(statistic, p_value, threshold),
-        reference_size=ref.shape[0],
-        current_size=cur.shape[0],
+    return StatTestResult.judged(
+        DecisionRule.P_VALUE,
+        "anderson",
+        statistic,
+        p_value,
+        threshold,
+        (ref.shape[0], cur.shape[0]),
         note="p-value clipped to [0.001, 0.25] by the Anderson-Darling table" if clipped else None,
     )

@@ -67,3 +67,37 @@ class StatTestResult:
     new_categories: tuple[str, ...] = ()
     missing_categories: tuple[str, ...] = ()
     note: str | None = None
+
+    @classmethod
+    def judged(
+        cls,
+        rule: DecisionRule,
+        method: str,
+        statistic: float,
+        p_value: float | None,
+        threshold: float,
+        sizes: tuple[int, int],
+        *,
+        new_categories: tuple[str, ...] = (),
+        missing_categories: tuple[str, ...] = (),
+        note: str | None = None,
+    ) -> StatTestResult:
+        """Build a result whose verdict ``rule`` derives from the statistic or p-value.
+
+        Examples
+        --------
+        >>> StatTestResult.judged(DecisionRule.DISTANCE, "psi", 0.3, None, 0.1, (10, 12)).drifted
+        True
+        """
+        return cls(
+            method=method,
+            statistic=statistic,
+            p_value=p_value,
+            threshold=threshold,
+            drifted=rule.drifted(statistic, p_value, threshold),
+            reference_size=sizes[0],
+            current_size=sizes[1],
+            new_categories=new_categories,
+            missing_categories=missing_categories,
+            note=note,
+        )

@@ -27,6 +27,7 @@ __all__ = [
     "SortedSample",
     "as_sorted",
     "category_counts",
+    "sorted_pair",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -94,6 +95,11 @@ def as_sorted(data: Numerical, *, side: str = "sample") -> SortedSample:
     if np.isinf(values).any():
         raise DegenerateInputError(f"{side} has infinite values; drop or clip them first")
     return SortedSample(np.sort(values))
+
+
+def sorted_pair(reference: Numerical, current: Numerical) -> tuple[FloatArray, FloatArray]:
+    """Both sides as sorted finite arrays (see :func:`as_sorted`)."""
+    return as_sorted(reference, side="reference").values, as_sorted(current, side="current").values
 
 
 @dataclass(frozen=True, slots=True, eq=False)
