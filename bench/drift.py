@@ -92,7 +92,7 @@ def measure_mlvigil(dataset: Result, runs: int) -> Result:
     except ChildError as error:
         log(f"mlvigil: failed: {error}")
         return {"error": str(error)}
-    drift_keys = ("dataset_drift", "number_of_drifted_columns", "drift_share")
+    drift_keys = ("dataset_drift", "number_of_drifted_columns", "drift_share", "columns")
     return medians(results, ("import_seconds", "seconds", "peak_rss_bytes")) | {
         key: results[0][key] for key in drift_keys
     }

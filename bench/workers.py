@@ -44,13 +44,18 @@ def measure_mlvigil(reference: str, current: str) -> dict[str, Any]:
     imported = time.perf_counter()
     report = detect_drift(reference, current)
     finished = time.perf_counter()
+    peak_rss = peak_rss_bytes()
     return {
         "import_seconds": imported - start,
         "seconds": finished - imported,
-        "peak_rss_bytes": peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss,
         "dataset_drift": bool(report.dataset_drift),
         "number_of_drifted_columns": int(report.number_of_drifted_columns),
         "drift_share": float(report.drift_share),
+        "columns": {
+            column.column: {"method": column.method, "drifted": bool(column.drifted)}
+            for column in report
+        },
     }
 
 

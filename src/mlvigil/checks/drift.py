@@ -22,7 +22,7 @@ from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
 from mlvigil.io.tables import TableLike, TableSource, open_table
 from mlvigil.schema import ColumnType, infer_column_type
 from mlvigil.stats.contingency import two_proportion_z_test
-from mlvigil.stats.correction import Correction, adjust_p_values
+from mlvigil.stats.correction import Correction, adjust_p_values, parse_correction
 from mlvigil.stats.registry import DriftMethod, get_method
 from mlvigil.stats.result import DecisionRule, StatTestResult
 from mlvigil.stats.samples import (
@@ -59,7 +59,7 @@ class DriftConfig:
         Multiple-testing correction of p-values across columns
         (``"bonferroni"`` or ``"bh"``), or ``None``.
     small_sample_size
-        Reference sizes up to this get significance tests by default, larger
+        Samples (the smaller side) up to this size get significance tests by default, larger
         ones get distances (see :mod:`mlvigil.stats.selection`).
     missing_rate_change
         Absolute change in a column's missing-value share that counts as a
@@ -92,13 +92,10 @@ class DriftConfig:
         for name in [self.method, *self.type_methods.values(), *self.column_methods.values()]:
             if name is not None:
                 get_method(name)
-        try:
-            types = {ColumnType(k): v for k, v in self.type_methods.items()}
-            correction = Correction(self.correction) if self.correction is not None else None
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        types = {_column_type("type_methods", k): v for k, v in self.type_methods.items()}
         object.__setattr__(self, "type_methods", types)
-        object.__setattr__(self, "correction", correction)
+        if self.correction is not None:
+            object.__setattr__(self, "correction", parse_correction(self.correction))
         if not 0.0 < self.drift_share <= 1.0:
             raise ConfigError(f"drift_share must be in (0, 1], got {self.drift_share}")
         for where, value in [("threshold", self.threshold), *self.column_thresholds.items()]:
@@ -274,7 +271,7 @@ class _ColumnJob:
                 )
         counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
         try:
-            method = self._choose_method(ref.size, counts)
+            method = self._choose_method(min(ref.size, cur.size), counts)
         except ConfigError as error:
             return self._base(ColumnStatus.ERROR, str(error), ref, cur)
         status, messages = ColumnStatus.OK, []
@@ -318,7 +315,7 @@ class _ColumnJob:
             return False
         return not (method.binary_only and counts is not None and len(counts.categories) > 2)
 
-    def _choose_method(self, reference_size: int, counts: CategoryCounts | None) -> DriftMethod:
+    def _choose_method(self, sample_size: int, counts: CategoryCounts | None) -> DriftMethod:
         explicit = self.config.column_methods.get(self.name)
         if explicit is not None:
             method = get_method(explicit)
@@ -337,7 +334,7 @@ class _ColumnJob:
                 return get_method(name)
         return get_method(
             default_method(
-                self.type, reference_size, counts, small_sample_size=self.config.small_sample_size
+                self.type, sample_size, counts, small_sample_size=self.config.small_sample_size
             )
         )
 
@@ -358,14 +355,12 @@ class _ColumnJob:
 # ---------------------------------------------------------------- the report
 
 
-def _column_type(column: str, kind: ColumnType | str) -> ColumnType:
+def _column_type(where: str, kind: ColumnType | str) -> ColumnType:
     try:
         return ColumnType(kind)
     except ValueError:
         known = ", ".join(t.value for t in ColumnType if t is not ColumnType.UNKNOWN)
-        raise ConfigError(
-            f"unknown type {kind!r} for column {column!r}; use one of: {known}"
-        ) from None
+        raise ConfigError(f"unknown type {kind!r} in {where}; use one of: {known}") from None
 
 
 def _resolve_columns(
@@ -456,7 +451,10 @@ def detect_drift(
     (0.5, True)
     """
     config = config or DriftConfig()
-    declared = {name: _column_type(name, kind) for name, kind in (schema or {}).items()}
+    declared = {
+        name: _column_type(f"the schema of column {name!r}", kind)
+        for name, kind in (schema or {}).items()
+    }
     ref_source, cur_source = open_table(reference), open_table(current)
     names = _resolve_columns(ref_source, cur_source, columns)
     unknown = sorted(
@@ -480,7 +478,7 @@ def detect_drift(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(compare, names))
-    correction = Correction(config.correction) if config.correction is not None else None
+    correction = parse_correction(config.correction) if config.correction is not None else None
     return DriftReport(
         columns=tuple(_apply_correction(results, correction)),
         drift_share_threshold=config.drift_share,

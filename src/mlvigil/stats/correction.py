@@ -7,7 +7,9 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Correction", "adjust_p_values"]
+from mlvigil.exceptions import ConfigError, InputError
+
+__all__ = ["Correction", "adjust_p_values", "parse_correction"]
 
 
 class Correction(StrEnum):
@@ -19,11 +21,35 @@ class Correction(StrEnum):
     BENJAMINI_HOCHBERG = "bh"
 
 
-def adjust_p_values(p_values: npt.ArrayLike, correction: Correction) -> npt.NDArray[np.float64]:
+def parse_correction(name: Correction | str) -> Correction:
+    """Turn a correction name into a :class:`Correction`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name, listing the known ones.
+    """
+    try:
+        return Correction(name)
+    except ValueError:
+        known = ", ".join(c.value for c in Correction)
+        raise ConfigError(f"unknown correction {name!r}; use one of: {known}") from None
+
+
+def adjust_p_values(
+    p_values: npt.ArrayLike, correction: Correction | str
+) -> npt.NDArray[np.float64]:
     """Adjust p-values for the number of tests.
 
     Benjamini–Hochberg gives the same values as
     ``scipy.stats.false_discovery_control(p, method="bh")``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown correction name.
+    InputError
+        For a p-value outside [0, 1] or NaN.
 
     Examples
     --------
@@ -32,9 +58,12 @@ def adjust_p_values(p_values: npt.ArrayLike, correction: Correction) -> npt.NDAr
     >>> adjust_p_values([0.01, 0.02, 0.5], Correction.BENJAMINI_HOCHBERG).round(3).tolist()
     [0.03, 0.03, 0.5]
     """
+    correction = parse_correction(correction)
     p = np.asarray(p_values, dtype=np.float64)
     if p.size == 0:
         return p
+    if not ((p >= 0.0) & (p <= 1.0)).all():
+        raise InputError("p-values must be between 0 and 1 (no NaN)")
     if correction is Correction.BONFERRONI:
         return np.minimum(p * p.size, 1.0)
     order = np.argsort(p)

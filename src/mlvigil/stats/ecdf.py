@@ -8,10 +8,9 @@ with scipy's asymptotic p-value.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from mlvigil.stats._warnings import collected_warnings
 from mlvigil.stats.result import DecisionRule, StatTestResult
 from mlvigil.stats.samples import DegenerateInputError, FloatArray, Numerical, sorted_pair
 
@@ -85,16 +84,23 @@ def ks_test(reference: Numerical, current: Numerical, *, threshold: float = 0.05
 
     ref, cur = sorted_pair(reference, current)
     n, m = ref.shape[0], cur.shape[0]
+    note = None
     if max(n, m) <= KS_EXACT_MAX_SIZE:
-        result = stats.ks_2samp(ref, cur)
+        with collected_warnings() as caught:
+            result = stats.ks_2samp(ref, cur)
         statistic, p_value = float(result.statistic), float(result.pvalue)
+        if any("Exact calculation unsuccessful" in str(w.message) for w in caught):
+            # scipy's exact p-value overshot 1 (rounding) and it used the asymptotic one.
+            note = "exact p-value unavailable; asymptotic p-value used"
     else:
         statistic = _ks_statistic(ref, cur)
         # scipy's asymptotic branch of ks_2samp, reproduced for the same value.
         big, small = max(n, m), min(n, m)
         effective_n = np.round(big * small / (big + small))
         p_value = float(np.clip(stats.kstwo.sf(statistic, effective_n), 0.0, 1.0))
-    return StatTestResult.judged(DecisionRule.P_VALUE, "ks", statistic, p_value, threshold, (n, m))
+    return StatTestResult.judged(
+        DecisionRule.P_VALUE, "ks", statistic, p_value, threshold, (n, m), note=note
+    )
 
 
 def cramer_von_mises_test(
@@ -145,10 +151,11 @@ def anderson_darling_test(
     from scipy import stats
 
     ref, cur = sorted_pair(reference, current)
+    if ref.shape[0] + cur.shape[0] < 4:
+        raise DegenerateInputError("Anderson–Darling needs at least 4 values in all")
     if ref[0] == ref[-1] == cur[0] == cur[-1]:
         raise DegenerateInputError("Anderson–Darling needs more than one distinct value")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with collected_warnings() as caught:
         result = stats.anderson_ksamp([ref, cur], variant="midrank")
     clipped = any("p-value" in str(w.message) for w in caught)
     statistic, p_value = float(result.statistic), float(result.pvalue)

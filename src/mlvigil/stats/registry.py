@@ -87,8 +87,16 @@ def _d(
     function: Callable[..., StatTestResult],
     applies_to: frozenset[ColumnType],
     description: str,
+    threshold: float,
 ) -> DriftMethod:
-    return DriftMethod(name, function, applies_to, DecisionRule.DISTANCE, 0.1, description)
+    return DriftMethod(name, function, applies_to, DecisionRule.DISTANCE, threshold, description)
+
+
+# Distance defaults are calibrated on one yardstick, so that each flags both a
+# 0.5-standard-deviation mean shift and a 10-percentage-point shift in one
+# category's share at 5,000 rows a side, while no-drift samples stay below them
+# (tests/stats/test_calibration.py measures both). PSI and KL are in the same
+# units (PSI is the symmetrised KL), hence KL's half-size threshold.
 
 
 #: The registered methods, by name.
@@ -101,6 +109,7 @@ METHODS: dict[str, DriftMethod] = {
             wasserstein_distance_normed,
             _NUMERICAL,
             "Wasserstein distance / reference std",
+            0.1,
         ),
         _p("anderson", anderson_darling_test, _NUMERICAL, "Anderson-Darling k-sample test"),
         _p(
@@ -109,11 +118,11 @@ METHODS: dict[str, DriftMethod] = {
             _NUMERICAL,
             "two-sample Cramer-von Mises test",
         ),
-        _d("energy", energy_distance_normed, _NUMERICAL, "energy distance / reference std"),
-        _d("psi", population_stability_index, _BOTH, "population stability index"),
-        _d("jensenshannon", jensen_shannon_distance, _BOTH, "Jensen-Shannon distance"),
-        _d("hellinger", hellinger_distance, _BOTH, "Hellinger distance"),
-        _d("kl_div", kl_divergence, _BOTH, "Kullback-Leibler divergence"),
+        _d("energy", energy_distance_normed, _NUMERICAL, "energy distance / reference std", 0.1),
+        _d("psi", population_stability_index, _BOTH, "population stability index", 0.04),
+        _d("jensenshannon", jensen_shannon_distance, _BOTH, "Jensen-Shannon distance", 0.05),
+        _d("hellinger", hellinger_distance, _BOTH, "Hellinger distance", 0.05),
+        _d("kl_div", kl_divergence, _BOTH, "Kullback-Leibler divergence", 0.02),
         _p(
             "chisquare",
             chi_square_test,
