@@ -77,9 +77,9 @@ def make_dataset(data_dir: Path, rows: int) -> Result:
     return run_child([sys.executable, BENCH_DIR / "datagen.py", data_dir, "--rows", str(rows)])
 
 
-def measure_floor(dataset: Result, runs: int) -> Result:
-    command = [sys.executable, BENCH_DIR / "workers.py", "floor"]
-    results = repeat("floor", [*command, dataset["reference"], dataset["current"]], runs)
+def measure_floor(dataset: Result, runs: int, name: str = "floor") -> Result:
+    command = [sys.executable, BENCH_DIR / "workers.py", name]
+    results = repeat(name, [*command, dataset["reference"], dataset["current"]], runs)
     floor = medians(results, ("seconds", "peak_rss_bytes"))
     floor["input_in_memory_bytes"] = results[0]["input_in_memory_bytes"]
     return floor
@@ -150,14 +150,18 @@ def machine() -> Result:
     }
 
 
-def summary(floor: Result, mlvigil: Result, evidently: Result | None) -> Result:
+def summary(
+    floor: Result, floor_parallel: Result, mlvigil: Result, evidently: Result | None
+) -> Result:
     input_bytes = floor["input_in_memory_bytes"]
     figures: Result = {
         "input_in_memory_bytes": input_bytes,
         "floor_seconds": floor["seconds"],
+        "floor_parallel_seconds": floor_parallel["seconds"],
         "mlvigil_seconds": mlvigil.get("seconds"),
         "mlvigil_peak_rss_bytes": mlvigil.get("peak_rss_bytes"),
         "mlvigil_vs_floor": ratio(mlvigil.get("seconds"), floor["seconds"]),
+        "mlvigil_vs_floor_parallel": ratio(mlvigil.get("seconds"), floor_parallel["seconds"]),
         "peak_rss_vs_input": ratio(mlvigil.get("peak_rss_bytes"), input_bytes),
     }
     if evidently is not None:
@@ -190,6 +194,7 @@ def main() -> None:
     args = parse_args()
     dataset = make_dataset(args.data_dir.resolve(), args.rows)
     floor = measure_floor(dataset, args.runs)
+    floor_parallel = measure_floor(dataset, args.runs, "floor_parallel")
     mlvigil = measure_mlvigil(dataset, args.runs)
     evidently = measure_evidently(dataset, args.runs) if args.compare_evidently else None
     report: Result = {
@@ -200,8 +205,9 @@ def main() -> None:
             "dataset": dataset,
         },
         "machine": machine(),
-        "summary": summary(floor, mlvigil, evidently),
+        "summary": summary(floor, floor_parallel, mlvigil, evidently),
         "floor": floor,
+        "floor_parallel": floor_parallel,
         "mlvigil": mlvigil,
     }
     if evidently is not None:
