@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +30,7 @@ from mlvigil.stats.samples import (
     DegenerateInputError,
     SortedSample,
     category_counts,
+    value_counts,
 )
 from mlvigil.stats.selection import SMALL_SAMPLE_SIZE, default_method
 
@@ -118,7 +119,7 @@ class _Side:
     nulls: int
     infinite: int = 0
     sample: SortedSample | None = None
-    counts: dict[object, int] | None = None
+    counts: dict[Hashable, int] | None = None
 
     @property
     def size(self) -> int:
@@ -153,11 +154,7 @@ def _prepare_categorical(values: pa.ChunkedArray) -> _Side:
         present = present.filter(pc.invert(nan))
     if pa.types.is_dictionary(present.type):
         present = present.cast(present.type.value_type)
-    table = pc.value_counts(present)
-    counts = dict(
-        zip(table.field("values").to_pylist(), table.field("counts").to_pylist(), strict=True)
-    )
-    return _Side(rows, rows - len(present), counts=counts)
+    return _Side(rows, rows - len(present), counts=value_counts(present))
 
 
 def _family(kind: pa.DataType) -> str:

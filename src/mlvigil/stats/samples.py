@@ -28,6 +28,7 @@ __all__ = [
     "as_sorted",
     "category_counts",
     "sorted_pair",
+    "value_counts",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -144,6 +145,14 @@ class CategoryCounts:
         )
 
 
+def value_counts(values: pa.Array | pa.ChunkedArray) -> dict[Hashable, int]:
+    """Count each distinct value of an Arrow array (nulls must be dropped first)."""
+    table = pc.value_counts(values)
+    return dict(
+        zip(table.field("values").to_pylist(), table.field("counts").to_pylist(), strict=True)
+    )
+
+
 def _counts(data: Categorical, side: str) -> dict[Hashable, int]:
     if isinstance(data, Mapping):
         counts = {key: int(value) for key, value in data.items() if int(value) > 0}
@@ -151,10 +160,7 @@ def _counts(data: Categorical, side: str) -> dict[Hashable, int]:
         if not isinstance(data, pa.Array | pa.ChunkedArray):
             # from_pandas: NaN and None are both missing values, as in pandas.
             data = pa.array(data, from_pandas=True)
-        table = pc.value_counts(pc.drop_null(data))
-        counts = dict(
-            zip(table.field("values").to_pylist(), table.field("counts").to_pylist(), strict=True)
-        )
+        counts = value_counts(pc.drop_null(data))
     if not counts:
         raise DegenerateInputError(f"{side} has no values")
     return counts
