@@ -346,6 +346,7 @@ class _ColumnJob:
             drifted=result.drifted,
             new_categories=result.new_categories,
             missing_categories=result.missing_categories,
+            approximation_error=result.approximation_error,
         )
 
 

@@ -69,6 +69,9 @@ class ColumnDrift:
         configured absolute amount and significantly (two-proportion Z, p < 0.05).
     new_categories, missing_categories
         Categories only in current, or only in reference.
+    approximation_error
+        Bound on the statistic's absolute error when it was computed from
+        profiles (sketches); ``None`` when computed exactly from data.
     """
 
     column: str
@@ -90,6 +93,7 @@ class ColumnDrift:
     missing_rate_drifted: bool = False
     new_categories: tuple[str, ...] = ()
     missing_categories: tuple[str, ...] = ()
+    approximation_error: float | None = None
 
     @property
     def tested(self) -> bool:

@@ -55,6 +55,9 @@ class StatTestResult:
         Categories seen only in current, or only in reference (categorical data).
     note
         A caveat about this result, e.g. a p-value clipped by the method.
+    approximation_error
+        For results computed from sketches (profiles) rather than raw data: a
+        bound on the statistic's absolute error; ``None`` for exact results.
     """
 
     method: str
@@ -67,6 +70,7 @@ class StatTestResult:
     new_categories: tuple[str, ...] = ()
     missing_categories: tuple[str, ...] = ()
     note: str | None = None
+    approximation_error: float | None = None
 
     @classmethod
     def judged(
@@ -81,6 +85,7 @@ class StatTestResult:
         new_categories: tuple[str, ...] = (),
         missing_categories: tuple[str, ...] = (),
         note: str | None = None,
+        approximation_error: float | None = None,
     ) -> StatTestResult:
         """Build a result whose verdict ``rule`` derives from the statistic or p-value.
 
@@ -100,4 +105,5 @@ class StatTestResult:
             new_categories=new_categories,
             missing_categories=missing_categories,
             note=note,
+            approximation_error=approximation_error,
         )
