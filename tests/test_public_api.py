@@ -10,7 +10,8 @@ import mlvigil
 
 
 @pytest.mark.parametrize(
-    "module_name", ["mlvigil", "mlvigil.stats", "mlvigil.checks", "mlvigil.io"]
+    "module_name",
+    ["mlvigil", "mlvigil.stats", "mlvigil.checks", "mlvigil.checks.quality", "mlvigil.io"],
 )
 def test_all_names_resolve(module_name: str) -> None:
     module = importlib.import_module(module_name)

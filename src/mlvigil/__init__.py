@@ -20,8 +20,12 @@ from typing import TYPE_CHECKING, Any
 from mlvigil._version import __version__
 
 if TYPE_CHECKING:
+    from mlvigil.checks.config import load_quality_config
     from mlvigil.checks.drift import DriftConfig, detect_drift
     from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
+    from mlvigil.checks.export import export_to_prometheus
+    from mlvigil.checks.quality import QualityConfig, QualityReport, run_quality_checks
+    from mlvigil.checks.result import CheckResult, CheckStatus, Severity
     from mlvigil.exceptions import (
         ColumnMismatchError,
         ConfigError,
@@ -40,6 +44,14 @@ _HOMES = {
     "ColumnDrift": "mlvigil.checks.drift_report",
     "ColumnStatus": "mlvigil.checks.drift_report",
     "DriftReport": "mlvigil.checks.drift_report",
+    "load_quality_config": "mlvigil.checks.config",
+    "export_to_prometheus": "mlvigil.checks.export",
+    "QualityConfig": "mlvigil.checks.quality",
+    "QualityReport": "mlvigil.checks.quality",
+    "run_quality_checks": "mlvigil.checks.quality",
+    "CheckResult": "mlvigil.checks.result",
+    "CheckStatus": "mlvigil.checks.result",
+    "Severity": "mlvigil.checks.result",
     "ColumnMismatchError": "mlvigil.exceptions",
     "ConfigError": "mlvigil.exceptions",
     "InputError": "mlvigil.exceptions",
@@ -52,6 +64,8 @@ _HOMES = {
 }
 
 __all__ = [
+    "CheckResult",
+    "CheckStatus",
     "ColumnDrift",
     "ColumnMismatchError",
     "ColumnStatus",
@@ -62,11 +76,17 @@ __all__ = [
     "DriftReport",
     "InputError",
     "MlvigilError",
+    "QualityConfig",
+    "QualityReport",
+    "Severity",
     "StatTestResult",
     "UnknownMethodError",
     "UnreadableInputError",
     "__version__",
     "detect_drift",
+    "export_to_prometheus",
+    "load_quality_config",
+    "run_quality_checks",
 ]
 
 

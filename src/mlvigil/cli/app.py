@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from mlvigil._version import __version__
+from mlvigil.cli.check import check
 from mlvigil.cli.drift import drift
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command(no_args_is_help=True)(drift)
+app.command(no_args_is_help=True)(check)
 
 
 def _print_version(value: bool) -> None:

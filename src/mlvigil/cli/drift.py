@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mlvigil.cli.errors import exit_on_user_error
+from mlvigil.cli.formats import OutputFormat
 
 if TYPE_CHECKING:
     from mlvigil.checks.drift_report import DriftReport
-
-
-class OutputFormat(StrEnum):
-    """How results are printed."""
-
-    TABLE = "table"
-    JSON = "json"
 
 
 def _split(text: str | None) -> list[str] | None:

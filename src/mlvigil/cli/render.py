@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from mlvigil.checks.drift_report import ColumnDrift, DriftReport
+from mlvigil.checks.result import CheckResult, CheckStatus
 
 _DRIFT_COLUMNS = [
     ("column", "left"),
@@ -55,11 +59,21 @@ def _notes(result: ColumnDrift) -> list[str]:
     return notes
 
 
+def _console() -> Console:
+    # In a pipe or a file nothing wraps lines, so don't squeeze tables.
+    return Console() if Console().is_terminal else Console(width=200)
+
+
+def _table(headers: Iterable[tuple[str, str]]) -> Table:
+    table = Table(show_edge=False, header_style="bold")
+    for header, justify in headers:
+        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    return table
+
+
 def drift_table(report: DriftReport, console: Console | None = None) -> None:
     """Print a drift report: a verdict line, one row per column, then notes."""
-    if console is None:
-        # In a pipe or a file nothing wraps lines, so don't squeeze the table.
-        console = Console() if Console().is_terminal else Console(width=200)
+    console = console or _console()
     verdict = (
         Text("Dataset drift detected", style="bold red")
         if report.dataset_drift
@@ -72,9 +86,7 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
         style="default",
     )
     console.print(verdict)
-    table = Table(show_edge=False, header_style="bold")
-    for header, justify in _DRIFT_COLUMNS:
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table = _table(_DRIFT_COLUMNS)
     notes: list[tuple[str, str]] = []
     for result in report:
         p_value = result.p_value if result.p_value_adjusted is None else result.p_value_adjusted
@@ -94,3 +106,99 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
         console.print()
         for column, note in notes:
             console.print(Text.assemble((column, "bold"), ": ", note))
+
+
+_CHECK_COLUMNS = [
+    ("check", "left"),
+    ("column", "left"),
+    ("metric", "left"),
+    ("value", "right"),
+    ("threshold", "right"),
+    ("result", "left"),
+    ("severity", "left"),
+    ("message", "left"),
+]
+_CHECK_STYLES = {
+    CheckStatus.PASSED: ("pass", "green"),
+    CheckStatus.FAILED: ("FAIL", "bold red"),
+    CheckStatus.ERROR: ("ERROR", "bold yellow"),
+}
+
+
+def check_table(
+    results: Iterable[CheckResult], *, passed: bool, console: Console | None = None
+) -> None:
+    """Print quality-check results: a verdict line and one row per check."""
+    console = console or _console()
+    results = list(results)
+    failed = sum(1 for r in results if not r.passed)
+    verdict = (
+        Text("Checks passed", style="bold green")
+        if passed
+        else Text("Checks failed", style="bold red")
+    )
+    verdict.append(f": {len(results) - failed} of {len(results)} passed", style="default")
+    console.print(verdict)
+    table = _table(_CHECK_COLUMNS)
+    for result in results:
+        label, style = _CHECK_STYLES[result.status]
+        table.add_row(
+            result.check,
+            Text(result.column or "-"),
+            result.metric,
+            _number(result.value),
+            _number(result.threshold),
+            Text(label, style=style),
+            result.severity.value,
+            Text(result.message, style="dim"),
+        )
+    console.print(table)
+
+
+_PROFILE_COLUMNS = [
+    ("column", "left"),
+    ("type", "left"),
+    ("count", "right"),
+    ("nulls", "right"),
+    ("distinct≈", "right"),
+    ("min", "right"),
+    ("p50", "right"),
+    ("max", "right"),
+    ("mean", "right"),
+    ("top values", "left"),
+]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return _number(value, 3)
+    return str(value)
+
+
+def profile_table(summary: Mapping[str, Any], console: Console | None = None) -> None:
+    """Print a profile summary (``DatasetProfile.to_dict()``): totals, then a row per column."""
+    console = console or _console()
+    header = f"{summary['rows']:,} rows, {len(summary['columns'])} columns"
+    if summary.get("time_range"):
+        start, end = summary["time_range"]
+        header += f", {start} → {end}"
+    console.print(Text(header, style="bold"))
+    table = _table(_PROFILE_COLUMNS)
+    for name, column in summary["columns"].items():
+        quantiles = column.get("quantiles") or {}
+        top = column.get("frequent_items") or []
+        table.add_row(
+            Text(name),
+            column.get("type", "-"),
+            _cell(column.get("count")),
+            _cell(column.get("nulls")),
+            _cell(column.get("distinct")),
+            _cell(column.get("min")),
+            _cell(quantiles.get("p50")),
+            _cell(column.get("max")),
+            _cell(column.get("mean")),
+            Text(", ".join(str(item[0]) for item in top[:3])),
+        )
+    console.print(table)
