@@ -24,12 +24,12 @@ _DRIFT_COLUMNS = [
 ]
 
 
-def _number(value: float | None, digits: int = 4) -> str:
+def _number(value: float | None) -> str:
     if value is None:
         return "-"
-    if value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e6):
-        return f"{value:.2e}"
-    return f"{value:.{digits}f}"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:.4g}"
 
 
 def _nulls(result: ColumnDrift) -> Text:
@@ -64,10 +64,16 @@ def _console() -> Console:
     return Console() if Console().is_terminal else Console(width=200)
 
 
-def _table(headers: Iterable[tuple[str, str]]) -> Table:
+def _table(headers: Iterable[tuple[str, str]], wrapping: str | None = None) -> Table:
+    # Every column keeps its values on one line except ``wrapping`` (free text).
     table = Table(show_edge=False, header_style="bold")
     for header, justify in headers:
-        table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(
+            header,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=header != wrapping,
+            max_width=60 if header == wrapping else None,
+        )
     return table
 
 
@@ -96,7 +102,7 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
             result.method or "-",
             _number(result.statistic),
             _number(p_value),
-            _number(result.threshold, 2),
+            _number(result.threshold),
             _verdict(result),
             _nulls(result),
         )
@@ -139,12 +145,12 @@ def check_table(
     )
     verdict.append(f": {len(results) - failed} of {len(results)} passed", style="default")
     console.print(verdict)
-    table = _table(_CHECK_COLUMNS)
+    table = _table(_CHECK_COLUMNS, wrapping="message")
     for result in results:
         label, style = _CHECK_STYLES[result.status]
         table.add_row(
             result.check,
-            Text(result.column or "-"),
+            Text(_shorten(result.column or "-")),
             result.metric,
             _number(result.value),
             _number(result.threshold),
@@ -173,8 +179,12 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return _number(value, 3)
+        return _number(value)
     return str(value)
+
+
+def _shorten(text: str, width: int = 32) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def profile_table(summary: Mapping[str, Any], console: Console | None = None) -> None:
