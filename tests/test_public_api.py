@@ -11,7 +11,14 @@ import mlvigil
 
 @pytest.mark.parametrize(
     "module_name",
-    ["mlvigil", "mlvigil.stats", "mlvigil.checks", "mlvigil.checks.quality", "mlvigil.io"],
+    [
+        "mlvigil",
+        "mlvigil.stats",
+        "mlvigil.checks",
+        "mlvigil.checks.quality",
+        "mlvigil.io",
+        "mlvigil.profile",
+    ],
 )
 def test_all_names_resolve(module_name: str) -> None:
     module = importlib.import_module(module_name)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         UnknownMethodError,
         UnreadableInputError,
     )
+    from mlvigil.profile import DatasetProfile, ProfileConfig, profile_drift, profile_table
     from mlvigil.schema import ColumnType
     from mlvigil.stats.correction import Correction
     from mlvigil.stats.result import StatTestResult
@@ -59,6 +60,10 @@ _HOMES = {
     "UnknownMethodError": "mlvigil.exceptions",
     "UnreadableInputError": "mlvigil.exceptions",
     "ColumnType": "mlvigil.schema",
+    "DatasetProfile": "mlvigil.profile",
+    "ProfileConfig": "mlvigil.profile",
+    "profile_drift": "mlvigil.profile",
+    "profile_table": "mlvigil.profile",
     "Correction": "mlvigil.stats.correction",
     "StatTestResult": "mlvigil.stats.result",
 }
@@ -72,10 +77,12 @@ __all__ = [
     "ColumnType",
     "ConfigError",
     "Correction",
+    "DatasetProfile",
     "DriftConfig",
     "DriftReport",
     "InputError",
     "MlvigilError",
+    "ProfileConfig",
     "QualityConfig",
     "QualityReport",
     "Severity",
@@ -86,6 +93,8 @@ __all__ = [
     "detect_drift",
     "export_to_prometheus",
     "load_quality_config",
+    "profile_drift",
+    "profile_table",
     "run_quality_checks",
 ]
 

@@ -5,7 +5,9 @@ Every error mlvigil raises on purpose derives from :class:`MlvigilError`::
     MlvigilError
     ├── InputError            bad data handed to mlvigil (a user can fix it)
     │   ├── ColumnMismatchError   reference and current disagree on columns
-    │   └── UnreadableInputError  a path or object mlvigil cannot read as a table
+    │   ├── UnreadableInputError  a path or object mlvigil cannot read as a table
+    │   ├── ProfileFormatError    bytes that are not a valid mlvigil profile (mlvigil.profile)
+    │   └── ProfileMergeError     profiles that cannot be merged (mlvigil.profile)
     └── ConfigError           bad options or configuration
         └── UnknownMethodError    a drift method name that does not exist
 

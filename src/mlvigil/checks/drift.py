@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +36,13 @@ from mlvigil.stats.samples import (
 )
 from mlvigil.stats.selection import SMALL_SAMPLE_SIZE, default_method
 
-__all__ = ["DriftConfig", "detect_drift"]
+if TYPE_CHECKING:
+    from mlvigil.profile import DatasetProfile
+
+__all__ = ["PROFILE_SUFFIX", "DriftConfig", "detect_drift"]
+
+#: File suffix of saved profiles; such paths are read as profiles, not data.
+PROFILE_SUFFIX = ".profile"
 
 
 @dataclass(frozen=True)
@@ -353,6 +361,23 @@ class _ColumnJob:
 # ---------------------------------------------------------------- the report
 
 
+def _is_profile(data: object) -> bool:
+    if isinstance(data, str | Path):
+        return Path(data).suffix.lower() == PROFILE_SUFFIX
+    return type(data).__name__ == "DatasetProfile"
+
+
+def _as_profile(data: TableLike) -> DatasetProfile:
+    # Comparing a profile with raw data profiles the data: both sides must be alike.
+    from mlvigil.profile import DatasetProfile, profile_table
+
+    if isinstance(data, DatasetProfile):
+        return data
+    if _is_profile(data):
+        return DatasetProfile.load(data)
+    return profile_table(data)
+
+
 def _column_type(where: str, kind: ColumnType | str) -> ColumnType:
     try:
         return ColumnType(kind)
@@ -414,7 +439,10 @@ def detect_drift(
     Parameters
     ----------
     reference, current
-        CSV or Parquet paths, or pyarrow / pandas / polars tables.
+        CSV or Parquet paths, or pyarrow / pandas / polars tables; or saved
+        profiles (``*.profile`` paths or :class:`~mlvigil.profile.DatasetProfile`),
+        compared with :func:`~mlvigil.profile.profile_drift` (the other side is
+        profiled if it is data; methods that need raw values report an error).
     columns
         Compare only these columns. Without it, both sides must have the same
         columns.
@@ -448,6 +476,16 @@ def detect_drift(
     >>> report.drift_share, report.dataset_drift
     (0.5, True)
     """
+    if _is_profile(reference) or _is_profile(current):
+        from mlvigil.profile import profile_drift
+
+        return profile_drift(
+            _as_profile(reference),
+            _as_profile(current),
+            columns=columns,
+            schema=schema,
+            config=config,
+        )
     config = config or DriftConfig()
     declared = {
         name: _column_type(f"the schema of column {name!r}", kind)

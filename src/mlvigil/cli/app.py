@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from mlvigil._version import __version__
+from mlvigil.cli import profile
 from mlvigil.cli.check import check
 from mlvigil.cli.drift import drift
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command(no_args_is_help=True)(drift)
 app.command(no_args_is_help=True)(check)
+app.add_typer(profile.app, name="profile")
 
 
 def _print_version(value: bool) -> None:

@@ -32,6 +32,14 @@ def _number(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+def _statistic(result: ColumnDrift) -> str:
+    # Values computed from profiles carry a bound on their error.
+    text = _number(result.statistic)
+    if result.approximation_error:
+        text += f" ±{_number(result.approximation_error)}"
+    return text
+
+
 def _nulls(result: ColumnDrift) -> Text:
     text = Text(f"{result.reference_null_rate:.1%}→{result.current_null_rate:.1%}")
     if result.missing_rate_drifted:
@@ -100,7 +108,7 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
             Text(result.column),
             result.type.value,
             result.method or "-",
-            _number(result.statistic),
+            _statistic(result),
             _number(p_value),
             _number(result.threshold),
             _verdict(result),

@@ -1,0 +1,252 @@
+"""Immutable wrappers around the DataSketches quantile and frequent-items sketches.
+
+The wrappers never mutate a sketch once built: :meth:`merge` builds a new one.
+That keeps profiles safe to share between threads and to merge in any order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import datasketches as ds
+import numpy as np
+import numpy.typing as npt
+
+from mlvigil.profile.errors import ProfileFormatError
+
+__all__ = ["FrequentItems", "QuantileSketch"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Width of the runs sorted before a KLL update (numpy's vectorised small sort).
+_RUN = 256
+
+
+def _presorted(values: FloatArray) -> FloatArray:
+    """A copy of the values with every run of 256 sorted.
+
+    KLL's error guarantee holds for any input order, and sorted runs make its
+    compactions (which sort) about 40% cheaper: that work holds the GIL, while
+    numpy's sort releases it. The copy is also the writeable array the binding
+    requires (Arrow's zero-copy views are read-only).
+    """
+    prepared = np.array(values, dtype=np.float64, order="C")
+    whole = prepared.size - prepared.size % _RUN
+    prepared[:whole].reshape(-1, _RUN).sort(axis=1)
+    return prepared
+
+
+class QuantileSketch:
+    """A KLL quantile sketch of finite floats (``datasketches.kll_doubles_sketch``).
+
+    Examples
+    --------
+    >>> sketch = QuantileSketch.of([np.arange(1000.0)], k=200)
+    >>> sketch.n, sketch.is_exact
+    (1000, False)
+    >>> abs(sketch.quantiles([0.5])[0] - 500) <= 1000 * sketch.rank_error
+    True
+    """
+
+    __slots__ = ("_sketch", "_view")
+
+    def __init__(self, sketch: Any) -> None:
+        self._sketch = sketch
+        self._view: tuple[FloatArray, FloatArray] | None = None
+
+    @classmethod
+    def of(cls, parts: Iterable[FloatArray], k: int) -> QuantileSketch:
+        """Sketch finite float64 values, given as one or more arrays (vectorised updates)."""
+        sketch = ds.kll_doubles_sketch(k)
+        for part in parts:
+            if part.size:
+                sketch.update(_presorted(part))
+                time.sleep(0)  # the update holds the GIL: let waiting threads in between
+        return cls(sketch)
+
+    @property
+    def n(self) -> int:
+        """Number of values sketched."""
+        return int(self._sketch.n)
+
+    @property
+    def k(self) -> int:
+        """The sketch's ``k`` (after merges: the smallest ``k`` merged)."""
+        return int(self._sketch.k)
+
+    @property
+    def is_exact(self) -> bool:
+        """Whether the sketch still holds every value (no compaction yet)."""
+        return not self._sketch.is_estimation_mode()
+
+    @property
+    def rank_error(self) -> float:
+        """Bound on the error of any CDF value or bin mass (double-sided, 99% confidence).
+
+        DataSketches' ``normalized_rank_error(True)``, the bound its ``get_cdf`` and
+        ``get_pmf`` guarantee; 0 while the sketch is exact.
+        """
+        return 0.0 if self.is_exact else float(self._sketch.normalized_rank_error(True))
+
+    def sorted_view(self) -> tuple[FloatArray, FloatArray]:
+        """Retained items, sorted, and the sketch's CDF just after each (inclusive).
+
+        The sketch's distribution is the step function through these points;
+        it is exactly what ``get_cdf(..., inclusive=True)`` evaluates.
+        """
+        if self._view is None:
+            pairs = np.array(list(self._sketch), dtype=np.float64).reshape(-1, 2)
+            order = np.argsort(pairs[:, 0], kind="stable")
+            items, weights = pairs[order, 0], pairs[order, 1]
+            cumulative = np.cumsum(weights) / max(self.n, 1)
+            self._view = (items, cumulative)
+        return self._view
+
+    def cdf(self, points: npt.ArrayLike) -> FloatArray:
+        """Share of values at or below each point, according to the sketch."""
+        items, cumulative = self.sorted_view()
+        positions = np.searchsorted(items, np.asarray(points, dtype=np.float64), side="right")
+        padded = np.concatenate([[0.0], cumulative])
+        result: FloatArray = padded[positions]
+        return result
+
+    def quantiles(self, ranks: Sequence[float]) -> list[float]:
+        """Values at the given normalised ranks; empty list for an empty sketch."""
+        if self.n == 0:
+            return []
+        return [float(v) for v in self._sketch.get_quantiles(list(ranks))]
+
+    def values(self) -> FloatArray:
+        """Every sketched value, sorted; only while :attr:`is_exact`."""
+        if not self.is_exact:
+            raise ValueError("the sketch has compacted its values; only estimates remain")
+        items, _ = self.sorted_view()
+        return items
+
+    def merge(self, other: QuantileSketch) -> QuantileSketch:
+        """Sketch of both sketches' values (``k`` is the smaller of the two)."""
+        merged = ds.kll_doubles_sketch(min(self.k, other.k))
+        merged.merge(self._sketch)
+        merged.merge(other._sketch)
+        return QuantileSketch(merged)
+
+    def to_bytes(self) -> bytes:
+        """DataSketches' own serialization."""
+        return bytes(self._sketch.serialize())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> QuantileSketch:
+        """Read what :meth:`to_bytes` wrote."""
+        try:
+            return cls(ds.kll_doubles_sketch.deserialize(data))
+        except Exception as error:  # the C++ reader raises several types on bad bytes
+            raise ProfileFormatError(f"corrupt quantile sketch: {error}") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QuantileSketch):
+            return NotImplemented
+        return self.to_bytes() == other.to_bytes()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"QuantileSketch(n={self.n}, k={self.k}, retained={self._sketch.num_retained})"
+
+
+class FrequentItems:
+    """Heavy hitters of a string column (``datasketches.frequent_strings_sketch``).
+
+    Fed once per distinct value with its count as weight. Every estimate is
+    within :attr:`maximum_error` of the true count.
+
+    Examples
+    --------
+    >>> items = FrequentItems.of_counts(["a", "b"], [90, 10], lg_k=4)
+    >>> items.merge(FrequentItems.of_counts(["b"], [5], lg_k=4)).top(1)
+    [('a', 90, 90, 90)]
+    """
+
+    __slots__ = ("_sketch",)
+
+    def __init__(self, sketch: Any) -> None:
+        self._sketch = sketch
+
+    @classmethod
+    def of_counts(cls, values: Sequence[str], counts: Sequence[int], lg_k: int) -> FrequentItems:
+        """Build from distinct values and their counts."""
+        sketch = ds.frequent_strings_sketch(lg_k)
+        update = sketch.update
+        for value, count in zip(values, counts, strict=True):
+            update(value, count)
+        return cls(sketch)
+
+    @property
+    def total_weight(self) -> int:
+        """Number of values counted."""
+        return int(self._sketch.total_weight)
+
+    @property
+    def maximum_error(self) -> int:
+        """Largest possible error of any estimate (upper minus lower bound)."""
+        rows = self._sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
+        spans = [upper - lower for _, _, lower, upper in rows]
+        return int(max(spans, default=0))
+
+    def lower_bounds(self) -> list[tuple[str, int]]:
+        """Every item the sketch still tracks, with a count it certainly reached."""
+        rows = self._sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
+        return [(str(v), int(lower)) for v, _, lower, _ in rows]
+
+    @property
+    def epsilon(self) -> float:
+        """Error of any estimate as a share of :attr:`total_weight`, at most."""
+        return float(self._sketch.epsilon)
+
+    def top(self, limit: int) -> list[tuple[str, int, int, int]]:
+        """The most frequent items: ``(value, estimate, lower bound, upper bound)``.
+
+        Only items certainly above the sketch's error level are listed (no false
+        positives), most frequent first.
+        """
+        rows = self._sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_POSITIVES)
+        ordered = sorted(rows, key=lambda row: (-row[1], row[0]))
+        return [(str(v), int(e), int(lo), int(hi)) for v, e, lo, hi in ordered[:limit]]
+
+    def merge(self, other: FrequentItems) -> FrequentItems:
+        """Frequent items of both inputs."""
+        # The smaller map (larger epsilon) receives, whichever side it is on.
+        target, source = (self, other) if self.epsilon >= other.epsilon else (other, self)
+        merged = ds.frequent_strings_sketch.deserialize(target._sketch.serialize())
+        merged.merge(source._sketch)
+        return FrequentItems(merged)
+
+    def to_bytes(self) -> bytes:
+        """DataSketches' own serialization."""
+        return bytes(self._sketch.serialize())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FrequentItems:
+        """Read what :meth:`to_bytes` wrote."""
+        try:
+            return cls(ds.frequent_strings_sketch.deserialize(data))
+        except Exception as error:  # the C++ reader raises several types on bad bytes
+            raise ProfileFormatError(f"corrupt frequent-items sketch: {error}") from None
+
+    def _state(self) -> tuple[int, list[tuple[str, int, int, int]]]:
+        rows = self._sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
+        return self.total_weight, sorted(
+            (str(v), int(e), int(lo), int(hi)) for v, e, lo, hi in rows
+        )
+
+    def __eq__(self, other: object) -> bool:
+        # By content: the serialized hash map's order changes when it is rebuilt.
+        if not isinstance(other, FrequentItems):
+            return NotImplemented
+        return self._state() == other._state()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"FrequentItems(total_weight={self.total_weight})"
