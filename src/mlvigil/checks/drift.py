@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,13 +20,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
+from mlvigil.checks.drift_rules import (
+    apply_correction,
+    choose_method,
+    column_threshold,
+    missing_rate_drifted,
+    parse_column_type,
+    with_result,
+)
 from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
 from mlvigil.io.tables import TableLike, TableSource, open_table
 from mlvigil.schema import ColumnType, infer_column_type
-from mlvigil.stats.contingency import two_proportion_z_test
-from mlvigil.stats.correction import Correction, adjust_p_values, parse_correction
-from mlvigil.stats.registry import DriftMethod, get_method
-from mlvigil.stats.result import DecisionRule, StatTestResult
+from mlvigil.stats.correction import Correction, parse_correction
+from mlvigil.stats.registry import get_method
 from mlvigil.stats.samples import (
     CategoryCounts,
     DegenerateInputError,
@@ -34,7 +40,7 @@ from mlvigil.stats.samples import (
     category_counts,
     value_counts,
 )
-from mlvigil.stats.selection import SMALL_SAMPLE_SIZE, default_method
+from mlvigil.stats.selection import SMALL_SAMPLE_SIZE
 
 if TYPE_CHECKING:
     from mlvigil.profile import DatasetProfile
@@ -101,7 +107,7 @@ class DriftConfig:
         for name in [self.method, *self.type_methods.values(), *self.column_methods.values()]:
             if name is not None:
                 get_method(name)
-        types = {_column_type("type_methods", k): v for k, v in self.type_methods.items()}
+        types = {parse_column_type("type_methods", k): v for k, v in self.type_methods.items()}
         object.__setattr__(self, "type_methods", types)
         if self.correction is not None:
             object.__setattr__(self, "correction", parse_correction(self.correction))
@@ -215,19 +221,10 @@ class _ColumnJob:
             current_nulls=cur.nulls,
             reference_infinite=ref.infinite,
             current_infinite=cur.infinite,
-            missing_rate_drifted=self._missing_rate_drifted(ref, cur),
+            missing_rate_drifted=missing_rate_drifted(
+                self.config, (ref.rows, ref.nulls), (cur.rows, cur.nulls)
+            ),
         )
-
-    def _missing_rate_drifted(self, ref: _Side, cur: _Side) -> bool:
-        if not (ref.rows and cur.rows):
-            return False
-        if abs(ref.nulls / ref.rows - cur.nulls / cur.rows) < self.config.missing_rate_change:
-            return False
-        test = two_proportion_z_test(
-            {"null": ref.nulls, "value": ref.rows - ref.nulls},
-            {"null": cur.nulls, "value": cur.rows - cur.nulls},
-        )
-        return test.drifted
 
     def _unprepared(self, status: ColumnStatus, message: str) -> ColumnDrift:
         ref = _Side(len(self.reference), self.reference.null_count)
@@ -276,7 +273,9 @@ class _ColumnJob:
                 )
         counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
         try:
-            method = self._choose_method(min(ref.size, cur.size), counts)
+            method = choose_method(
+                self.config, self.name, self.type, min(ref.size, cur.size), counts
+            )
         except ConfigError as error:
             return self._base(ColumnStatus.ERROR, str(error), ref, cur)
         status, messages = ColumnStatus.OK, []
@@ -292,17 +291,17 @@ class _ColumnJob:
             )
         data = (ref.counts, cur.counts) if counts is not None else (ref.sample, cur.sample)
         try:
-            result = method(*data, threshold=self._threshold())
+            result = method(*data, threshold=column_threshold(self.config, self.name))
         except DegenerateInputError as error:
             if self.type is not ColumnType.NUMERICAL:
                 return self._base(ColumnStatus.ERROR, str(error), ref, cur)
             # A constant reference has no scale; the KS test still compares the two.
             reason = "a constant reference" if constant else str(error)
             messages.append(f"{method.name} is undefined on {reason}; compared with ks instead")
-            result = get_method("ks")(*data, threshold=self._threshold())
+            result = get_method("ks")(*data, threshold=column_threshold(self.config, self.name))
         if result.note:
             messages.append(result.note)
-        return self._with_result(self._base(status, "; ".join(messages) or None, ref, cur), result)
+        return with_result(self._base(status, "; ".join(messages) or None, ref, cur), result)
 
     @staticmethod
     def _constant_reference(ref: _Side, counts: CategoryCounts | None) -> str | None:
@@ -311,51 +310,6 @@ class _ColumnJob:
         if counts is not None and int((counts.reference > 0).sum()) == 1:
             return "reference holds a single category"
         return None
-
-    def _threshold(self) -> float | None:
-        return self.config.column_thresholds.get(self.name, self.config.threshold)
-
-    def _applies(self, method: DriftMethod, counts: CategoryCounts | None) -> bool:
-        if self.type not in method.applies_to:
-            return False
-        return not (method.binary_only and counts is not None and len(counts.categories) > 2)
-
-    def _choose_method(self, sample_size: int, counts: CategoryCounts | None) -> DriftMethod:
-        explicit = self.config.column_methods.get(self.name)
-        if explicit is not None:
-            method = get_method(explicit)
-            if not self._applies(method, counts):
-                raise ConfigError(
-                    f"method {explicit} does not apply to this {self.type.value} column"
-                    + (" (it needs two categories)" if method.binary_only else "")
-                )
-            return method
-        by_type = self.config.type_methods
-        type_method = by_type.get(self.type) or (
-            by_type.get(ColumnType.CATEGORICAL) if self.type is ColumnType.BOOLEAN else None
-        )
-        for name in (type_method, self.config.method):
-            if name is not None and self._applies(get_method(name), counts):
-                return get_method(name)
-        return get_method(
-            default_method(
-                self.type, sample_size, counts, small_sample_size=self.config.small_sample_size
-            )
-        )
-
-    @staticmethod
-    def _with_result(base: ColumnDrift, result: StatTestResult) -> ColumnDrift:
-        return replace(
-            base,
-            method=result.method,
-            statistic=result.statistic,
-            p_value=result.p_value,
-            threshold=result.threshold,
-            drifted=result.drifted,
-            new_categories=result.new_categories,
-            missing_categories=result.missing_categories,
-            approximation_error=result.approximation_error,
-        )
 
 
 # ---------------------------------------------------------------- the report
@@ -378,14 +332,6 @@ def _as_profile(data: TableLike) -> DatasetProfile:
     return profile_table(data)
 
 
-def _column_type(where: str, kind: ColumnType | str) -> ColumnType:
-    try:
-        return ColumnType(kind)
-    except ValueError:
-        known = ", ".join(t.value for t in ColumnType if t is not ColumnType.UNKNOWN)
-        raise ConfigError(f"unknown type {kind!r} in {where}; use one of: {known}") from None
-
-
 def _resolve_columns(
     reference: TableSource, current: TableSource, columns: Sequence[str] | None
 ) -> list[str]:
@@ -402,27 +348,6 @@ def _resolve_columns(
             [c for c in cur_names if c not in ref_names],
         )
     return list(ref_names)
-
-
-def _apply_correction(
-    results: list[ColumnDrift], correction: Correction | None
-) -> list[ColumnDrift]:
-    if correction is None:
-        return results
-    positions = [
-        i
-        for i, r in enumerate(results)
-        if r.tested
-        and r.p_value is not None
-        and r.method
-        and get_method(r.method).rule is DecisionRule.P_VALUE
-    ]
-    adjusted = adjust_p_values([float(results[i].p_value or 0.0) for i in positions], correction)
-    for i, p in zip(positions, adjusted.tolist(), strict=True):
-        threshold = results[i].threshold
-        assert threshold is not None
-        results[i] = replace(results[i], p_value_adjusted=p, drifted=p < threshold)
-    return results
 
 
 def detect_drift(
@@ -488,7 +413,7 @@ def detect_drift(
         )
     config = config or DriftConfig()
     declared = {
-        name: _column_type(f"the schema of column {name!r}", kind)
+        name: parse_column_type(f"the schema of column {name!r}", kind)
         for name, kind in (schema or {}).items()
     }
     ref_source, cur_source = open_table(reference), open_table(current)
@@ -516,7 +441,7 @@ def detect_drift(
             results = list(pool.map(compare, names))
     correction = parse_correction(config.correction) if config.correction is not None else None
     return DriftReport(
-        columns=tuple(_apply_correction(results, correction)),
+        columns=tuple(apply_correction(results, correction)),
         drift_share_threshold=config.drift_share,
         correction=correction,
     )

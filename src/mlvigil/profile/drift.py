@@ -15,8 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from mlvigil.checks.drift import DriftConfig, _apply_correction, _column_type, _ColumnJob
+from mlvigil.checks.drift import DriftConfig
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
+from mlvigil.checks.drift_rules import (
+    apply_correction,
+    choose_method,
+    column_threshold,
+    missing_rate_drifted,
+    parse_column_type,
+    with_result,
+)
 from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
 from mlvigil.profile.column import ColumnProfile, Label, ValueKind
 from mlvigil.profile.dataset import DatasetProfile
@@ -28,7 +36,6 @@ from mlvigil.profile.estimates import (
     wasserstein_from_sketches,
 )
 from mlvigil.schema import ColumnType
-from mlvigil.stats.contingency import two_proportion_z_test
 from mlvigil.stats.correction import parse_correction
 from mlvigil.stats.registry import DriftMethod, get_method
 from mlvigil.stats.result import StatTestResult
@@ -38,7 +45,6 @@ from mlvigil.stats.samples import (
     SortedSample,
     category_counts,
 )
-from mlvigil.stats.selection import default_method
 
 __all__ = ["RAW_DATA_METHODS", "profile_drift"]
 
@@ -98,18 +104,10 @@ class _ProfileColumnJob:
             current_nulls=cur.nulls,
             reference_infinite=ref.infinite,
             current_infinite=cur.infinite,
-            missing_rate_drifted=self._missing_rate_drifted(ref, cur),
+            missing_rate_drifted=missing_rate_drifted(
+                self.config, (ref.rows, ref.nulls), (cur.rows, cur.nulls)
+            ),
         )
-
-    def _missing_rate_drifted(self, ref: _Side, cur: _Side) -> bool:
-        if not (ref.rows and cur.rows):
-            return False
-        if abs(ref.nulls / ref.rows - cur.nulls / cur.rows) < self.config.missing_rate_change:
-            return False
-        return two_proportion_z_test(
-            {"null": ref.nulls, "value": ref.rows - ref.nulls},
-            {"null": cur.nulls, "value": cur.rows - cur.nulls},
-        ).drifted
 
     def _unprepared(self, status: ColumnStatus, message: str) -> ColumnDrift:
         ref = _Side(self.reference.count, self.reference.nulls)
@@ -189,7 +187,9 @@ class _ProfileColumnJob:
                 )
         counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
         try:
-            method = self._choose_method(min(ref.size, cur.size), counts)
+            method = choose_method(
+                self.config, self.name, self.type, min(ref.size, cur.size), counts
+            )
         except ConfigError as error:
             return self._base(ColumnStatus.ERROR, str(error), ref, cur)
         if method.name in RAW_DATA_METHODS:
@@ -222,10 +222,10 @@ class _ProfileColumnJob:
         if result.note:
             messages.append(result.note)
         base = self._base(status, "; ".join(messages) or None, ref, cur)
-        return _ColumnJob._with_result(base, result)
+        return with_result(base, result)
 
     def _run_method(self, method: DriftMethod, ref: _Side, cur: _Side) -> StatTestResult:
-        threshold = self._threshold()
+        threshold = column_threshold(self.config, self.name)
         if ref.counts is not None and cur.counts is not None:
             return method(ref.counts, cur.counts, threshold=threshold)
         assert ref.numeric is not None
@@ -255,38 +255,6 @@ class _ProfileColumnJob:
         if counts is not None and int((counts.reference > 0).sum()) == 1:
             return "reference holds a single category"
         return None
-
-    def _threshold(self) -> float | None:
-        return self.config.column_thresholds.get(self.name, self.config.threshold)
-
-    def _applies(self, method: DriftMethod, counts: CategoryCounts | None) -> bool:
-        if self.type not in method.applies_to:
-            return False
-        return not (method.binary_only and counts is not None and len(counts.categories) > 2)
-
-    def _choose_method(self, sample_size: int, counts: CategoryCounts | None) -> DriftMethod:
-        # Mirrors the engine's _ColumnJob._choose_method, which needs a data-backed job.
-        explicit = self.config.column_methods.get(self.name)
-        if explicit is not None:
-            method = get_method(explicit)
-            if not self._applies(method, counts):
-                raise ConfigError(
-                    f"method {explicit} does not apply to this {self.type.value} column"
-                    + (" (it needs two categories)" if method.binary_only else "")
-                )
-            return method
-        by_type = self.config.type_methods
-        type_method = by_type.get(self.type) or (
-            by_type.get(ColumnType.CATEGORICAL) if self.type is ColumnType.BOOLEAN else None
-        )
-        for name in (type_method, self.config.method):
-            if name is not None and self._applies(get_method(name), counts):
-                return get_method(name)
-        return get_method(
-            default_method(
-                self.type, sample_size, counts, small_sample_size=self.config.small_sample_size
-            )
-        )
 
 
 def _resolve_columns(
@@ -352,7 +320,7 @@ def profile_drift(
     """
     config = config or DriftConfig()
     declared = {
-        name: _column_type(f"the schema of column {name!r}", kind)
+        name: parse_column_type(f"the schema of column {name!r}", kind)
         for name, kind in (schema or {}).items()
     }
     names = _resolve_columns(reference, current, columns)
@@ -369,7 +337,7 @@ def profile_drift(
     ]
     correction = parse_correction(config.correction) if config.correction is not None else None
     return DriftReport(
-        columns=tuple(_apply_correction(results, correction)),
+        columns=tuple(apply_correction(results, correction)),
         drift_share_threshold=config.drift_share,
         correction=correction,
     )
