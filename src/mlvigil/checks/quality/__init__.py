@@ -37,6 +37,7 @@ from mlvigil.checks.quality.outliers import (
     iqr_bounds,
     zscore_bounds,
 )
+from mlvigil.checks.quality.profile_runner import run_quality_checks_on_profile
 from mlvigil.checks.quality.report import QualityReport
 from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.checks.quality.schema import (
@@ -93,6 +94,7 @@ __all__ = [
     "newest_timestamp",
     "parse_duration",
     "run_quality_checks",
+    "run_quality_checks_on_profile",
     "type_matches",
     "unexpected_counts",
     "zscore_bounds",

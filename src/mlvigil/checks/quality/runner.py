@@ -20,6 +20,7 @@ from mlvigil.checks.quality.drift_results import check_drift
 from mlvigil.checks.quality.freshness import Clock, check_freshness, resolve_now
 from mlvigil.checks.quality.options import CHECK_NAMES, QualityConfig
 from mlvigil.checks.quality.outliers import check_outliers
+from mlvigil.checks.quality.profile_runner import is_profile_path, run_quality_checks_on_profile
 from mlvigil.checks.quality.report import QualityReport
 from mlvigil.checks.quality.schema import check_extra_columns, check_required, evaluate_type
 from mlvigil.checks.quality.uniqueness import check_uniqueness, key_label
@@ -28,6 +29,7 @@ from mlvigil.checks.quality.volume import check_volume
 from mlvigil.checks.result import CheckResult, Severity
 from mlvigil.exceptions import MlvigilError
 from mlvigil.io.tables import TableLike, TableSource, open_table
+from mlvigil.profile import DatasetProfile
 from mlvigil.schema import ColumnType
 
 __all__ = ["run_quality_checks"]
@@ -247,7 +249,9 @@ def run_quality_checks(
     ----------
     data
         A CSV or Parquet path, or a pyarrow, pandas or polars table. Only the
-        columns the checks need are read.
+        columns the checks need are read. A :class:`~mlvigil.profile.DatasetProfile`
+        or a path ending in ``.profile`` runs
+        :func:`~mlvigil.checks.quality.profile_runner.run_quality_checks_on_profile`.
     config
         What to check; see :class:`~mlvigil.checks.quality.options.QualityConfig`
         or load one from YAML with :func:`mlvigil.checks.config.load_quality_config`.
@@ -283,6 +287,9 @@ def run_quality_checks(
     >>> report.passed
     False
     """
+    if isinstance(data, DatasetProfile) or is_profile_path(data):
+        profile = data if isinstance(data, DatasetProfile) else DatasetProfile.load(data)
+        return run_quality_checks_on_profile(profile, config, now=now)
     moment = resolve_now(now)
     run = _Run(open_table(data), config, moment)
     results: list[CheckResult] = []
