@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
 from mlvigil.checks.drift_rules import (
     apply_correction,
+    base_result,
     choose_method,
     column_threshold,
-    missing_rate_drifted,
     parse_column_type,
     with_result,
 )
@@ -210,21 +210,7 @@ class _ColumnJob:
     def _base(
         self, status: ColumnStatus, message: str | None, ref: _Side, cur: _Side
     ) -> ColumnDrift:
-        return ColumnDrift(
-            column=self.name,
-            type=self.type,
-            status=status,
-            message=message,
-            reference_rows=ref.rows,
-            current_rows=cur.rows,
-            reference_nulls=ref.nulls,
-            current_nulls=cur.nulls,
-            reference_infinite=ref.infinite,
-            current_infinite=cur.infinite,
-            missing_rate_drifted=missing_rate_drifted(
-                self.config, (ref.rows, ref.nulls), (cur.rows, cur.nulls)
-            ),
-        )
+        return base_result(self.config, self.name, self.type, status, message, ref, cur)
 
     def _unprepared(self, status: ColumnStatus, message: str) -> ColumnDrift:
         ref = _Side(len(self.reference), self.reference.null_count)

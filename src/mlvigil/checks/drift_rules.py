@@ -8,9 +8,9 @@ missing values changed.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from mlvigil.checks.drift_report import ColumnDrift
+from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
 from mlvigil.stats.contingency import two_proportion_z_test
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from mlvigil.checks.drift import DriftConfig
 
 __all__ = [
+    "SideCounts",
     "apply_correction",
+    "base_result",
     "choose_method",
     "column_threshold",
     "missing_rate_drifted",
@@ -140,4 +142,50 @@ def with_result(base: ColumnDrift, result: StatTestResult) -> ColumnDrift:
         new_categories=result.new_categories,
         missing_categories=result.missing_categories,
         approximation_error=result.approximation_error,
+    )
+
+
+class SideCounts(Protocol):
+    """What a column result records of one side, however it was prepared."""
+
+    @property
+    def rows(self) -> int:
+        """Rows, nulls included."""
+        ...
+
+    @property
+    def nulls(self) -> int:
+        """Null or NaN values."""
+        ...
+
+    @property
+    def infinite(self) -> int:
+        """Infinite values."""
+        ...
+
+
+def base_result(
+    config: DriftConfig,
+    column: str,
+    column_type: ColumnType,
+    status: ColumnStatus,
+    message: str | None,
+    reference: SideCounts,
+    current: SideCounts,
+) -> ColumnDrift:
+    """A column's result before any method ran: counts, status and the missing-rate signal."""
+    return ColumnDrift(
+        column=column,
+        type=column_type,
+        status=status,
+        message=message,
+        reference_rows=reference.rows,
+        current_rows=current.rows,
+        reference_nulls=reference.nulls,
+        current_nulls=current.nulls,
+        reference_infinite=reference.infinite,
+        current_infinite=current.infinite,
+        missing_rate_drifted=missing_rate_drifted(
+            config, (reference.rows, reference.nulls), (current.rows, current.nulls)
+        ),
     )
