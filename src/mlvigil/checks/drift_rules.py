@@ -27,6 +27,7 @@ __all__ = [
     "SideCounts",
     "apply_correction",
     "base_result",
+    "untestable",
     "choose_method",
     "column_threshold",
     "missing_rate_drifted",
@@ -162,6 +163,21 @@ class SideCounts(Protocol):
     def infinite(self) -> int:
         """Infinite values."""
         ...
+
+    @property
+    def size(self) -> int:
+        """Values a method can use (finite, non-null)."""
+        ...
+
+
+def untestable(reference: SideCounts, current: SideCounts) -> tuple[ColumnStatus, str] | None:
+    """The status and message of a column with nothing to test on a side, if any."""
+    for name, side in (("reference", reference), ("current", current)):
+        if side.size == 0:
+            if side.infinite:
+                return ColumnStatus.INFINITE, f"{name} has only infinite values"
+            return ColumnStatus.ALL_NULL, f"{name}: all {side.rows} values are null"
+    return None
 
 
 def base_result(

@@ -23,6 +23,7 @@ from mlvigil.checks.drift_rules import (
     choose_method,
     column_threshold,
     parse_column_type,
+    untestable,
     with_result,
 )
 from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
@@ -162,15 +163,9 @@ class _ProfileColumnJob:
         return _Side(profile.count, nulls, profile.inf, profile.moments.n, numeric=numeric), None
 
     def _test(self, ref: _Side, cur: _Side) -> ColumnDrift:
-        for side_name, side in (("reference", ref), ("current", cur)):
-            if side.size == 0:
-                if side.infinite:
-                    return self._base(
-                        ColumnStatus.INFINITE, f"{side_name} has only infinite values", ref, cur
-                    )
-                return self._base(
-                    ColumnStatus.ALL_NULL, f"{side_name}: all {side.rows} values are null", ref, cur
-                )
+        empty = untestable(ref, cur)
+        if empty is not None:
+            return self._base(*empty, ref, cur)
         counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
         try:
             method = choose_method(
