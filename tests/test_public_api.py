@@ -18,6 +18,7 @@ import mlvigil
         "mlvigil.checks.quality",
         "mlvigil.io",
         "mlvigil.profile",
+        "mlvigil.telemetry",
     ],
 )
 def test_all_names_resolve(module_name: str) -> None:

@@ -1,0 +1,88 @@
+"""Serve ``/metrics``: content negotiation, exemplars and multiprocess workers.
+
+Exemplars (the trace id on latency buckets) exist only in the OpenMetrics format, which
+Prometheus asks for in its ``Accept`` header when exemplar storage is enabled; the
+classic text format is served otherwise. When several worker processes serve one app
+(gunicorn or ``uvicorn --workers N``), each keeps its metrics in files under
+``PROMETHEUS_MULTIPROC_DIR`` and any worker answering the scrape aggregates them all.
+
+Multiprocess set-up, in short: export ``PROMETHEUS_MULTIPROC_DIR`` to an empty
+directory before the server starts (prometheus-client reads it at import), wipe it
+between deployments, and with gunicorn call
+``prometheus_client.multiprocess.mark_process_dead(worker.pid)`` from the
+``child_exit`` hook so live-worker gauges forget dead workers. Exemplars are not
+available in multiprocess mode (a prometheus-client limitation).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_enabled() -> bool:
+    """Whether metrics are shared between worker processes through files."""
+    return bool(os.environ.get(MULTIPROCESS_ENV))
+
+
+def scrape_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry:
+    """The registry a scrape should read.
+
+    In multiprocess mode, a fresh registry aggregating every worker's files (the
+    per-process registry would show only the answering worker); otherwise
+    ``registry`` or the global one.
+    """
+    if not multiprocess_enabled():
+        return REGISTRY if registry is None else registry
+    from prometheus_client import multiprocess
+
+    aggregate = CollectorRegistry()
+    multiprocess.MultiProcessCollector(aggregate)  # type: ignore[no-untyped-call]
+    return aggregate
+
+
+def render_metrics(
+    accept: str | None, registry: CollectorRegistry | None = None
+) -> tuple[bytes, str]:
+    r"""Encode the metrics for a scrape with the given ``Accept`` header.
+
+    Returns
+    -------
+    The body and its content type: OpenMetrics (with exemplars) when the scraper
+    accepts it, the Prometheus text format otherwise.
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry, Counter
+    >>> registry = CollectorRegistry()
+    >>> Counter("jobs", "Jobs run.", registry=registry).inc()
+    >>> body, content_type = render_metrics("application/openmetrics-text", registry)
+    >>> content_type.split(";")[0], body.endswith(b"# EOF\n")
+    ('application/openmetrics-text', True)
+    """
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(scrape_registry(registry)), content_type
+
+
+def metrics_endpoint(
+    registry: CollectorRegistry | None = None,
+) -> Callable[[Any], Awaitable[Any]]:
+    """A Starlette/FastAPI endpoint serving the metrics.
+
+    Examples
+    --------
+    ``app.add_route("/metrics", metrics_endpoint(), include_in_schema=False)``
+    """
+    from starlette.responses import Response
+
+    async def metrics(request: Any) -> Response:
+        body, content_type = render_metrics(request.headers.get("accept"), registry)
+        return Response(body, media_type=content_type)
+
+    return metrics
