@@ -22,11 +22,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mlvigil.telemetry.cardinality import LabelGuard
+    from mlvigil.telemetry.correlation import (
+        REQUEST_ID_HEADER,
+        CorrelationIdMiddleware,
+        bind_request_id,
+        current_request_id,
+        request_context,
+    )
     from mlvigil.telemetry.exposition import (
         metrics_endpoint,
         multiprocess_enabled,
         render_metrics,
     )
+    from mlvigil.telemetry.logs import add_trace_context, configure_logging, get_logger
     from mlvigil.telemetry.metrics import Buckets, PipelineMetrics, ServingMetrics
     from mlvigil.telemetry.monitor import ModelMonitor, Prediction, PredictionScope
     from mlvigil.telemetry.pipeline import PipelineMonitor, StageScope
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
         create_prediction_logger,
         new_prediction_id,
     )
+    from mlvigil.telemetry.redaction import Redactor, redact_text
     from mlvigil.telemetry.sinks import (
         HttpSink,
         ParquetSink,
@@ -45,10 +54,31 @@ if TYPE_CHECKING:
         Sink,
         TransientSinkError,
     )
+    from mlvigil.telemetry.tracing import (
+        configure_tracing,
+        current_trace_ids,
+        get_tracer,
+        inference,
+        inject_trace_headers,
+        instrument_fastapi,
+        instrument_httpx_client,
+        postprocessing,
+        preprocessing,
+        span,
+        trace_exemplar,
+    )
 
 _MODULES = {
     "cardinality": ["LabelGuard"],
+    "correlation": [
+        "REQUEST_ID_HEADER",
+        "CorrelationIdMiddleware",
+        "bind_request_id",
+        "current_request_id",
+        "request_context",
+    ],
     "exposition": ["metrics_endpoint", "multiprocess_enabled", "render_metrics"],
+    "logs": ["add_trace_context", "configure_logging", "get_logger"],
     "metrics": ["Buckets", "PipelineMetrics", "ServingMetrics"],
     "monitor": ["ModelMonitor", "Prediction", "PredictionScope"],
     "pipeline": ["PipelineMonitor", "StageScope"],
@@ -60,7 +90,21 @@ _MODULES = {
         "create_prediction_logger",
         "new_prediction_id",
     ],
+    "redaction": ["Redactor", "redact_text"],
     "sinks": ["HttpSink", "ParquetSink", "RejectedBatchError", "Sink", "TransientSinkError"],
+    "tracing": [
+        "configure_tracing",
+        "current_trace_ids",
+        "get_tracer",
+        "inference",
+        "inject_trace_headers",
+        "instrument_fastapi",
+        "instrument_httpx_client",
+        "postprocessing",
+        "preprocessing",
+        "span",
+        "trace_exemplar",
+    ],
 }
 _HOMES = {
     name: f"mlvigil.telemetry.{module}" for module, names in _MODULES.items() for name in names
@@ -68,6 +112,7 @@ _HOMES = {
 
 __all__ = [
     "Buckets",
+    "CorrelationIdMiddleware",
     "HttpSink",
     "LabelGuard",
     "LabelRecord",
@@ -79,17 +124,37 @@ __all__ = [
     "PredictionLogger",
     "PredictionRecord",
     "PredictionScope",
+    "REQUEST_ID_HEADER",
+    "Redactor",
     "RejectedBatchError",
     "RetryPolicy",
     "ServingMetrics",
     "Sink",
     "StageScope",
     "TransientSinkError",
+    "add_trace_context",
+    "bind_request_id",
+    "configure_logging",
+    "configure_tracing",
     "create_prediction_logger",
+    "current_request_id",
+    "current_trace_ids",
+    "get_logger",
+    "get_tracer",
+    "inference",
+    "inject_trace_headers",
+    "instrument_fastapi",
+    "instrument_httpx_client",
     "metrics_endpoint",
     "multiprocess_enabled",
     "new_prediction_id",
+    "postprocessing",
+    "preprocessing",
+    "redact_text",
     "render_metrics",
+    "request_context",
+    "span",
+    "trace_exemplar",
 ]
 
 

@@ -1,0 +1,289 @@
+"""The example model server under uvicorn: every signal, for real requests.
+
+The server runs as a subprocess on 127.0.0.1 the way a user would start it. One local
+HTTP receiver stands in for both the OpenTelemetry collector (``/v1/traces``, OTLP
+protobuf) and the mlvigil service (prediction and label batches, JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from prometheus_client.parser import text_string_to_metric_families
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "serving"
+APPLICANT = {
+    "age": 41,
+    "income": 52000.0,
+    "credit_score": 700.0,
+    "loan_amount": 12000.0,
+    "employment_years": 6.0,
+    "loan_purpose": "car",
+    "region": "north",
+}
+
+_OWN_SETTINGS = ("MLVIGIL_", "OTEL_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+class Receiver:
+    """Records every POST body by path; answers 200."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.posts.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def bodies(self, path_suffix: str) -> list[bytes]:
+        with self._lock:
+            return [body for path, body in self.posts if path.endswith(path_suffix)]
+
+    def spans(self) -> list[tuple[str, str, dict[str, object], str]]:
+        """(name, trace id, attributes, service name) of every exported span."""
+        found = []
+        for body in self.bodies("/v1/traces"):
+            request = ExportTraceServiceRequest.FromString(body)
+            for resource_spans in request.resource_spans:
+                resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+                for scope_spans in resource_spans.scope_spans:
+                    for span in scope_spans.spans:
+                        attributes = {a.key: _any_value(a.value) for a in span.attributes}
+                        service = resource.get("service.name", "")
+                        found.append((span.name, span.trace_id.hex(), attributes, service))
+        return found
+
+    def records(self, kind: str) -> list[dict[str, object]]:
+        return [
+            record
+            for body in self.bodies(f"/api/v1/models/credit-risk/{kind}")
+            for record in json.loads(body)["records"]
+        ]
+
+
+def _any_value(value: object) -> object:
+    field = value.WhichOneof("value")  # type: ignore[attr-defined]
+    return getattr(value, field) if field else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    pytest.fail(f"server did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[object]:
+    """Start the example under uvicorn; stop it gracefully (SIGTERM) at the end."""
+    servers: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str], *extra: str) -> tuple[str, subprocess.Popen[bytes], Path]:
+        port = _free_port()
+        log = tmp_path / f"server-{port}.log"
+        command = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(EXAMPLE)]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *extra]
+        # Only this test's settings: none inherited from the developer's shell.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_SETTINGS)}
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                command, env={**inherited, **env}, cwd=tmp_path, stdout=out, stderr=out
+            )
+        servers.append(server)
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url, server, log)
+        return url, server, log
+
+    yield start
+    for server in servers:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    # Uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert server.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+def _json_lines(log: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def _scrape(url: str) -> tuple[dict[tuple[str, frozenset[tuple[str, str]]], float], set[str]]:
+    """Sample values, and the trace ids on latency exemplars (OpenMetrics only)."""
+    response = httpx.get(f"{url}/metrics", headers={"Accept": "application/openmetrics-text"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    exemplars = set(
+        re.findall(
+            r'^ml_prediction_latency_seconds_bucket\{.*# \{trace_id="(\w{32})"\}',
+            response.text,
+            flags=re.MULTILINE,
+        )
+    )
+    classic = httpx.get(f"{url}/metrics").text
+    values = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(classic)
+        for sample in family.samples
+    }
+    return values, exemplars
+
+
+def test_example_server_emits_metrics_logs_traces_and_prediction_records(start_server, tmp_path):
+    with Receiver() as receiver:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            "MLVIGIL_URL": receiver.url,
+        }
+        url, server, log = start_server(env)
+
+        decisions = []
+        for request_number in range(5):
+            applicant = {**APPLICANT, "credit_score": 600.0 + 40 * request_number}
+            response = httpx.post(
+                f"{url}/predict", json=applicant, headers={"x-request-id": f"req-{request_number}"}
+            )
+            assert response.status_code == 200, response.text
+            assert response.headers["x-request-id"] == f"req-{request_number}"
+            decisions.append(response.json())
+        missing = httpx.post(f"{url}/predict", json={**APPLICANT, "income": None})
+        assert missing.status_code == 200
+        assert httpx.post(f"{url}/predict", json={**APPLICANT, "age": "old"}).status_code == 422
+        label = httpx.post(f"{url}/labels", json={"id": decisions[0]["id"], "defaulted": True})
+        assert label.status_code == 202
+
+        metrics, exemplar_trace_ids = _scrape(url)
+        model = {("model", "credit-risk"), ("version", "1")}
+        success = frozenset({*model, ("status", "success")})
+        assert metrics[("ml_prediction_requests_total", success)] == 6
+        income_missing = frozenset({("model", "credit-risk"), ("feature", "income")})
+        assert metrics[("ml_feature_missing_total", income_missing)] == 1
+        assert exemplar_trace_ids
+
+        _stop(server)  # graceful shutdown flushes the prediction logger and the spans
+
+    spans = receiver.spans()
+    predict_spans = [s for s in spans if s[0] == "predict"]
+    assert len(predict_spans) == 6
+    assert {s[3] for s in spans} == {"credit-risk-model"}
+    names_by_trace: dict[str, set[str]] = {}
+    for name, trace_id, _, _ in spans:
+        names_by_trace.setdefault(trace_id, set()).add(name)
+    assert {"predict", "preprocessing", "inference", "postprocessing"} <= names_by_trace[
+        predict_spans[0][1]
+    ]
+    assert exemplar_trace_ids <= set(names_by_trace)
+    assert not any(name.startswith("GET /metrics") for name, *_ in spans)
+
+    served = [line for line in _json_lines(log) if line.get("event") == "prediction served"]
+    assert [line["request_id"] for line in served[:5]] == [f"req-{n}" for n in range(5)]
+    span_ids_by_prediction = {s[2]["ml.prediction.id"]: s[1] for s in predict_spans}
+    for line in served:
+        assert line["level"] == "info"
+        assert str(line["timestamp"]).endswith("Z")
+        assert line["trace_id"] == span_ids_by_prediction[line["prediction_id"]]
+
+    records = receiver.records("predictions")
+    assert [r["id"] for r in records[:5]] == [d["id"] for d in decisions]
+    assert records[0]["features"] == {**APPLICANT, "credit_score": 600.0}
+    assert records[0]["model_version"] == "1"
+    assert records[5]["features"]["income"] is None
+    labels = receiver.records("labels")
+    assert [(label["id"], label["label"]) for label in labels] == [(decisions[0]["id"], 1)]
+
+
+def test_example_server_writes_parquet_without_a_service(start_server, tmp_path):
+    env = {"OTEL_TRACES_EXPORTER": "none", "MLVIGIL_PREDICTION_LOG_DIR": str(tmp_path / "log")}
+    url, server, _ = start_server(env)
+    for _ in range(3):
+        assert httpx.post(f"{url}/predict", json=APPLICANT).status_code == 200
+    _stop(server)
+
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(tmp_path / "log", format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 3
+    assert set(table.column("model").to_pylist()) == {"credit-risk"}
+    assert table.column("credit_score").to_pylist() == [700.0] * 3
+
+
+def test_example_server_metrics_add_up_across_two_workers(start_server, tmp_path):
+    multiproc = tmp_path / "prometheus"
+    multiproc.mkdir()
+    env = {
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        "OTEL_TRACES_EXPORTER": "none",
+        "MLVIGIL_PREDICTION_LOG_DIR": str(tmp_path / "log"),
+    }
+    url, server, _ = start_server(env, "--workers", "2")
+    with httpx.Client() as client:
+        for _ in range(20):
+            assert client.post(f"{url}/predict", json=APPLICANT).status_code == 200
+
+    model = frozenset({("model", "credit-risk"), ("version", "1"), ("status", "success")})
+    # Whichever worker answers a scrape, it reports both workers' requests.
+    for _ in range(6):
+        with httpx.Client() as fresh_connection:
+            body = fresh_connection.get(f"{url}/metrics").text
+        totals = {
+            frozenset(sample.labels.items()): sample.value
+            for family in text_string_to_metric_families(body)
+            for sample in family.samples
+            if sample.name == "ml_prediction_requests_total"
+        }
+        assert totals[model] == 20
+    _stop(server)
