@@ -15,14 +15,16 @@ cost, measured on an empty call, is subtracted) for a 20-feature record:
   ``Histogram.observe`` per feature plus labelled request, confidence, value and
   latency metrics, without any prediction logging.
 
-Prints one JSON object: p50 and p99 per variant (median over ``--runs`` runs) and
-the ratio of the per-feature pattern's p50 to mlvigil's.
+Prints one JSON object: p50 and p99 per variant (median over ``--runs`` runs), the
+ratio of the per-feature pattern's p50 to mlvigil's, and the process's peak RSS (the
+prediction logger's queue holds up to ``4 x --calls`` records).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -161,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "runs": args.runs,
                 "features": len(FEATURES),
                 "median": summary,
+                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                 "per_feature_pattern_vs_mlvigil_p50": round(
                     summary["per_feature_pattern"]["p50_us"] / summary["mlvigil"]["p50_us"], 1
                 ),

@@ -14,10 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -39,64 +37,28 @@ APPLICANT = {
 _OWN_SETTINGS = ("MLVIGIL_", "OTEL_", "PROMETHEUS_MULTIPROC_DIR")
 
 
-class Receiver:
-    """Records every POST body by path; answers 200."""
+def exported_spans(receiver) -> list[tuple[str, str, dict[str, object], str]]:
+    """(name, trace id, attributes, service name) of every span the receiver got."""
+    found = []
+    for request in receiver.received("/v1/traces"):
+        export = ExportTraceServiceRequest.FromString(request.body)
+        for resource_spans in export.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    attributes = {a.key: _any_value(a.value) for a in span.attributes}
+                    service = resource.get("service.name", "")
+                    found.append((span.name, span.trace_id.hex(), attributes, service))
+    return found
 
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver._lock:
-                    receiver.posts.append((self.path, body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def bodies(self, path_suffix: str) -> list[bytes]:
-        with self._lock:
-            return [body for path, body in self.posts if path.endswith(path_suffix)]
-
-    def spans(self) -> list[tuple[str, str, dict[str, object], str]]:
-        """(name, trace id, attributes, service name) of every exported span."""
-        found = []
-        for body in self.bodies("/v1/traces"):
-            request = ExportTraceServiceRequest.FromString(body)
-            for resource_spans in request.resource_spans:
-                resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
-                for scope_spans in resource_spans.scope_spans:
-                    for span in scope_spans.spans:
-                        attributes = {a.key: _any_value(a.value) for a in span.attributes}
-                        service = resource.get("service.name", "")
-                        found.append((span.name, span.trace_id.hex(), attributes, service))
-        return found
-
-    def records(self, kind: str) -> list[dict[str, object]]:
-        return [
-            record
-            for body in self.bodies(f"/api/v1/models/credit-risk/{kind}")
-            for record in json.loads(body)["records"]
-        ]
+def shipped(receiver, kind: str) -> list[dict[str, object]]:
+    """Records the receiver got as the mlvigil service, for ``kind`` of credit-risk."""
+    return [
+        record
+        for request in receiver.received(f"/api/v1/models/credit-risk/{kind}")
+        for record in json.loads(request.body)["records"]
+    ]
 
 
 def _any_value(value: object) -> object:
@@ -181,42 +143,44 @@ def _scrape(url: str) -> tuple[dict[tuple[str, frozenset[tuple[str, str]]], floa
     return values, exemplars
 
 
-def test_example_server_emits_metrics_logs_traces_and_prediction_records(start_server, tmp_path):
-    with Receiver() as receiver:
-        env = {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-            "MLVIGIL_URL": receiver.url,
-        }
-        url, server, log = start_server(env)
+def test_example_server_emits_metrics_logs_traces_and_prediction_records(
+    start_server, local_receiver
+):
+    receiver = local_receiver()
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "MLVIGIL_URL": receiver.url,
+    }
+    url, server, log = start_server(env)
 
-        decisions = []
-        for request_number in range(5):
-            applicant = {**APPLICANT, "credit_score": 600.0 + 40 * request_number}
-            response = httpx.post(
-                f"{url}/predict", json=applicant, headers={"x-request-id": f"req-{request_number}"}
-            )
-            assert response.status_code == 200, response.text
-            assert response.headers["x-request-id"] == f"req-{request_number}"
-            decisions.append(response.json())
-        missing = httpx.post(f"{url}/predict", json={**APPLICANT, "income": None})
-        assert missing.status_code == 200
-        assert httpx.post(f"{url}/predict", json={**APPLICANT, "age": "old"}).status_code == 422
-        label = httpx.post(f"{url}/labels", json={"id": decisions[0]["id"], "defaulted": True})
-        assert label.status_code == 202
+    decisions = []
+    for request_number in range(5):
+        applicant = {**APPLICANT, "credit_score": 600.0 + 40 * request_number}
+        response = httpx.post(
+            f"{url}/predict", json=applicant, headers={"x-request-id": f"req-{request_number}"}
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-request-id"] == f"req-{request_number}"
+        decisions.append(response.json())
+    missing = httpx.post(f"{url}/predict", json={**APPLICANT, "income": None})
+    assert missing.status_code == 200
+    assert httpx.post(f"{url}/predict", json={**APPLICANT, "age": "old"}).status_code == 422
+    label = httpx.post(f"{url}/labels", json={"id": decisions[0]["id"], "defaulted": True})
+    assert label.status_code == 202
 
-        metrics, exemplar_trace_ids = _scrape(url)
-        model = {("model", "credit-risk"), ("version", "1")}
-        success = frozenset({*model, ("status", "success")})
-        assert metrics[("ml_prediction_requests_total", success)] == 6
-        income_missing = frozenset({("model", "credit-risk"), ("feature", "income")})
-        assert metrics[("ml_feature_missing_total", income_missing)] == 1
-        assert exemplar_trace_ids
+    metrics, exemplar_trace_ids = _scrape(url)
+    model = {("model", "credit-risk"), ("version", "1")}
+    success = frozenset({*model, ("status", "success")})
+    assert metrics[("ml_prediction_requests_total", success)] == 6
+    income_missing = frozenset({("model", "credit-risk"), ("feature", "income")})
+    assert metrics[("ml_feature_missing_total", income_missing)] == 1
+    assert exemplar_trace_ids
 
-        _stop(server)  # graceful shutdown flushes the prediction logger and the spans
+    _stop(server)  # graceful shutdown flushes the prediction logger and the spans
 
-    spans = receiver.spans()
+    spans = exported_spans(receiver)
     predict_spans = [s for s in spans if s[0] == "predict"]
     assert len(predict_spans) == 6
     assert {s[3] for s in spans} == {"credit-risk-model"}
@@ -237,12 +201,12 @@ def test_example_server_emits_metrics_logs_traces_and_prediction_records(start_s
         assert str(line["timestamp"]).endswith("Z")
         assert line["trace_id"] == span_ids_by_prediction[line["prediction_id"]]
 
-    records = receiver.records("predictions")
+    records = shipped(receiver, "predictions")
     assert [r["id"] for r in records[:5]] == [d["id"] for d in decisions]
     assert records[0]["features"] == {**APPLICANT, "credit_score": 600.0}
     assert records[0]["model_version"] == "1"
     assert records[5]["features"]["income"] is None
-    labels = receiver.records("labels")
+    labels = shipped(receiver, "labels")
     assert [(label["id"], label["label"]) for label in labels] == [(decisions[0]["id"], 1)]
 
 

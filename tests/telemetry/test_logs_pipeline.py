@@ -198,3 +198,19 @@ def test_each_request_logs_its_own_id_even_when_concurrent(output):
         assert [line["event"] for line in mine] == ["start", "end"]
         assert {line["request_id"] for line in mine} == {request_id}
     assert current_request_id() is None
+
+
+def test_console_renderer_writes_readable_lines_not_json():
+    stream = io.StringIO()
+    configure_logging(stream=stream, renderer="auto")  # a StringIO is not a terminal: JSON
+    get_logger("svc").info("as json")
+    configure_logging(stream=stream, renderer="console")
+    try:
+        get_logger("svc").info("for people", rows=3)
+    finally:
+        reset_logging()
+    json_line, console_line = stream.getvalue().splitlines()
+    assert json.loads(json_line)["event"] == "as json"
+    assert "for people" in console_line
+    assert "rows=3" in console_line
+    assert not console_line.startswith("{")

@@ -9,8 +9,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Sequence
 
 import pyarrow.dataset as ds
 import pytest
@@ -62,58 +61,13 @@ class ListSink:
         self.closed = True
 
 
-class Receiver:
-    """A local mlvigil-like endpoint answering each POST with the next scripted status."""
-
-    def __init__(self, statuses: Callable[[int], int]) -> None:
-        self.requests: list[tuple[int, str, str | None, dict[str, object]]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                status = statuses(len(receiver.requests))
-                key = self.headers.get("Idempotency-Key")
-                receiver.requests.append((status, self.path, key, body))
-                reply = b'{"detail": "bad record"}' if status == 400 else b"{}"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
-
-    def accepted_ids(self) -> list[str]:
-        return [
-            record["id"]  # type: ignore[index]
-            for status, _, _, body in self.requests
-            if status == 200
-            for record in body["records"]  # type: ignore[attr-defined]
-        ]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-@pytest.fixture
-def receiver_factory() -> Iterator[Callable[[Callable[[int], int]], Receiver]]:
-    started: list[Receiver] = []
-
-    def start(statuses: Callable[[int], int]) -> Receiver:
-        started.append(Receiver(statuses))
-        return started[-1]
-
-    yield start
-    for receiver in started:
-        receiver.stop()
+def accepted_ids(receiver) -> list[str]:
+    return [
+        record["id"]
+        for request in receiver.received()
+        if request.status == 200
+        for record in json.loads(request.body)["records"]
+    ]
 
 
 @pytest.fixture
@@ -232,9 +186,9 @@ def test_block_policy_waits_for_room_then_drops_after_the_timeout(registry, capl
     assert [r.id for r in sink.predictions] == ["p0", "p1", "p3"]
 
 
-def test_an_outage_within_capacity_loses_nothing_and_logs_once(registry, receiver_factory, caplog):
+def test_an_outage_within_capacity_loses_nothing_and_logs_once(registry, local_receiver, caplog):
     caplog.set_level(logging.INFO, "mlvigil.telemetry.prediction_log")
-    receiver = receiver_factory(lambda attempt: 503 if attempt < 4 else 200)
+    receiver = local_receiver(lambda n, path: 503 if n < 4 else 200)
     log = PredictionLogger.to_service(
         receiver.url, batch_size=10, flush_interval=0.02, retry=FAST_RETRY, registry=registry
     )
@@ -242,7 +196,7 @@ def test_an_outage_within_capacity_loses_nothing_and_logs_once(registry, receive
         log.log(record(n))
     log.flush(timeout=10)
     log.close()
-    assert receiver.accepted_ids() == [f"p{n}" for n in range(25)]
+    assert accepted_ids(receiver) == [f"p{n}" for n in range(25)]
     assert registry.get_sample_value("mlvigil_prediction_log_send_failures_total") == 4
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -250,35 +204,35 @@ def test_an_outage_within_capacity_loses_nothing_and_logs_once(registry, receive
     assert "after 4 retries" in caplog.text
 
 
-def test_a_retried_batch_keeps_its_idempotency_key(registry, receiver_factory):
-    receiver = receiver_factory(lambda attempt: 503 if attempt < 2 else 200)
+def test_a_retried_batch_keeps_its_idempotency_key(registry, local_receiver):
+    receiver = local_receiver(lambda n, path: 503 if n < 2 else 200)
     with PredictionLogger.to_service(
         receiver.url, flush_interval=0.02, retry=FAST_RETRY, registry=registry
     ) as log:
         for n in range(3):
             log.log(record(n))
-    keys = [key for _, _, key, _ in receiver.requests]
+    keys = [request.headers["idempotency-key"] for request in receiver.received()]
     assert len(keys) == 3
     assert len(set(keys)) == 1
     assert keys[0]
 
 
 def test_a_rejected_batch_is_dropped_counted_and_logged_and_the_next_is_sent(
-    registry, receiver_factory, caplog
+    registry, local_receiver, caplog
 ):
-    receiver = receiver_factory(lambda attempt: 400 if attempt == 0 else 200)
+    receiver = local_receiver(lambda n, path: 400 if n == 0 else 200)
     with PredictionLogger.to_service(receiver.url, registry=registry) as log:
         log.log(record(0))
         assert log.flush(timeout=10)
         log.log(record(1))
-    assert receiver.accepted_ids() == ["p1"]
+    assert accepted_ids(receiver) == ["p1"]
     assert dropped(registry, "rejected") == 1
     assert "rejected a batch of 1 prediction records" in caplog.text
-    assert "bad record" in caplog.text
+    assert "rejected by the test receiver" in caplog.text
 
 
-def test_records_unsent_at_shutdown_are_counted_and_logged(registry, receiver_factory, caplog):
-    receiver = receiver_factory(lambda attempt: 503)
+def test_records_unsent_at_shutdown_are_counted_and_logged(registry, local_receiver, caplog):
+    receiver = local_receiver(lambda n, path: 503)
     log = PredictionLogger.to_service(
         receiver.url, flush_interval=0.02, retry=FAST_RETRY, registry=registry
     )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -24,6 +22,7 @@ from mlvigil.telemetry.tracing import (
     inference,
     inject_trace_headers,
     instrument_fastapi,
+    instrument_httpx_client,
     postprocessing,
     preprocessing,
     span,
@@ -164,53 +163,23 @@ def test_unknown_settings_are_refused_with_the_allowed_values(
         configure_tracing("svc", set_global=False)
 
 
-class OtlpReceiver:
-    """A local OTLP/HTTP endpoint decoding every export request it gets."""
-
-    def __init__(self) -> None:
-        self.requests: list[ExportTraceServiceRequest] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if self.path == "/v1/traces":
-                    receiver.requests.append(ExportTraceServiceRequest.FromString(body))
-                self.send_response(200 if self.path == "/v1/traces" else 404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-
-def test_spans_reach_a_real_otlp_http_receiver(monkeypatch):
-    receiver = OtlpReceiver()
-    try:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
-        provider = configure_tracing("credit-api", set_global=False)  # otlp http by default
-        tracer = get_tracer(provider)
-        with (
-            span("predict", tracer=tracer, attributes={"ml.model.name": "credit"}),
-            inference(tracer=tracer),
-        ):
-            pass
-        provider.shutdown()  # flushes the batch processor
-    finally:
-        receiver.close()
+def test_spans_reach_a_real_otlp_http_receiver(monkeypatch, local_receiver):
+    receiver = local_receiver()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
+    provider = configure_tracing("credit-api", set_global=False)  # otlp http by default
+    tracer = get_tracer(provider)
+    with (
+        span("predict", tracer=tracer, attributes={"ml.model.name": "credit"}),
+        inference(tracer=tracer),
+    ):
+        pass
+    provider.shutdown()  # flushes the batch processor
+    requests = [
+        ExportTraceServiceRequest.FromString(r.body) for r in receiver.received("/v1/traces")
+    ]
     exported = [
         (span.name, {a.key: a.value.string_value for a in span.attributes}, resource)
-        for request in receiver.requests
+        for request in requests
         for resource_spans in request.resource_spans
         for resource in [{a.key: a.value.string_value for a in resource_spans.resource.attributes}]
         for scope in resource_spans.scope_spans
@@ -251,3 +220,21 @@ def test_fastapi_requests_continue_the_callers_trace_and_skip_metrics(traced):
     assert [s.name for s in server_spans] == ["GET /predict"]
     assert format(server_spans[0].context.trace_id, "032x") == caller_trace
     assert format(server_spans[0].parent.span_id, "016x") == "00f067aa0ba902b7"
+
+
+def test_an_instrumented_httpx_client_sends_traceparent_from_its_own_span(traced):
+    provider, exporter = traced
+    seen: list[str] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("traceparent", ""))
+        return httpx.Response(200)
+
+    with httpx.Client(transport=httpx.MockTransport(service)) as client:
+        instrument_httpx_client(client, tracer_provider=provider)
+        with get_tracer(provider).start_as_current_span("caller"):
+            client.get("http://feature-store/features/1")
+    client_span = next(s for s in exporter.get_finished_spans() if s.kind.name == "CLIENT")
+    _, trace_id, span_id, _ = seen[0].split("-")
+    assert trace_id == format(client_span.context.trace_id, "032x")
+    assert span_id == format(client_span.context.span_id, "016x")

@@ -74,16 +74,24 @@ def default_output(result: Any) -> Prediction:
     >>> default_output(3.5)
     Prediction(value=3.5, score=None, predicted_class=None)
     """
-    if isinstance(result, Prediction):
-        return result
-    dump = getattr(result, "model_dump", None)
-    if callable(dump):
-        result = dump()
-    if isinstance(result, Mapping):
-        value = next((result[k] for k in _PREDICTION_KEYS if k in result), None)
-        score = next((result[k] for k in _SCORE_KEYS if k in result), None)
-        return Prediction(value, None if score is None else float(score))
-    return Prediction(result)
+    if type(result) is not dict:  # the common case first: plain dicts skip the checks
+        if isinstance(result, Prediction):
+            return result
+        dump = getattr(result, "model_dump", None)
+        if callable(dump):
+            result = dump()
+        if not isinstance(result, Mapping):
+            return Prediction(result)
+    value = score = None
+    for key in _PREDICTION_KEYS:
+        if key in result:
+            value = result[key]
+            break
+    for key in _SCORE_KEYS:
+        if key in result:
+            score = result[key]
+            break
+    return Prediction(value, None if score is None else float(score))
 
 
 class _ModelSeries:
@@ -341,7 +349,7 @@ class ModelMonitor:
                 async def track_async(*args: Any, **kwargs: Any) -> Any:
                     with self.predict(_argument(args, kwargs, index, name)) as scope:
                         result = await fn(*args, **kwargs)
-                        scope.set(*output(result))
+                        scope._output = output(result)
                     return result
 
                 return track_async  # type: ignore[return-value]
@@ -350,7 +358,7 @@ class ModelMonitor:
             def track_sync(*args: _P.args, **kwargs: _P.kwargs) -> _R:
                 with self.predict(_argument(args, kwargs, index, name)) as scope:
                     result = fn(*args, **kwargs)
-                    scope.set(*output(result))
+                    scope._output = output(result)
                 return result
 
             return track_sync
