@@ -309,3 +309,23 @@ def test_the_environment_chooses_the_service_or_parquet(tmp_path, monkeypatch, r
     with create_prediction_logger(registry=registry) as log:
         assert isinstance(log.sink, ParquetSink)
         assert log.sink.directory == tmp_path
+
+
+def test_a_forked_worker_sends_its_own_records_not_its_parents(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os
+        from mlvigil.telemetry.prediction_log import PredictionLogger
+        log = PredictionLogger.to_parquet({str(tmp_path)!r}, flush_interval=3600)
+        log.log_prediction(model="credit", features={{"who": "parent"}}, prediction=0)
+        pid = os.fork()
+        if pid == 0:
+            log.log_prediction(model="credit", features={{"who": "child"}}, prediction=1)
+            log.close()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    table = ds.dataset(tmp_path, format="parquet", partitioning="hive").to_table()
+    assert sorted(table.column("who").to_pylist()) == ["child", "parent"]

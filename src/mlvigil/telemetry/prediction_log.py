@@ -428,9 +428,17 @@ class PredictionLogger:
                 self._thread = thread
 
     def _forget_flusher(self) -> None:
-        """In a forked child the parent's thread does not exist; start anew on demand."""
+        """Start afresh in a forked child: the parent's thread and locks are gone.
+
+        The records queued before the fork are the parent's to send.
+        """
+        self._queue.clear()
         self._thread = None
         self._start_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._wake_pending = False
+        self._room = threading.Condition()
+        self._acknowledged = threading.Condition()
 
     def _run(self) -> None:
         while True:
