@@ -41,15 +41,11 @@ The sections, all optional::
 
 from __future__ import annotations
 
-import difflib
-import types
-import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mlvigil.checks.drift import DriftConfig
 from mlvigil.checks.quality.options import (
@@ -66,99 +62,11 @@ from mlvigil.checks.quality.options import (
 )
 from mlvigil.checks.quality.yaml_schema import QualityConfigModel
 from mlvigil.exceptions import ConfigError
+from mlvigil.yaml_config import field_names, read_yaml, validation_message
 
 __all__ = ["QualityConfigModel", "load_quality_config", "parse_quality_config"]
 
 # ---------------------------------------------------------------- error messages
-
-
-def _unwrap(annotation: Any) -> Any:
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(options[0]) if len(options) == 1 else annotation
-    return annotation
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _field_names(model: type[BaseModel]) -> list[str]:
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys allowed in the mapping at ``loc``."""
-    annotation: Any = QualityConfigModel
-    for part in loc:
-        annotation = _unwrap(annotation)
-        if _is_model(annotation):
-            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
-            if part not in fields:
-                return []
-            annotation = fields[str(part)].annotation
-        elif typing.get_origin(annotation) in (dict, list):
-            annotation = typing.get_args(annotation)[-1]
-        else:
-            return []
-    annotation = _unwrap(annotation)
-    return _field_names(annotation) if _is_model(annotation) else []
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
-    return text or "(top level)"
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    loc = tuple(p for p in error["loc"] if p != "[key]")
-    path = _path(loc)
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        allowed = _keys_at(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
-        return f"{path}: unknown key; {hint}"
-    if kind == "missing":
-        return f"{path}: required key is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    message = message[:1].lower() + message[1:]
-    if "[key]" in error["loc"]:
-        return f"{path}: names must be text; put {error['input']!r} in quotes"
-    value = error.get("input")
-    if isinstance(value, str | int | float | bool) and kind != "value_error":
-        message += f", got {value!r}"
-    return f"{path}: {message}"
-
-
-# ---------------------------------------------------------------- YAML
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that rejects a key given twice (YAML keeps the last silently)."""
-
-
-def _mapping_without_duplicates(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
-) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise ConfigError(f"line {mark.line + 1}: key {key!r} is given twice")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
 
 
 # ---------------------------------------------------------------- conversion
@@ -259,7 +167,7 @@ def parse_quality_config(
     quality.yaml: completeness.colums: unknown key; did you mean 'columns'?
     """
     if not isinstance(data, Mapping):
-        sections = ", ".join(_field_names(QualityConfigModel))
+        sections = ", ".join(field_names(QualityConfigModel))
         raise ConfigError(
             f"{source}: expected a mapping of check sections ({sections}), "
             f"got {type(data).__name__}"
@@ -267,8 +175,7 @@ def parse_quality_config(
     try:
         model = QualityConfigModel.model_validate(data)
     except ValidationError as error:
-        lines = [f"{source}: {_describe(e)}" for e in error.errors()]
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(validation_message(error, QualityConfigModel, source)) from None
     return _to_config(model, Path(base_dir) if base_dir is not None else None, source)
 
 
@@ -291,20 +198,7 @@ def load_quality_config(path: str | Path) -> QualityConfig:
     1
     """
     path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read quality configuration {source}: {error.strerror}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"{source}: {where}invalid YAML: {problem}") from None
+    data = read_yaml(path, "quality configuration")
     if data is None:
-        raise ConfigError(f"{source}: the file is empty; configure at least one check")
-    return parse_quality_config(data, source=source, base_dir=path.parent)
+        raise ConfigError(f"{path}: the file is empty; configure at least one check")
+    return parse_quality_config(data, source=str(path), base_dir=path.parent)

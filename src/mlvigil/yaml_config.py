@@ -1,0 +1,139 @@
+"""YAML configuration files: strict loading and validation messages that point at the key.
+
+Shared by every configuration mlvigil reads (quality checks, the service's
+``mlvigil.yaml``): a key given twice is an error (YAML would keep the last silently),
+and each pydantic validation problem becomes one line naming the file and key path,
+with a "did you mean" for a misspelt key::
+
+    mlvigil.yaml: models.credit.windw: unknown key; did you mean 'window'?
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from mlvigil.exceptions import ConfigError
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Parse the YAML file ``path`` (``what`` names it in errors); None when empty.
+
+    Raises
+    ------
+    ConfigError
+        When the file cannot be read, is not valid YAML, or repeats a key.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read {what} {source}: {error.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(f"{source}: {where}invalid YAML: {problem}") from None
+
+
+def validation_message(error: ValidationError, root: type[BaseModel], source: str) -> str:
+    """One line per problem in ``error``, each prefixed by ``source`` and the key path."""
+    return "\n".join(f"{source}: {_describe(e, root)}" for e in error.errors())
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(options[0]) if len(options) == 1 else annotation
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def field_names(model: type[BaseModel]) -> list[str]:
+    """The keys a model accepts (aliases where set)."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _keys_at(loc: tuple[int | str, ...], root: type[BaseModel]) -> list[str]:
+    """The keys allowed in the mapping at ``loc``."""
+    annotation: Any = root
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if _is_model(annotation):
+            fields = {f.alias or n: f for n, f in annotation.model_fields.items()}
+            if part not in fields:
+                return []
+            annotation = fields[str(part)].annotation
+        elif typing.get_origin(annotation) in (dict, list):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    return field_names(annotation) if _is_model(annotation) else []
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def _describe(error: Mapping[str, Any], root: type[BaseModel]) -> str:
+    loc = tuple(p for p in error["loc"] if p != "[key]")
+    path = _path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _keys_at(loc[:-1], root)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+        return f"{path}: unknown key; {hint}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    if "[key]" in error["loc"]:
+        return f"{path}: names must be text; put {error['input']!r} in quotes"
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool) and kind != "value_error":
+        message += f", got {value!r}"
+    return f"{path}: {message}"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects a key given twice (YAML keeps the last silently)."""
+
+
+def _mapping_without_duplicates(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise ConfigError(f"line {mark.line + 1}: key {key!r} is given twice")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
