@@ -14,6 +14,7 @@ from mlvigil._version import __version__
 from mlvigil.cli import profile
 from mlvigil.cli.check import check
 from mlvigil.cli.drift import drift
+from mlvigil.cli.serve import serve
 
 app = typer.Typer(
     name="mlvigil",
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command(no_args_is_help=True)(drift)
 app.command(no_args_is_help=True)(check)
 app.add_typer(profile.app, name="profile")
+app.command(no_args_is_help=True)(serve)
 
 
 def _print_version(value: bool) -> None:

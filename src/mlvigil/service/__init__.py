@@ -1,0 +1,1 @@
+"""The monitoring service: ingest, store, scheduled evaluation, API and metrics."""

@@ -1,0 +1,294 @@
+"""The HTTP API of the monitoring service (FastAPI; OpenAPI at ``/docs``).
+
+Client mistakes are 4xx with a message that names the field or row: 404 unknown model,
+413 body over the limit, 415 unsupported content type, 422 bad records (the whole batch
+is rejected, see :mod:`mlvigil.service.ingest`). A 2xx on an ingest endpoint means the
+rows are committed to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter
+
+from mlvigil import __version__
+from mlvigil.exceptions import InputError
+from mlvigil.service import ingest
+from mlvigil.service.gauges import ResultGauges
+from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.store import LabelOutcome
+from mlvigil.telemetry.exposition import render_metrics
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+
+
+class BodyTooLargeError(InputError):
+    """The request body exceeds the configured limit."""
+
+
+def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
+    """The service's FastAPI application.
+
+    Parameters
+    ----------
+    service
+        Store, models and evaluation.
+    schedule
+        Run the evaluation scheduler in the background while the app is up.
+    """
+    registry = CollectorRegistry()
+    registry.register(ResultGauges(service.store))
+    ingested = Counter(
+        "mlvigil_rows_ingested",
+        "Rows committed to the store, by model and kind (predictions, labels).",
+        ["model", "kind"],
+        registry=registry,
+    )
+    unknown_labels = Counter(
+        "mlvigil_labels_unknown_ids",
+        "Labels whose prediction id was not (yet) in the store.",
+        ["model"],
+        registry=registry,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(service.run_scheduler()) if schedule else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="mlvigil",
+        version=__version__,
+        description="ML monitoring: ingest predictions and labels, evaluate windows, read results.",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(ingest.BadBatchError)
+    async def bad_batch(request: Request, error: ingest.BadBatchError) -> JSONResponse:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": str(error),
+                "problems": [p.to_dict() for p in error.problems],
+                "problem_count": error.total,
+            },
+        )
+
+    @app.exception_handler(UnknownModelError)
+    async def unknown_model(request: Request, error: UnknownModelError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(error)})
+
+    @app.exception_handler(BodyTooLargeError)
+    async def too_large(request: Request, error: BodyTooLargeError) -> JSONResponse:
+        return JSONResponse(status_code=413, content={"detail": str(error)})
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, error: InputError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(error)})
+
+    async def read_body(request: Request) -> bytes:
+        limit = service.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BodyTooLargeError(f"body of {declared} bytes exceeds the limit of {limit}")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLargeError(f"body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def content_kind(request: Request) -> str:
+        content_type = request.headers.get("content-type", "application/json")
+        media = content_type.split(";")[0].strip().lower()
+        if media in ingest.JSON_TYPES or media.endswith("+json"):
+            return "json"
+        if media in ingest.ARROW_TYPES or media in ingest.PARQUET_TYPES:
+            return media
+        raise UnsupportedMediaError(media)
+
+    @app.exception_handler(UnsupportedMediaError)
+    async def unsupported(request: Request, error: UnsupportedMediaError) -> JSONResponse:
+        return JSONResponse(status_code=415, content={"detail": str(error)})
+
+    @app.post("/api/v1/models/{model}/predictions", status_code=201)
+    async def post_predictions(model: str, request: Request) -> dict[str, Any]:
+        """Store a batch of predictions (JSON, Arrow IPC or Parquet); 201 once committed."""
+        config = service.model(model)
+        kind = content_kind(request)
+        body = await read_body(request)
+
+        def parse_and_store() -> tuple[int, bool]:
+            table = (
+                ingest.predictions_from_json(body, config)
+                if kind == "json"
+                else ingest.predictions_from_columnar(body, kind, config)
+            )
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            return service.store.insert_predictions(model, table, idempotency_key=key)
+
+        stored, duplicate = await run_in_threadpool(parse_and_store)
+        ingested.labels(model, "predictions").inc(stored)
+        return {"stored": stored, "duplicate_batch": duplicate}
+
+    @app.post("/api/v1/models/{model}/labels", status_code=201)
+    async def post_labels(model: str, request: Request) -> dict[str, Any]:
+        """Store labels joined to predictions by id; unknown ids are counted and reported."""
+        config = service.model(model)
+        kind = content_kind(request)
+        body = await read_body(request)
+
+        def parse_and_store() -> LabelOutcome:
+            table = (
+                ingest.labels_from_json(body, config)
+                if kind == "json"
+                else ingest.labels_from_columnar(body, kind, config)
+            )
+            key = request.headers.get(IDEMPOTENCY_HEADER)
+            return service.store.insert_labels(model, table, idempotency_key=key)
+
+        outcome = await run_in_threadpool(parse_and_store)
+        ingested.labels(model, "labels").inc(outcome.stored)
+        unknown_labels.labels(model).inc(outcome.unknown_ids)
+        return {
+            "stored": outcome.stored,
+            "unknown_ids": outcome.unknown_ids,
+            "duplicate_batch": outcome.duplicate,
+        }
+
+    @app.post("/api/v1/models/{model}/evaluate")
+    async def post_evaluate(
+        model: str,
+        start: Annotated[datetime, Query(description="ISO 8601; naive times are UTC")],
+        end: Annotated[datetime, Query(description="ISO 8601, exclusive")],
+    ) -> dict[str, Any]:
+        """Evaluate the model's windows overlapping ``[start, end)`` now."""
+        service.model(model)
+        evaluations = await run_in_threadpool(service.evaluate, model, _utc(start), _utc(end))
+        return {
+            "windows": [
+                {
+                    "start": e.window.start.isoformat(),
+                    "end": e.window.end.isoformat(),
+                    "rows": e.window.rows,
+                    "labelled": e.window.labelled,
+                    "results": len(e.results),
+                    "failed": sum(1 for r in e.results if r.status.value == "failed"),
+                }
+                for e in evaluations
+            ]
+        }
+
+    @app.get("/api/v1/models")
+    async def list_models() -> dict[str, Any]:
+        """Configured models with their row counts."""
+        models = []
+        for name in service.config.models:
+            predictions, labels = await run_in_threadpool(service.store.counts, name)
+            models.append({"name": name, "predictions": predictions, "labels": labels})
+        return {"models": models}
+
+    @app.get("/api/v1/models/{model}")
+    async def get_model(model: str) -> dict[str, Any]:
+        """A model's configuration, including its schema, so clients can build records."""
+        config = service.model(model)
+        return {
+            "name": config.name,
+            "schema": config.schema.model_dump(),
+            "window_seconds": config.window.total_seconds(),
+            "label_delay_seconds": config.label_delay.total_seconds(),
+            "checks": {
+                "drift": config.drift is not None,
+                "quality": config.quality is not None,
+                "performance": config.performance is not None,
+            },
+        }
+
+    @app.get("/api/v1/models/{model}/windows")
+    async def list_windows(model: str) -> dict[str, Any]:
+        """Evaluated windows, oldest first."""
+        service.model(model)
+        windows = await run_in_threadpool(service.store.windows, model)
+        return {
+            "windows": [
+                {
+                    "start": w.start.isoformat(),
+                    "end": w.end.isoformat(),
+                    "rows": w.rows,
+                    "labelled": w.labelled,
+                    "evaluated_at": w.evaluated_at.isoformat(),
+                    "labels_final": w.labels_final,
+                }
+                for w in windows
+            ]
+        }
+
+    @app.get("/api/v1/models/{model}/results")
+    async def list_results(
+        model: str,
+        check: str | None = None,
+        column: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Check results (the uniform CheckResult rows), filtered."""
+        service.model(model)
+        rows = await run_in_threadpool(
+            lambda: service.store.results(
+                model,
+                check=check,
+                column=column,
+                start=_utc(start) if start else None,
+                end=_utc(end) if end else None,
+            )
+        )
+        return {"results": rows}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        body, content_type = await run_in_threadpool(
+            render_metrics, request.headers.get("accept"), registry
+        )
+        return Response(body, media_type=content_type)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        """Readiness: the store is open."""
+        ready = service.ready
+        return JSONResponse(
+            status_code=200 if ready else 503, content={"status": "ready" if ready else "closed"}
+        )
+
+    return app
+
+
+class UnsupportedMediaError(InputError):
+    """A body in a format the endpoint does not read."""
+
+    def __init__(self, media: str) -> None:
+        super().__init__(
+            f"unsupported content type {media!r}; send application/json, "
+            f"{ingest.ARROW_TYPES[0]} or {ingest.PARQUET_TYPES[0]}"
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,316 @@
+"""``mlvigil.yaml``: the models the service monitors, and how.
+
+Validated on start; every problem is reported at once, one line each, naming the key::
+
+    mlvigil.yaml: models.credit.windw: unknown key; did you mean 'window'?
+
+A minimal file::
+
+    store: mlvigil.duckdb            # env MLVIGIL_STORE overrides
+    models:
+      credit-risk:
+        schema:
+          features: {age: numerical, income: numerical, region: categorical}
+          prediction: prediction      # column names; these are the defaults
+          prediction_type: categorical
+          score: score
+          target: label
+        reference: {path: reference.parquet}   # or {first_windows: 3}
+        window: 1h
+        checks:
+          drift: {drift_share: 0.5}
+          quality: {completeness: {default_max_null_rate: 0.05}}
+          performance:
+            task: classification
+            baseline: {accuracy: 0.85}
+            max_degradation: 0.05
+            label_delay: 1d
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from mlvigil.checks.config import parse_quality_config
+from mlvigil.checks.drift import DriftConfig
+from mlvigil.checks.performance import PerformanceConfig
+from mlvigil.checks.quality.freshness import parse_duration
+from mlvigil.checks.quality.options import QualityConfig
+from mlvigil.exceptions import ConfigError
+from mlvigil.schema import ColumnType
+from mlvigil.yaml_config import read_yaml, validation_message
+
+STORE_ENV = "MLVIGIL_STORE"
+HOST_ENV = "MLVIGIL_HOST"
+PORT_ENV = "MLVIGIL_PORT"
+
+# Columns the store adds to every prediction record.
+RESERVED_COLUMNS = ("model_version", "latency_ms", "received_at")
+
+TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SchemaModel(_Strict):
+    """Column roles of a model's records."""
+
+    id: str = "id"
+    timestamp: str = "timestamp"
+    features: dict[str, TypeName] = Field(min_length=1)
+    prediction: str = "prediction"
+    prediction_type: TypeName = "categorical"
+    score: str | None = "score"
+    target: str = "label"
+    segments: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> SchemaModel:
+        roles = [self.id, self.timestamp, self.prediction, self.target, self.score]
+        names = [n for n in roles if n is not None] + list(self.features)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"column names used for two roles: {repeated}")
+        reserved = sorted(set(names) & set(RESERVED_COLUMNS))
+        if reserved:
+            raise ValueError(f"{reserved} are stored by mlvigil itself; rename the column")
+        unknown = [s for s in self.segments if s not in self.features]
+        if unknown:
+            raise ValueError(f"segments must be features; not features: {unknown}")
+        return self
+
+
+class ReferenceModel(_Strict):
+    """Where the reference data comes from: a file, or the model's first windows."""
+
+    path: str | None = None
+    first_windows: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ReferenceModel:
+        if (self.path is None) == (self.first_windows is None):
+            raise ValueError("give exactly one of path or first_windows")
+        return self
+
+
+class DriftModel(_Strict):
+    """Drift against the reference (features, prediction, score)."""
+
+    method: str | None = None
+    threshold: float | None = None
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    correction: Literal["bonferroni", "bh"] | None = None
+    columns: list[str] | None = None
+
+
+class PerformanceModel(_Strict):
+    """Metrics once labels arrive, against a baseline."""
+
+    task: Literal["classification", "regression"] = "classification"
+    metrics: list[str] = Field(default_factory=list)
+    baseline: dict[str, float] = Field(default_factory=dict)
+    max_degradation: float = Field(default=0.05, ge=0)
+    positive_label: str | int | bool = 1
+    min_labels: int = Field(default=30, ge=1)
+    label_delay: Duration = timedelta(0)
+    score_is: Literal["confidence", "positive_probability"] = "confidence"
+
+
+class ChecksModel(_Strict):
+    """The checks run on every window."""
+
+    drift: DriftModel | None = Field(default_factory=DriftModel)
+    quality: dict[str, Any] | None = None
+    performance: PerformanceModel | None = None
+
+
+class ModelModel(_Strict):
+    """One monitored model."""
+
+    schema_: SchemaModel = Field(alias="schema")
+    reference: ReferenceModel = Field(default_factory=lambda: ReferenceModel(first_windows=1))
+    window: Duration = timedelta(hours=1)
+    checks: ChecksModel = Field(default_factory=ChecksModel)
+    retention: Duration | None = None
+
+
+class ServiceModel(_Strict):
+    """The whole file."""
+
+    store: str = "mlvigil.duckdb"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    evaluation_interval: Duration = timedelta(seconds=30)
+    lateness: Duration = timedelta(minutes=1)
+    models: dict[str, ModelModel] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model, resolved: names, types, window and the library's check configs."""
+
+    name: str
+    schema: SchemaModel
+    window: timedelta
+    reference_path: Path | None
+    reference_windows: int | None
+    drift: DriftConfig | None
+    drift_columns: tuple[str, ...] | None
+    quality: QualityConfig | None
+    performance: PerformanceConfig | None
+    label_delay: timedelta
+    retention: timedelta | None
+    score_is: str = "confidence"
+
+    @property
+    def column_types(self) -> dict[str, ColumnType]:
+        """Type of every stored column that checks look at."""
+        types = {name: ColumnType(kind) for name, kind in self.schema.features.items()}
+        types[self.schema.prediction] = ColumnType(self.schema.prediction_type)
+        if self.schema.score is not None:
+            types[self.schema.score] = ColumnType.NUMERICAL
+        return types
+
+    @property
+    def target_type(self) -> ColumnType:
+        """Type of the label: numbers for regression, the prediction's type otherwise."""
+        if self.performance is not None and self.performance.task == "regression":
+            return ColumnType.NUMERICAL
+        return ColumnType(self.schema.prediction_type)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The service's configuration, after environment overrides."""
+
+    store: Path
+    host: str
+    port: int
+    max_body_bytes: int
+    evaluation_interval: timedelta
+    lateness: timedelta
+    models: Mapping[str, ModelConfig]
+    source: str = "mlvigil.yaml"
+
+
+def parse_service_config(
+    data: Any, *, source: str = "mlvigil.yaml", base_dir: Path | None = None
+) -> ServiceConfig:
+    """Validate a parsed ``mlvigil.yaml``; relative paths resolve against ``base_dir``.
+
+    Environment variables ``MLVIGIL_STORE``, ``MLVIGIL_HOST`` and ``MLVIGIL_PORT``
+    override the file.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem with its key path.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a mapping with a 'models' section")
+    try:
+        model = ServiceModel.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(validation_message(error, ServiceModel, source)) from None
+    base = base_dir or Path.cwd()
+    models = {
+        name: _model_config(name, settings, base, f"{source}: models.{name}")
+        for name, settings in model.models.items()
+    }
+    port = os.environ.get(PORT_ENV)
+    if port is not None and not port.isdigit():
+        raise ConfigError(f"{PORT_ENV}={port!r} is not a port number")
+    return ServiceConfig(
+        store=base / os.environ.get(STORE_ENV, model.store),
+        host=os.environ.get(HOST_ENV, model.host),
+        port=int(port) if port is not None else model.port,
+        max_body_bytes=model.max_body_bytes,
+        evaluation_interval=model.evaluation_interval,
+        lateness=model.lateness,
+        models=models,
+        source=source,
+    )
+
+
+def load_service_config(path: str | Path) -> ServiceConfig:
+    """Read and validate ``mlvigil.yaml``; relative paths are relative to its folder."""
+    path = Path(path)
+    data = read_yaml(path, "service configuration")
+    if data is None:
+        raise ConfigError(f"{path}: the file is empty; declare at least one model")
+    return parse_service_config(data, source=str(path), base_dir=path.parent)
+
+
+def _model_config(name: str, model: ModelModel, base: Path, where: str) -> ModelConfig:
+    checks = model.checks
+    drift = None
+    if checks.drift is not None:
+        try:
+            drift = DriftConfig(
+                method=checks.drift.method,
+                threshold=checks.drift.threshold,
+                drift_share=checks.drift.drift_share,
+                correction=checks.drift.correction,
+            )
+        except ConfigError as error:
+            raise ConfigError(f"{where}.checks.drift: {error}") from None
+    quality = None
+    if checks.quality is not None:
+        quality = parse_quality_config(
+            checks.quality, source=f"{where}.checks.quality", base_dir=base
+        )
+    performance = None
+    if checks.performance is not None:
+        settings = checks.performance
+        try:
+            performance = PerformanceConfig(
+                task=settings.task,
+                metrics=tuple(settings.metrics),
+                baseline=settings.baseline,
+                max_degradation=settings.max_degradation,
+                positive_label=_as_stored(settings.positive_label, model.schema_),
+                min_labels=settings.min_labels,
+            )
+        except ConfigError as error:
+            raise ConfigError(f"{where}.checks.performance: {error}") from None
+    reference = model.reference
+    return ModelConfig(
+        name=name,
+        schema=model.schema_,
+        window=model.window,
+        reference_path=base / reference.path if reference.path is not None else None,
+        reference_windows=reference.first_windows,
+        drift=drift,
+        drift_columns=tuple(checks.drift.columns)
+        if checks.drift and checks.drift.columns
+        else None,
+        quality=quality,
+        performance=performance,
+        label_delay=checks.performance.label_delay if checks.performance else timedelta(0),
+        retention=model.retention,
+        score_is=checks.performance.score_is if checks.performance else "confidence",
+    )
+
+
+def _as_stored(label: str | int | bool, schema: SchemaModel) -> Any:
+    """The positive label as the store holds labels: text unless the type is boolean."""
+    if schema.prediction_type == "boolean":
+        return bool(label)
+    if isinstance(label, bool):
+        return str(label).lower()
+    return label if schema.prediction_type == "numerical" else str(label)
+
+
+def _drift_columns(drift: DriftModel | None) -> tuple[str, ...] | None:
+    return tuple(drift.columns) if drift is not None and drift.columns else None

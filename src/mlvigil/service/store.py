@@ -1,0 +1,472 @@
+"""The service's embedded store: one DuckDB file, one writer (the service).
+
+Tables, created by numbered migrations (``schema_migrations`` records what ran):
+
+- ``models``: each configured model and the number of its own tables;
+- ``predictions_<n>``: one per model, a column per schema field (typed), plus
+  ``model_version``, ``latency_ms`` and ``received_at``;
+- ``labels_<n>``: one per model, the latest label per prediction id;
+- ``ingest_batches``: idempotency keys of acknowledged batches, so a retried batch is
+  not stored twice;
+- ``windows``: every evaluated window with its profile;
+- ``results``: the :class:`~mlvigil.checks.result.CheckResult` rows of every window.
+
+Every write is one transaction; a method returns only after DuckDB committed it, so
+an acknowledged write survives the process being killed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+
+from mlvigil.checks.result import CheckResult
+from mlvigil.exceptions import ConfigError
+from mlvigil.schema import ColumnType
+from mlvigil.service.config import ModelConfig
+
+_SQL_TYPES = {
+    ColumnType.NUMERICAL: "DOUBLE",
+    ColumnType.CATEGORICAL: "VARCHAR",
+    ColumnType.BOOLEAN: "BOOLEAN",
+    ColumnType.DATETIME: "TIMESTAMPTZ",
+    ColumnType.TEXT: "VARCHAR",
+}
+
+#: Name of the label column :meth:`Store.window_table` adds to each prediction.
+LABEL_COLUMN = "__label"
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE models (
+        name VARCHAR PRIMARY KEY,
+        table_id INTEGER NOT NULL UNIQUE,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE ingest_batches (
+        model VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        idempotency_key VARCHAR NOT NULL,
+        rows BIGINT NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (model, kind, idempotency_key)
+    );
+    CREATE TABLE windows (
+        model VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL,
+        window_end TIMESTAMPTZ NOT NULL,
+        rows BIGINT NOT NULL,
+        labelled BIGINT NOT NULL,
+        evaluated_at TIMESTAMPTZ NOT NULL,
+        labels_final BOOLEAN NOT NULL,
+        profile BLOB,
+        PRIMARY KEY (model, window_start)
+    );
+    CREATE TABLE results (
+        model VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL,
+        window_end TIMESTAMPTZ NOT NULL,
+        "check" VARCHAR NOT NULL,
+        metric VARCHAR NOT NULL,
+        "column" VARCHAR,
+        value DOUBLE,
+        threshold DOUBLE,
+        status VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        message VARCHAR NOT NULL,
+        details JSON,
+        evaluated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX results_by_window ON results (model, window_start);
+    """,
+)
+
+
+def quote(name: str) -> str:
+    """A SQL identifier for any column name.
+
+    Examples
+    --------
+    >>> print(quote('say "hi" now'))
+    "say ""hi"" now"
+    """
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class WindowRecord:
+    """An evaluated window."""
+
+    start: datetime
+    end: datetime
+    rows: int
+    labelled: int
+    evaluated_at: datetime
+    labels_final: bool
+
+
+@dataclass(frozen=True)
+class LabelOutcome:
+    """What a label batch did."""
+
+    stored: int
+    unknown_ids: int
+    duplicate: bool = False
+
+
+class Store:
+    """The DuckDB store of one service.
+
+    Parameters
+    ----------
+    path
+        The database file (created when missing); ``":memory:"`` for tests.
+    models
+        The configured models; their tables are created or extended to match.
+    """
+
+    def __init__(self, path: Path | str, models: Mapping[str, ModelConfig]) -> None:
+        if isinstance(path, Path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = duckdb.connect(str(path))
+        self._connection.execute("SET TimeZone = 'UTC'")
+        self._lock = threading.Lock()
+        self.models = dict(models)
+        self._migrate()
+        self._tables = {name: self._ensure_tables(config) for name, config in models.items()}
+
+    def close(self) -> None:
+        """Checkpoint and close the database."""
+        with self._lock:
+            self._connection.execute("CHECKPOINT")
+            self._connection.close()
+
+    # -- schema ------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            row = cursor.execute("SELECT max(version) FROM schema_migrations").fetchone()
+            done = row[0] if row and row[0] is not None else 0
+            for version, sql in enumerate(MIGRATIONS[done:], start=done + 1):
+                cursor.execute(sql)
+                cursor.execute("INSERT INTO schema_migrations (version) VALUES (?)", [version])
+
+    @property
+    def schema_version(self) -> int:
+        """How many migrations the database has run."""
+        row = self._read("SELECT max(version) FROM schema_migrations").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _ensure_tables(self, config: ModelConfig) -> tuple[str, str]:
+        schema = config.schema
+        wanted = {
+            schema.id: "VARCHAR",
+            schema.timestamp: "TIMESTAMPTZ",
+            "model_version": "VARCHAR",
+            "latency_ms": "DOUBLE",
+            "received_at": "TIMESTAMPTZ",
+            **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
+        }
+        with self._transaction() as cursor:
+            row = cursor.execute(
+                "SELECT table_id FROM models WHERE name = ?", [config.name]
+            ).fetchone()
+            if row is None:
+                next_id = cursor.execute(
+                    "SELECT coalesce(max(table_id), 0) + 1 FROM models"
+                ).fetchone()
+                table_id = int(next_id[0]) if next_id else 1
+                cursor.execute(
+                    "INSERT INTO models (name, table_id) VALUES (?, ?)", [config.name, table_id]
+                )
+            else:
+                table_id = int(row[0])
+            predictions, labels = f"predictions_{table_id}", f"labels_{table_id}"
+            existing = dict(
+                cursor.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_name = ?",
+                    [predictions],
+                ).fetchall()
+            )
+            if not existing:
+                columns = ", ".join(f"{quote(n)} {t}" for n, t in wanted.items())
+                cursor.execute(f"CREATE TABLE {predictions} ({columns})")
+            for name, sql_type in wanted.items():
+                have = existing.get(name)
+                if existing and have is None:
+                    cursor.execute(f"ALTER TABLE {predictions} ADD COLUMN {quote(name)} {sql_type}")
+                elif have is not None and not _same_type(have, sql_type):
+                    raise ConfigError(
+                        f"model {config.name!r}: column {name!r} is stored as {have} but now "
+                        f"configured as {sql_type}; keep its type or use a new column name"
+                    )
+            label_type = _SQL_TYPES[config.target_type]
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {labels} (id VARCHAR PRIMARY KEY, "
+                f"label {label_type}, timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
+            )
+        return predictions, labels
+
+    # -- writes ------------------------------------------------------------------
+
+    def insert_predictions(
+        self, model: str, table: pa.Table, *, idempotency_key: str | None = None
+    ) -> tuple[int, bool]:
+        """Store prediction rows (columns named as in the schema), committed on return.
+
+        Returns
+        -------
+        The rows stored, and whether the batch was a repeat of an acknowledged one
+        (same idempotency key), in which case nothing was stored again.
+        """
+        predictions, _ = self._tables[model]
+        with self._transaction() as cursor:
+            if self._seen(cursor, model, "predictions", idempotency_key, table.num_rows):
+                return 0, True
+            columns = ", ".join(quote(name) for name in table.column_names)
+            cursor.register("incoming", table)
+            cursor.execute(
+                f"INSERT INTO {predictions} ({columns}, received_at) "
+                f"SELECT {columns}, now() FROM incoming"
+            )
+            cursor.unregister("incoming")
+        return table.num_rows, False
+
+    def insert_labels(
+        self, model: str, table: pa.Table, *, idempotency_key: str | None = None
+    ) -> LabelOutcome:
+        """Store labels (columns ``id``, ``label``, ``timestamp``); a newer label replaces."""
+        predictions, labels = self._tables[model]
+        id_column = quote(self.models[model].schema.id)
+        with self._transaction() as cursor:
+            if self._seen(cursor, model, "labels", idempotency_key, table.num_rows):
+                return LabelOutcome(0, 0, duplicate=True)
+            cursor.register("incoming", table)
+            row = cursor.execute(
+                f"SELECT count(*) FROM incoming i WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {predictions} p WHERE p.{id_column} = i.id)"
+            ).fetchone()
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at) "
+                "SELECT id, label, timestamp, now() FROM incoming"
+            )
+            cursor.unregister("incoming")
+        return LabelOutcome(table.num_rows, int(row[0]) if row else 0)
+
+    def _seen(
+        self, cursor: duckdb.DuckDBPyConnection, model: str, kind: str, key: str | None, rows: int
+    ) -> bool:
+        if key is None:
+            return False
+        known = cursor.execute(
+            "SELECT 1 FROM ingest_batches WHERE model = ? AND kind = ? AND idempotency_key = ?",
+            [model, kind, key],
+        ).fetchone()
+        if known:
+            return True
+        cursor.execute(
+            "INSERT INTO ingest_batches (model, kind, idempotency_key, rows) VALUES (?, ?, ?, ?)",
+            [model, kind, key, rows],
+        )
+        return False
+
+    def save_window(
+        self,
+        model: str,
+        window: WindowRecord,
+        profile: bytes | None,
+        results: Sequence[CheckResult],
+    ) -> None:
+        """Record an evaluated window and its results, replacing an earlier evaluation."""
+        start, end = window.start, window.end
+        rows = [
+            (
+                model,
+                start,
+                end,
+                r.check,
+                r.metric,
+                r.column,
+                _number(r.value),
+                _number(r.threshold),
+                r.status.value,
+                r.severity.value,
+                r.message,
+                orjson.dumps(dict(r.details), default=str).decode(),
+                window.evaluated_at,
+            )
+            for r in results
+        ]
+        with self._transaction() as cursor:
+            cursor.execute(
+                "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
+            )
+            cursor.execute(
+                "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    model,
+                    start,
+                    end,
+                    window.rows,
+                    window.labelled,
+                    window.evaluated_at,
+                    window.labels_final,
+                    profile,
+                ],
+            )
+            if rows:
+                cursor.executemany(
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+
+    # -- reads -------------------------------------------------------------------
+
+    def window_table(self, model: str, start: datetime, end: datetime) -> pa.Table:
+        """Predictions with ``start <= timestamp < end``, with their label (if any)."""
+        predictions, labels = self._tables[model]
+        schema = self.models[model].schema
+        cursor = self._connection.cursor()
+        try:
+            return cursor.sql(
+                f"SELECT p.*, l.label AS {quote(LABEL_COLUMN)} FROM {predictions} p "
+                f"LEFT JOIN {labels} l ON l.id = p.{quote(schema.id)} "
+                f"WHERE p.{quote(schema.timestamp)} >= ? AND p.{quote(schema.timestamp)} < ?",
+                params=[start, end],
+            ).to_arrow_table()
+        finally:
+            cursor.close()
+
+    def data_range(self, model: str) -> tuple[datetime, datetime] | None:
+        """Earliest and latest prediction timestamps of ``model``."""
+        predictions, _ = self._tables[model]
+        column = quote(self.models[model].schema.timestamp)
+        row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return _utc(row[0]), _utc(row[1])
+
+    def counts(self, model: str) -> tuple[int, int]:
+        """Predictions and labels stored for ``model``."""
+        predictions, labels = self._tables[model]
+        row = self._read(
+            f"SELECT (SELECT count(*) FROM {predictions}), (SELECT count(*) FROM {labels})"
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def windows(self, model: str) -> list[WindowRecord]:
+        """Evaluated windows of ``model``, oldest first."""
+        rows = self._read(
+            "SELECT window_start, window_end, rows, labelled, evaluated_at, labels_final "
+            "FROM windows WHERE model = ? ORDER BY window_start",
+            [model],
+        ).fetchall()
+        return [
+            WindowRecord(_utc(a), _utc(b), int(n), int(lab), _utc(at), bool(final))
+            for a, b, n, lab, at, final in rows
+        ]
+
+    def profile(self, model: str, start: datetime) -> bytes | None:
+        """The stored profile of the window starting at ``start``."""
+        row = self._read(
+            "SELECT profile FROM windows WHERE model = ? AND window_start = ?", [model, start]
+        ).fetchone()
+        return bytes(row[0]) if row and row[0] is not None else None
+
+    def results(
+        self,
+        model: str,
+        *,
+        check: str | None = None,
+        column: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        latest_only: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Stored results as plain dicts, oldest window first."""
+        where = ["model = ?"]
+        params: list[Any] = [model]
+        for sql, value in (
+            ('"check" = ?', check),
+            ('"column" = ?', column),
+            ("window_start >= ?", start),
+            ("window_end <= ?", end),
+        ):
+            if value is not None:
+                where.append(sql)
+                params.append(value)
+        if latest_only:
+            where.append("window_start = (SELECT max(window_start) FROM windows WHERE model = ?)")
+            params.append(model)
+        cursor = self._read(
+            'SELECT window_start, window_end, "check", metric, "column", value, threshold, '
+            "status, severity, message, details, evaluated_at FROM results WHERE "
+            + " AND ".join(where)
+            + ' ORDER BY window_start, "check", metric, "column"',
+            params,
+        )
+        names = [d[0] for d in cursor.description or ()]
+        return [_result_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+    def latest_results(self) -> list[dict[str, Any]]:
+        """Every model's results of its most recent evaluated window."""
+        rows: list[dict[str, Any]] = []
+        for model in self.models:
+            rows.extend({"model": model, **r} for r in self.results(model, latest_only=True))
+        return rows
+
+    # -- plumbing ----------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+
+    def _read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        cursor = self._connection.cursor()
+        return cursor.execute(sql, params) if params is not None else cursor.execute(sql)
+
+
+def _same_type(have: str, want: str) -> bool:
+    aliases = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
+    return aliases.get(have, have) == want
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _result_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["window_start"] = _utc(row["window_start"]).isoformat()
+    row["window_end"] = _utc(row["window_end"]).isoformat()
+    row["evaluated_at"] = _utc(row["evaluated_at"]).isoformat()
+    row["details"] = orjson.loads(row["details"]) if row["details"] else {}
+    row["passed"] = row["status"] == "passed"
+    return row
