@@ -1,0 +1,127 @@
+"""The real service: `mlvigil serve` under uvicorn on 127.0.0.1, killed and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from service_data import records
+
+from mlvigil.service.evaluation import window_bounds
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Popen[bytes]]]]:
+    """Start `mlvigil serve` on the test config (scheduler every 0.2 s)."""
+    text = config_path.read_text().replace(
+        "evaluation_interval: 3600", "evaluation_interval: 0.2\nlateness: 1"
+    )
+    config_path.write_text(text)
+    started: list[subprocess.Popen[bytes]] = []
+    log = config_path.parent / "serve.log"
+
+    def start() -> tuple[str, subprocess.Popen[bytes]]:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
+        with log.open("ab") as out:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlvigil",
+                    "serve",
+                    "--config",
+                    str(config_path),
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                stdout=out,
+                stderr=out,
+            )
+        started.append(server)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    return url, server
+            except httpx.TransportError:
+                time.sleep(0.1)
+        pytest.fail(f"server did not start:\n{log.read_text()}")
+
+    yield start
+    for server in started:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not met in time")
+        time.sleep(0.1)
+
+
+def test_acknowledged_rows_survive_sigkill(serve):
+    url, server = serve()
+    acknowledged = 0
+    for batch in range(20):
+        response = httpx.post(
+            f"{url}/api/v1/models/credit/predictions",
+            json={"records": records(100, seed=batch)},
+        )
+        assert response.status_code == 201
+        acknowledged += response.json()["stored"]
+    server.send_signal(signal.SIGKILL)  # no shutdown, no checkpoint
+    server.wait()
+
+    url, _ = serve()
+    models = httpx.get(f"{url}/api/v1/models").json()["models"]
+    assert models[0]["predictions"] == acknowledged == 2_000
+
+
+def test_the_scheduler_evaluates_closed_windows_once_across_restarts(serve):
+    url, server = serve()
+    # Data in the hour that closed last: exactly one window is due (an empty window
+    # after it would be reported as "no data").
+    last_hour, _ = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
+    batch = records(300, seed=9, start=last_hour)
+    response = httpx.post(f"{url}/api/v1/models/credit/predictions", json={"records": batch})
+    assert response.status_code == 201
+
+    def evaluated() -> list[dict]:
+        return httpx.get(f"{url}/api/v1/models/credit/windows").json()["windows"]
+
+    _wait_for(lambda: len(evaluated()) == 1)
+    first = evaluated()
+    assert first[0]["rows"] == 300
+    results = httpx.get(f"{url}/api/v1/models/credit/results").json()["results"]
+    assert {r["check"] for r in results} >= {"drift", "completeness", "performance"}
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'mlvigil_window_rows{model="credit"} 300.0' in metrics
+
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    url, _ = serve()
+    time.sleep(1.0)  # several scheduler ticks
+    assert evaluated() == first  # not evaluated again
