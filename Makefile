@@ -13,7 +13,7 @@ $(INSTALLED): pyproject.toml
 	@touch $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(BIN)/mlvigil drift examples/data/reference.csv examples/data/current.csv
+	$(BIN)/mlvigil demo
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests bench examples

@@ -13,7 +13,9 @@ import typer
 from mlvigil._version import __version__
 from mlvigil.cli import profile
 from mlvigil.cli.check import check
+from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
+from mlvigil.cli.init import init
 from mlvigil.cli.serve import serve
 
 app = typer.Typer(
@@ -27,6 +29,8 @@ app.command(no_args_is_help=True)(drift)
 app.command(no_args_is_help=True)(check)
 app.add_typer(profile.app, name="profile")
 app.command(no_args_is_help=True)(serve)
+app.command(no_args_is_help=True)(init)
+app.command()(demo)
 
 
 def _print_version(value: bool) -> None:

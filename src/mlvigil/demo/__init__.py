@@ -1,0 +1,1 @@
+"""The guided tour: a simulated model in production, and `mlvigil init`'s example."""

@@ -1,0 +1,143 @@
+"""``mlvigil init``: a working ``mlvigil.yaml`` with its reference data, ready to edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlvigil.demo.credit import FEATURES, applicants, decisions, default_probability
+from mlvigil.exceptions import ConfigError
+
+MODEL = "credit-risk"
+
+TEMPLATE = """\
+# mlvigil service configuration: `mlvigil serve --config {config_name}`.
+# Every key is documented in the README ("Configuration reference").
+store: {store}               # DuckDB file; env MLVIGIL_STORE overrides
+host: 127.0.0.1
+port: 8000
+evaluation_interval: {evaluation_interval}   # how often the scheduler looks for closed windows
+lateness: {lateness}              # wait this long after a window closes for late records
+
+models:
+  {model}:
+    schema:
+      id: id
+      timestamp: timestamp
+      features:
+        age: numerical
+        income: numerical
+        credit_score: numerical
+        loan_amount: numerical
+        employment_years: numerical
+        loan_purpose: categorical
+        region: categorical
+      prediction: prediction      # 1 = predicted default
+      prediction_type: categorical
+      score: score                # the model's confidence in its prediction
+      target: label               # the true outcome, sent later to /labels
+      segments: [region]
+    reference: {{path: reference.parquet}}   # training data; or {{first_windows: 3}}
+    window: {window}
+    checks:
+      drift:
+        drift_share: 0.5          # the dataset drifts when half the columns do
+      quality:
+        completeness:
+          default_max_null_rate: 0.02
+        schema:
+          ranges:
+            age: {{min: 18, max: 100}}
+            credit_score: {{min: 300, max: 850}}
+          allowed:
+            loan_purpose: [car, debt_consolidation, education, home, medical, business]
+            region: [north, south, east, west]
+      performance:
+        task: classification
+        positive_label: 1
+        metrics: [accuracy, precision, recall, f1, roc_auc, log_loss]
+        baseline: {{accuracy: {accuracy:.3f}, roc_auc: {roc_auc:.3f}}}
+        max_degradation: 0.05
+        min_labels: 30
+        label_delay: {label_delay}          # labels of a window are final after this
+"""
+
+
+def reference_table(
+    columns: dict[str, Any], predicted: list[int], score: list[float], labels: Any
+) -> pa.Table:
+    """Reference data: features, the model's prediction and score, the true label."""
+    data = {name: columns[name] for name in FEATURES}
+    return pa.table(
+        {
+            **data,
+            "prediction": [str(p) for p in predicted],
+            "score": score,
+            "label": [str(int(v)) for v in labels],
+        }
+    )
+
+
+def oracle_reference(rows: int = 5_000, seed: int = 11) -> tuple[pa.Table, float, float]:
+    """Reference data scored by the true risk (no scikit-learn needed), with its metrics."""
+    from mlvigil.checks.performance import classification_metrics
+
+    rng = np.random.default_rng(seed)
+    columns = applicants(rows, rng)
+    probability = default_probability(columns)
+    labels = rng.random(rows) < probability
+    predicted, score = decisions(probability)
+    metrics = classification_metrics(labels.astype(int), predicted, y_score=probability)
+    table = reference_table(columns, predicted, score, labels)
+    return table, metrics["accuracy"], metrics["roc_auc"]
+
+
+def write_example(
+    directory: Path,
+    *,
+    reference: pa.Table | None = None,
+    baseline: tuple[float, float] | None = None,
+    window: str = "1h",
+    label_delay: str = "1d",
+    lateness: str = "1m",
+    evaluation_interval: str = "30s",
+    overwrite: bool = False,
+) -> Path:
+    """Write ``directory/mlvigil.yaml`` and ``directory/reference.parquet``.
+
+    Returns
+    -------
+    The configuration file's path.
+
+    Raises
+    ------
+    ConfigError
+        When the files exist and ``overwrite`` is false.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "mlvigil.yaml"
+    if config.exists() and not overwrite:
+        raise ConfigError(f"{config} already exists; choose another directory or remove it")
+    if reference is None or baseline is None:
+        reference, accuracy, roc_auc = oracle_reference()
+    else:
+        accuracy, roc_auc = baseline
+    pq.write_table(reference, directory / "reference.parquet")
+    config.write_text(
+        TEMPLATE.format(
+            config_name=config.name,
+            store="mlvigil.duckdb",
+            model=MODEL,
+            window=window,
+            label_delay=label_delay,
+            lateness=lateness,
+            evaluation_interval=evaluation_interval,
+            accuracy=accuracy,
+            roc_auc=roc_auc,
+        )
+    )
+    return config

@@ -1,0 +1,69 @@
+"""What the demo prints: one line per evaluated window, as the service sees it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import typer
+
+from mlvigil.demo.example import MODEL
+from mlvigil.demo.simulation import Simulation
+from mlvigil.service.monitor import MonitoringService
+
+
+class WindowReporter:
+    """Prints each window once it is evaluated, and again when its labels are final."""
+
+    def __init__(self, service: MonitoringService, simulation: Simulation) -> None:
+        self.service = service
+        self.simulation = simulation
+        self._printed: dict[datetime, bool] = {}
+        self._phase = ""
+
+    def print_new_windows(self) -> None:
+        """Print the windows evaluated since the last call."""
+        if self.simulation.phase.name != self._phase:
+            self._phase = self.simulation.phase.name
+            typer.echo(f"-- traffic now: {self._phase}")
+        for window in self.service.store.windows(MODEL):
+            if self._printed.get(window.start) == window.labels_final:
+                continue
+            self._printed[window.start] = window.labels_final
+            results = self.service.store.results(MODEL, start=window.start, end=window.end)
+            typer.echo(_line(window.start, window.end, window.rows, results, window.labels_final))
+
+
+def _line(
+    start: datetime, end: datetime, rows: int, results: list[dict[str, Any]], final: bool
+) -> str:
+    by_check: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        by_check.setdefault(result["check"], []).append(result)
+    parts = [f"{start:%H:%M}-{end:%H:%M}  {rows:4d} rows"]
+    drift = by_check.get("drift", [])
+    drifted = [r["column"] for r in drift if r["column"] and r["status"] == "failed"]
+    share = next((r for r in drift if r["metric"] == "drift_share"), None)
+    if share is not None and share["value"] is not None:
+        flag = "DATASET DRIFT" if share["status"] == "failed" else "drift"
+        parts.append(f"{flag} {share['value']:.0%} ({', '.join(drifted) or 'none'})")
+    failing = [
+        f"{r['column'] or r['check']} {r['metric']}={r['value']:.0%}"
+        for check, rows_ in by_check.items()
+        if check not in ("drift", "performance")
+        for r in rows_
+        if r["status"] == "failed" and r["value"] is not None
+    ]
+    if failing:
+        parts.append("QUALITY " + ", ".join(failing[:3]))
+    performance = {r["metric"]: r for r in by_check.get("performance", [])}
+    accuracy = performance.get("accuracy")
+    coverage = performance.get("label_coverage")
+    if accuracy is not None and accuracy["value"] is not None:
+        mark = " BELOW BASELINE" if accuracy["status"] == "failed" else ""
+        labelled = f", labels {coverage['value']:.0%}" if coverage and coverage["value"] else ""
+        state = "final" if final else "so far"
+        parts.append(f"accuracy {accuracy['value']:.2f}{mark} ({state}{labelled})")
+    elif not final:
+        parts.append("labels pending")
+    return "  ".join(parts)

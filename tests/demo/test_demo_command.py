@@ -1,0 +1,73 @@
+"""`mlvigil demo` and `mlvigil init`: what a new user runs first."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import yaml
+
+from mlvigil.service.config import load_service_config
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLVIGIL_", "OTEL_"))}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlvigil",
+            "demo",
+            "--port",
+            str(_free_port()),
+            "--duration",
+            "28",
+            "--speed",
+            "240",
+            "--dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "/docs" in out
+    assert "/metrics" in out
+    lines = out.splitlines()
+    windows = [line for line in lines if " rows " in line]
+    assert len(windows) >= 10
+    normal = windows[:4]
+    assert not any("income" in line for line in normal)  # no drift before the downturn
+    assert any("drift" in line and "income" in line for line in windows)
+    assert any("QUALITY employment_years null_rate" in line for line in windows)
+    assert any("BELOW BASELINE" in line for line in windows[-6:])
+    assert (tmp_path / "mlvigil.duckdb").exists()
+
+
+def test_init_writes_a_configuration_that_validates_and_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "monitoring"
+    first = subprocess.run(
+        [sys.executable, "-m", "mlvigil", "init", str(target)], capture_output=True, text=True
+    )
+    assert first.returncode == 0, first.stderr
+    assert f"mlvigil serve --config {target / 'mlvigil.yaml'}" in first.stdout
+    config = load_service_config(target / "mlvigil.yaml")
+    assert list(config.models) == ["credit-risk"]
+    assert config.models["credit-risk"].reference_path == target / "reference.parquet"
+    assert yaml.safe_load((target / "mlvigil.yaml").read_text())["port"] == 8000
+    again = subprocess.run(
+        [sys.executable, "-m", "mlvigil", "init", str(target)], capture_output=True, text=True
+    )
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
