@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from service_data import CONFIG, applicants
+from service_data import write_config
 
 from mlvigil.service.config import ServiceConfig, load_service_config
 from mlvigil.service.monitor import MonitoringService
@@ -16,15 +14,7 @@ from mlvigil.service.monitor import MonitoringService
 
 @pytest.fixture
 def config_path(tmp_path: Path) -> Path:
-    reference = applicants(2_000, seed=0)
-    labels = [int(i < 45_000) for i in reference["income"]]
-    pq.write_table(
-        pa.table({**reference, "prediction": labels, "label": labels}),
-        tmp_path / "reference.parquet",
-    )
-    path = tmp_path / "mlvigil.yaml"
-    path.write_text(CONFIG)
-    return path
+    return write_config(tmp_path)
 
 
 @pytest.fixture

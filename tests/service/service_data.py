@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -71,3 +74,16 @@ def records(
             }
         )
     return out
+
+
+def write_config(directory: Path) -> Path:
+    """Write the configuration and its reference data; return the config's path."""
+    reference = applicants(2_000, seed=0)
+    labels = [int(i < 45_000) for i in reference["income"]]
+    pq.write_table(
+        pa.table({**reference, "prediction": labels, "label": labels}),
+        directory / "reference.parquet",
+    )
+    path = directory / "mlvigil.yaml"
+    path.write_text(CONFIG)
+    return path

@@ -29,6 +29,55 @@ from mlvigil.telemetry.exposition import render_metrics
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _records_body(item: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI request body: JSON records, or Arrow IPC / Parquet with the same columns."""
+    records = {
+        "type": "object",
+        "required": ["records"],
+        "properties": {"records": {"type": "array", "minItems": 1, "items": item}},
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": records},
+                ingest.ARROW_TYPES[0]: _BINARY,
+                ingest.PARQUET_TYPES[0]: _BINARY,
+            },
+        }
+    }
+
+
+PREDICTIONS_BODY = _records_body(
+    {
+        "type": "object",
+        "required": ["id", "timestamp", "prediction"],
+        "properties": {
+            "id": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "model_version": {"type": "string"},
+            "features": {"type": "object", "additionalProperties": True},
+            "prediction": {},
+            "score": {"type": "number"},
+            "latency_ms": {"type": "number"},
+        },
+    }
+)
+LABELS_BODY = _records_body(
+    {
+        "type": "object",
+        "required": ["id", "label"],
+        "properties": {
+            "id": {"type": "string"},
+            "label": {},
+            "timestamp": {"type": "string", "format": "date-time"},
+        },
+    }
+)
+
 
 class BodyTooLargeError(InputError):
     """The request body exceeds the configured limit."""
@@ -124,7 +173,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     async def unsupported(request: Request, error: UnsupportedMediaError) -> JSONResponse:
         return JSONResponse(status_code=415, content={"detail": str(error)})
 
-    @app.post("/api/v1/models/{model}/predictions", status_code=201)
+    @app.post("/api/v1/models/{model}/predictions", status_code=201, openapi_extra=PREDICTIONS_BODY)
     async def post_predictions(model: str, request: Request) -> dict[str, Any]:
         """Store a batch of predictions (JSON, Arrow IPC or Parquet); 201 once committed."""
         config = service.model(model)
@@ -144,7 +193,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         ingested.labels(model, "predictions").inc(stored)
         return {"stored": stored, "duplicate_batch": duplicate}
 
-    @app.post("/api/v1/models/{model}/labels", status_code=201)
+    @app.post("/api/v1/models/{model}/labels", status_code=201, openapi_extra=LABELS_BODY)
     async def post_labels(model: str, request: Request) -> dict[str, Any]:
         """Store labels joined to predictions by id; unknown ids are counted and reported."""
         config = service.model(model)

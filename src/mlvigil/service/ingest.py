@@ -93,15 +93,18 @@ def _boolean(value: Any) -> bool | None:
 def _moment(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, int | float) and type(value) is not bool and math.isfinite(value):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float) and type(value) is not bool and math.isfinite(value):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
             moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"expected an ISO 8601 time, got {_show(value)}") from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    raise ValueError(f"expected an ISO 8601 time or epoch seconds, got {_show(value)}")
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise ValueError(
+        f"expected an ISO 8601 time (e.g. 2026-11-24T12:00:00Z) or epoch seconds between "
+        f"years 1 and 9999, got {_show(value)}"
+    )
 
 
 def _show(value: Any) -> str:
@@ -174,9 +177,11 @@ def _json_records(body: bytes) -> list[Any]:
 def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
     problems: list[Problem] = []
     flat: list[Mapping[str, Any]] = []
+    not_objects: set[int] = set()
     for row, record in enumerate(records):
         if not isinstance(record, dict):
             problems.append(Problem(row, None, f"expected an object, got {_show(record)}"))
+            not_objects.add(row)
             flat.append({})
             continue
         features = record.get("features")
@@ -186,7 +191,10 @@ def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
         values: list[Any] = []
         for row, record in enumerate(flat):
             raw = record.get(field.name)
-            if raw is None and field.required and record:
+            if row in not_objects:
+                values.append(None)
+                continue
+            if raw is None and field.required:
                 problems.append(Problem(row, field.name, "required field is missing or null"))
                 values.append(None)
                 continue

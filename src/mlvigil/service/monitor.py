@@ -26,6 +26,9 @@ _log = logging.getLogger("mlvigil.service")
 
 Clock = Callable[[], datetime]
 
+#: Most windows one evaluate request may cover (a backfill goes in several requests).
+MAX_WINDOWS_PER_REQUEST = 1_000
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -77,7 +80,19 @@ class MonitoringService:
         config = self.model(name)
         if end <= start:
             raise InputError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-        first, _ = window_bounds(start, config.window)
+        try:
+            first, last = (
+                window_bounds(start, config.window)[0],
+                window_bounds(end, config.window)[1],
+            )
+        except OverflowError:
+            raise InputError("start and end must be between years 1 and 9999") from None
+        count = (last - first) // config.window
+        if count > MAX_WINDOWS_PER_REQUEST:
+            raise InputError(
+                f"{start.isoformat()} to {end.isoformat()} spans {count} windows of "
+                f"{config.window}; evaluate at most {MAX_WINDOWS_PER_REQUEST} at a time"
+            )
         evaluations = []
         with self._evaluating:
             window_start = first
