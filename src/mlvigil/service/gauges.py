@@ -9,7 +9,8 @@ Prometheus (and the alert rules built on it) sees exactly what the API reports:
 - ``mlvigil_null_rate{model,column}``;
 - ``mlvigil_quality_check_passed{model,check,metric,column}``: 1 passed, 0 failed;
 - ``mlvigil_performance{model,metric}`` (accuracy, f1, mae...), ``mlvigil_label_coverage``;
-- ``mlvigil_window_rows{model}``, ``mlvigil_last_window_end_timestamp_seconds{model}``.
+- ``mlvigil_window_rows{model}``, ``mlvigil_last_window_end_timestamp_seconds{model}``;
+- ``mlvigil_label_lag_seconds{model}``: median time from prediction to label.
 """
 
 from __future__ import annotations
@@ -82,7 +83,15 @@ class ResultGauges(Collector):
             "End of the latest evaluated window (Unix time).",
             labels=["model"],
         )
+        lag = GaugeMetricFamily(
+            "mlvigil_label_lag_seconds",
+            "Median time from a prediction to its label, over recent labels.",
+            labels=["model"],
+        )
         for model in self.store.models:
+            seconds = self.store.label_lag(model)
+            if seconds is not None:
+                lag.add_metric([model], seconds)
             windows = self.store.windows(model)
             if windows:
                 rows.add_metric([model], windows[-1].rows)
@@ -90,6 +99,7 @@ class ResultGauges(Collector):
         yield from families.values()
         yield rows
         yield last
+        yield lag
 
 
 def _add(families: dict[str, GaugeMetricFamily], row: dict[str, object]) -> None:

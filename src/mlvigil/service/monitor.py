@@ -125,6 +125,8 @@ class MonitoringService:
                         self._evaluate_one(config, window_start)
                         done += 1
                     window_start = window_end
+                if config.retention is not None:
+                    self.store.delete_before(config.name, now - config.retention)
         return done
 
     def _evaluate_one(self, config: ModelConfig, start: datetime) -> Evaluation:

@@ -333,7 +333,36 @@ class Store:
                     "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
 
+    def delete_before(self, model: str, cutoff: datetime) -> int:
+        """Delete predictions (and labels) older than ``cutoff``; windows and results stay.
+
+        Returns
+        -------
+        How many predictions were deleted.
+        """
+        predictions, labels = self._tables[model]
+        column = quote(self.models[model].schema.timestamp)
+        with self._transaction() as cursor:
+            row = cursor.execute(
+                f"SELECT count(*) FROM {predictions} WHERE {column} < ?", [cutoff]
+            ).fetchone()
+            cursor.execute(f"DELETE FROM {predictions} WHERE {column} < ?", [cutoff])
+            cursor.execute(f"DELETE FROM {labels} WHERE timestamp < ?", [cutoff])
+        return int(row[0]) if row else 0
+
     # -- reads -------------------------------------------------------------------
+
+    def label_lag(self, model: str, recent: int = 10_000) -> float | None:
+        """Median seconds from prediction to label, over the ``recent`` latest labels."""
+        predictions, labels = self._tables[model]
+        schema = self.models[model].schema
+        row = self._read(
+            f"SELECT median(epoch(l.timestamp) - epoch(p.{quote(schema.timestamp)})) FROM "
+            f"(SELECT * FROM {labels} ORDER BY timestamp DESC LIMIT ?) l "
+            f"JOIN {predictions} p ON p.{quote(schema.id)} = l.id",
+            [recent],
+        ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def window_table(self, model: str, start: datetime, end: datetime) -> pa.Table:
         """Predictions with ``start <= timestamp < end``, with their label (if any)."""

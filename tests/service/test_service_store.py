@@ -1,0 +1,86 @@
+"""The store: migrations, schema evolution, retention, label lag."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import orjson
+import pytest
+from service_data import START, records
+
+from mlvigil.exceptions import ConfigError
+from mlvigil.service.ingest import labels_from_json, predictions_from_json
+from mlvigil.service.store import MIGRATIONS, Store
+
+
+def _store(settings, **model_changes):
+    models = {
+        name: replace(model, **model_changes) if model_changes else model
+        for name, model in settings.models.items()
+    }
+    return Store(settings.store, models)
+
+
+def _ingest(store: Store, settings, rows: list[dict]) -> None:
+    body = orjson.dumps({"records": rows})
+    store.insert_predictions("credit", predictions_from_json(body, settings.models["credit"]))
+
+
+def _label(store: Store, settings, labels: list[dict]) -> None:
+    body = orjson.dumps({"records": labels})
+    store.insert_labels("credit", labels_from_json(body, settings.models["credit"]))
+
+
+def test_migrations_run_once_and_reopening_keeps_data(settings):
+    store = _store(settings)
+    _ingest(store, settings, records(10))
+    assert store.schema_version == len(MIGRATIONS)
+    store.close()
+    reopened = _store(settings)
+    assert reopened.schema_version == len(MIGRATIONS)
+    assert reopened.counts("credit") == (10, 0)
+    reopened.close()
+
+
+def test_a_new_feature_adds_a_column_and_a_changed_type_is_refused(settings):
+    _store(settings).close()
+    credit = settings.models["credit"]
+    wider = replace(
+        credit,
+        schema=credit.schema.model_copy(
+            update={"features": {**credit.schema.features, "tenure": "numerical"}}
+        ),
+    )
+    store = Store(settings.store, {"credit": wider})
+    assert "tenure" in store.window_table("credit", START, START + timedelta(hours=1)).column_names
+    store.close()
+    retyped = replace(
+        credit,
+        schema=credit.schema.model_copy(
+            update={"features": {**credit.schema.features, "age": "categorical"}}
+        ),
+    )
+    with pytest.raises(ConfigError, match="column 'age' is stored as DOUBLE but now configured"):
+        Store(settings.store, {"credit": retyped})
+
+
+def test_retention_deletes_old_predictions_and_labels_but_keeps_results(settings):
+    store = _store(settings)
+    _ingest(store, settings, records(10, start=START))
+    _ingest(store, settings, records(5, start=START + timedelta(days=2), seed=2))
+    _label(store, settings, [{"id": "p1-0", "label": 1, "timestamp": "2026-11-20T10:30:00Z"}])
+    deleted = store.delete_before("credit", START + timedelta(days=1))
+    assert deleted == 10
+    assert store.counts("credit") == (5, 0)
+    store.close()
+
+
+def test_label_lag_is_the_median_delay_from_prediction_to_label(settings):
+    store = _store(settings)
+    batch = records(3, start=START)  # timestamps START, +10 min, +20 min
+    _ingest(store, settings, batch)
+    label_time = (START + timedelta(hours=2)).isoformat()
+    _label(store, settings, [{"id": r["id"], "label": 1, "timestamp": label_time} for r in batch])
+    assert store.label_lag("credit") == pytest.approx(timedelta(minutes=110).total_seconds())
+    store.close()
