@@ -143,6 +143,9 @@ class Store:
         self.models = dict(models)
         self._migrate()
         self._tables = {name: self._ensure_tables(config) for name, config in models.items()}
+        self._layout = {
+            name: self._column_layout(table) for name, (table, _) in self._tables.items()
+        }
 
     def close(self) -> None:
         """Checkpoint and close the database."""
@@ -221,6 +224,14 @@ class Store:
             )
         return predictions, labels
 
+    def _column_layout(self, table: str) -> list[tuple[str, pa.DataType]]:
+        rows = self._read(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [(name, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)]) for name, kind in rows]
+
     # -- writes ------------------------------------------------------------------
 
     def insert_predictions(
@@ -234,17 +245,28 @@ class Store:
         (same idempotency key), in which case nothing was stored again.
         """
         predictions, _ = self._tables[model]
+        rows = self._in_table_order(model, table)
         with self._transaction() as cursor:
             if self._seen(cursor, model, "predictions", idempotency_key, table.num_rows):
                 return 0, True
-            columns = ", ".join(quote(name) for name in table.column_names)
-            cursor.register("incoming", table)
-            cursor.execute(
-                f"INSERT INTO {predictions} ({columns}, received_at) "
-                f"SELECT {columns}, now() FROM incoming"
-            )
-            cursor.unregister("incoming")
+            # The relation API skips the SQL planner: a one-row batch commits in about
+            # half the time of INSERT ... SELECT from a registered table.
+            cursor.from_arrow(rows).insert_into(predictions)
         return table.num_rows, False
+
+    def _in_table_order(self, model: str, table: pa.Table) -> pa.Table:
+        """``table`` with every stored column, in the table's order, stamped now."""
+        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        size = table.num_rows
+        arrays = []
+        for name, arrow_type in self._layout[model]:
+            if name == "received_at":
+                arrays.append(pa.repeat(now, size))
+            elif name in table.column_names:
+                arrays.append(table.column(name).cast(arrow_type))
+            else:
+                arrays.append(pa.nulls(size, arrow_type))
+        return pa.table(arrays, names=[name for name, _ in self._layout[model]])
 
     def insert_labels(
         self, model: str, table: pa.Table, *, idempotency_key: str | None = None
@@ -479,9 +501,17 @@ class Store:
         return cursor.execute(sql, params) if params is not None else cursor.execute(sql)
 
 
+_SQL_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
+_ARROW_TYPES = {
+    "DOUBLE": pa.float64(),
+    "VARCHAR": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+}
+
+
 def _same_type(have: str, want: str) -> bool:
-    aliases = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
-    return aliases.get(have, have) == want
+    return _SQL_ALIASES.get(have, have) == want
 
 
 def _number(value: float | None) -> float | None:
