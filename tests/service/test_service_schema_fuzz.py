@@ -55,7 +55,7 @@ def test_no_generated_request_gets_a_server_error(service_url):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
         def call(case: schemathesis.Case) -> None:
             if case.path_parameters and "model" in case.path_parameters:

@@ -46,6 +46,7 @@ models:
     checks:
       drift:
         drift_share: 0.5          # the dataset drifts when half the columns do
+        correction: bh            # Benjamini-Hochberg across columns: fewer false alarms
       quality:
         completeness:
           default_max_null_rate: 0.02

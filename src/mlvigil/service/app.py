@@ -340,4 +340,7 @@ class UnsupportedMediaError(InputError):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise InputError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
