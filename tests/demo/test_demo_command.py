@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 import yaml
 
+from live_servers import free_port
 from mlvigil.service.config import load_service_config
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
@@ -27,7 +21,7 @@ def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
             "mlvigil",
             "demo",
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--duration",
             "34",
             "--speed",

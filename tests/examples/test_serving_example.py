@@ -11,10 +11,8 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,8 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
+
+from live_servers import free_port, wait_until_serving
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "serving"
 APPLICANT = {
@@ -66,32 +66,13 @@ def _any_value(value: object) -> object:
     return getattr(value, field) if field else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"server did not become healthy:\n{log.read_text()}")
-
-
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[object]:
     """Start the example under uvicorn; stop it gracefully (SIGTERM) at the end."""
     servers: list[subprocess.Popen[bytes]] = []
 
     def start(env: dict[str, str], *extra: str) -> tuple[str, subprocess.Popen[bytes], Path]:
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"server-{port}.log"
         command = [sys.executable, "-m", "uvicorn", "app:app", "--app-dir", str(EXAMPLE)]
         command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log", *extra]
@@ -103,7 +84,7 @@ def start_server(tmp_path: Path) -> Iterator[object]:
             )
         servers.append(server)
         url = f"http://127.0.0.1:{port}"
-        _wait_until_healthy(url, server, log)
+        wait_until_serving(f"{url}/healthz", server, log)
         return url, server, log
 
     yield start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,8 @@ import httpx
 import pytest
 from service_data import records
 
+from live_servers import free_port, wait_until, wait_until_serving
 from mlvigil.service.evaluation import window_bounds
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Pope
     log = config_path.parent / "serve.log"
 
     def start() -> tuple[str, subprocess.Popen[bytes]]:
-        port = _free_port()
+        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
         with log.open("ab") as out:
             server = subprocess.Popen(
@@ -56,30 +50,14 @@ def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Pope
             )
         started.append(server)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    return url, server
-            except httpx.TransportError:
-                time.sleep(0.1)
-        pytest.fail(f"server did not start:\n{log.read_text()}")
+        wait_until_serving(f"{url}/readyz", server, log)
+        return url, server
 
     yield start
     for server in started:
         if server.poll() is None:
             server.kill()
             server.wait()
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        time.sleep(0.1)
 
 
 def test_acknowledged_rows_survive_sigkill(serve):
@@ -112,7 +90,7 @@ def test_the_scheduler_evaluates_closed_windows_once_across_restarts(serve):
     def evaluated() -> list[dict]:
         return httpx.get(f"{url}/api/v1/models/credit/windows").json()["windows"]
 
-    _wait_for(lambda: len(evaluated()) == 1)
+    wait_until(lambda: len(evaluated()) == 1)
     first = evaluated()
     assert first[0]["rows"] == 300
     results = httpx.get(f"{url}/api/v1/models/credit/results").json()["results"]

@@ -9,12 +9,13 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pyarrow.dataset as ds
 import pytest
 from prometheus_client import CollectorRegistry
 
+from live_servers import wait_until
 from mlvigil.exceptions import ConfigError
 from mlvigil.telemetry.prediction_log import (
     LabelRecord,
@@ -27,14 +28,6 @@ from mlvigil.telemetry.prediction_log import (
 from mlvigil.telemetry.sinks import HttpSink, ParquetSink
 
 FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail("condition not met in time")
-        time.sleep(0.005)
 
 
 class ListSink:
@@ -90,7 +83,7 @@ def test_a_full_batch_is_sent_without_waiting_for_the_interval(registry):
     with PredictionLogger(sink, batch_size=10, flush_interval=3600, registry=registry) as log:
         for n in range(10):
             log.log(record(n))
-        wait_for(lambda: len(sink.predictions) == 10)
+        wait_until(lambda: len(sink.predictions) == 10)
         assert [r.id for r in sink.predictions] == [f"p{n}" for n in range(10)]
 
 
@@ -98,7 +91,7 @@ def test_a_partial_batch_is_sent_on_the_interval(registry):
     sink = ListSink()
     with PredictionLogger(sink, batch_size=100, flush_interval=0.05, registry=registry) as log:
         log.log(record(1))
-        wait_for(lambda: len(sink.predictions) == 1)
+        wait_until(lambda: len(sink.predictions) == 1)
         assert log.stats.sent == 1
         assert (
             registry.get_sample_value("mlvigil_prediction_log_sent_total", {"kind": "prediction"})
