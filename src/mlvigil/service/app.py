@@ -257,7 +257,8 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         return {
             "name": config.name,
             "schema": config.schema.model_dump(),
-            "window_seconds": config.window.total_seconds(),
+            "window_seconds": config.window.total_seconds() if config.window else None,
+            "window_rows": config.window_rows,
             "label_delay_seconds": config.label_delay.total_seconds(),
             "checks": {
                 "drift": config.drift is not None,

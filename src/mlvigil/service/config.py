@@ -16,7 +16,7 @@ A minimal file::
           score: score
           target: label
         reference: {path: reference.parquet}   # or {first_windows: 3}
-        window: 1h
+        window: 1h                    # or {rows: 10000}
         checks:
           drift: {drift_share: 0.5}
           quality: {completeness: {default_max_null_rate: 0.05}}
@@ -134,12 +134,28 @@ class ChecksModel(_Strict):
     performance: PerformanceModel | None = None
 
 
+class RowWindowModel(_Strict):
+    """A window of a fixed number of rows (in timestamp order) instead of a duration."""
+
+    rows: int = Field(ge=1)
+
+
+def _window(value: Any) -> Any:
+    """``1h`` (a duration) or ``{rows: N}``."""
+    return (
+        RowWindowModel.model_validate(value) if isinstance(value, dict) else parse_duration(value)
+    )
+
+
+Window = Annotated[RowWindowModel | timedelta, BeforeValidator(_window)]
+
+
 class ModelModel(_Strict):
     """One monitored model."""
 
     schema_: SchemaModel = Field(alias="schema")
     reference: ReferenceModel = Field(default_factory=lambda: ReferenceModel(first_windows=1))
-    window: Duration = timedelta(hours=1)
+    window: Window = timedelta(hours=1)
     checks: ChecksModel = Field(default_factory=ChecksModel)
     retention: Duration | None = None
 
@@ -162,7 +178,8 @@ class ModelConfig:
 
     name: str
     schema: SchemaModel
-    window: timedelta
+    window: timedelta | None
+    """Width of time windows; ``None`` when windows are counted in rows."""
     reference_path: Path | None
     reference_windows: int | None
     drift: DriftConfig | None
@@ -172,6 +189,8 @@ class ModelConfig:
     label_delay: timedelta
     retention: timedelta | None
     score_is: str = "confidence"
+    window_rows: int | None = None
+    """Rows per window when windows are counted in rows."""
 
     @property
     def column_types(self) -> dict[str, ColumnType]:
@@ -288,7 +307,8 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
     return ModelConfig(
         name=name,
         schema=model.schema_,
-        window=model.window,
+        window=model.window if isinstance(model.window, timedelta) else None,
+        window_rows=model.window.rows if isinstance(model.window, RowWindowModel) else None,
         reference_path=base / reference.path if reference.path is not None else None,
         reference_windows=reference.first_windows,
         drift=drift,

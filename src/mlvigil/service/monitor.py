@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 
@@ -76,30 +76,45 @@ class MonitoringService:
     # -- evaluation --------------------------------------------------------------
 
     def evaluate(self, name: str, start: datetime, end: datetime) -> list[Evaluation]:
-        """Evaluate every window of ``name`` overlapping ``[start, end)`` now."""
+        """Evaluate every window of ``name`` overlapping ``[start, end)`` now.
+
+        Time windows are evaluated whether or not they have closed; row-counted windows
+        once they hold their rows.
+        """
         config = self.model(name)
         if end <= start:
             raise InputError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+        with self._evaluating:
+            bounds = list(self._windows_between(config, start, end))
+            if len(bounds) > MAX_WINDOWS_PER_REQUEST:
+                raise InputError(
+                    f"{start.isoformat()} to {end.isoformat()} spans more than "
+                    f"{MAX_WINDOWS_PER_REQUEST} windows; evaluate fewer at a time"
+                )
+            return [self._evaluate_one(config, a, b) for a, b in bounds]
+
+    def _windows_between(
+        self, config: ModelConfig, start: datetime, end: datetime
+    ) -> Iterator[tuple[datetime, datetime]]:
+        if config.window is None:
+            far_future = datetime.max.replace(tzinfo=UTC)
+            for a, b in self._closed_windows(config, far_future, lateness=timedelta(0)):
+                if a < end and b > start:
+                    yield a, b
+            return
         try:
-            first, last = (
-                window_bounds(start, config.window)[0],
-                window_bounds(end, config.window)[1],
-            )
+            window_start, _ = window_bounds(start, config.window)
+            _, last = window_bounds(end, config.window)
         except OverflowError:
             raise InputError("start and end must be between years 1 and 9999") from None
-        count = (last - first) // config.window
-        if count > MAX_WINDOWS_PER_REQUEST:
+        if (last - window_start) // config.window > MAX_WINDOWS_PER_REQUEST:
             raise InputError(
-                f"{start.isoformat()} to {end.isoformat()} spans {count} windows of "
-                f"{config.window}; evaluate at most {MAX_WINDOWS_PER_REQUEST} at a time"
+                f"{start.isoformat()} to {end.isoformat()} spans more than "
+                f"{MAX_WINDOWS_PER_REQUEST} windows of {config.window}; evaluate fewer at a time"
             )
-        evaluations = []
-        with self._evaluating:
-            window_start = first
-            while window_start < end:
-                evaluations.append(self._evaluate_one(config, window_start))
-                window_start += config.window
-        return evaluations
+        while window_start < end:
+            yield window_start, window_start + config.window
+            window_start += config.window
 
     def evaluate_due(self) -> int:
         """Evaluate closed windows not yet evaluated, and windows whose labels matured.
@@ -112,25 +127,43 @@ class MonitoringService:
         done = 0
         with self._evaluating:
             for config in self.config.models.values():
-                span = self.store.data_range(config.name)
-                if span is None:
-                    continue
                 evaluated = {w.start: w for w in self.store.windows(config.name)}
-                window_start, _ = window_bounds(span[0], config.window)
-                while window_start + config.window + self.config.lateness <= now:
-                    window_end = window_start + config.window
-                    known = evaluated.get(window_start)
-                    matured = now >= window_end + config.label_delay
+                closed = self._closed_windows(config, now, lateness=self.config.lateness)
+                for start, end in list(closed):
+                    known = evaluated.get(start)
+                    matured = now >= end + config.label_delay
                     if known is None or (matured and not known.labels_final):
-                        self._evaluate_one(config, window_start)
+                        self._evaluate_one(config, start, end)
                         done += 1
-                    window_start = window_end
                 if config.retention is not None:
                     self.store.delete_before(config.name, now - config.retention)
         return done
 
-    def _evaluate_one(self, config: ModelConfig, start: datetime) -> Evaluation:
-        end = start + config.window
+    def _closed_windows(
+        self, config: ModelConfig, now: datetime, *, lateness: timedelta
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """Every window from the model's first prediction that has closed by ``now``."""
+        span = self.store.data_range(config.name)
+        if span is None:
+            return
+        if config.window is not None:
+            window_start, _ = window_bounds(span[0], config.window)
+            while window_start + config.window + lateness <= now:
+                yield window_start, window_start + config.window
+                window_start += config.window
+            return
+        assert config.window_rows is not None
+        known = self.store.windows(config.name)
+        yield from ((w.start, w.end) for w in known)
+        window_start = known[-1].end if known else span[0]
+        while True:
+            end = self.store.row_boundary(config.name, window_start, config.window_rows)
+            if end is None or end + lateness > now:
+                return
+            yield window_start, end
+            window_start = end
+
+    def _evaluate_one(self, config: ModelConfig, start: datetime, end: datetime) -> Evaluation:
         evaluation = evaluate_window(
             config, self.store, start, end, reference=self._reference(config), now=self.clock()
         )

@@ -410,6 +410,21 @@ class Store:
             return None
         return _utc(row[0]), _utc(row[1])
 
+    def row_boundary(self, model: str, start: datetime, rows: int) -> datetime | None:
+        """Timestamp of the row after the first ``rows`` rows at or after ``start``.
+
+        The end (exclusive) of a row-counted window starting at ``start``; ``None`` while
+        fewer rows have arrived.
+        """
+        predictions, _ = self._tables[model]
+        column = quote(self.models[model].schema.timestamp)
+        row = self._read(
+            f"SELECT {column} FROM {predictions} WHERE {column} >= ? "
+            f"ORDER BY {column} LIMIT 1 OFFSET ?",
+            [start, rows],
+        ).fetchone()
+        return None if row is None else _utc(row[0])
+
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
         predictions, labels = self._tables[model]
