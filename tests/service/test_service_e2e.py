@@ -98,6 +98,20 @@ def test_the_scheduler_evaluates_closed_windows_once_across_restarts(serve):
     metrics = httpx.get(f"{url}/metrics").text
     assert 'mlvigil_window_rows{model="credit"} 300.0' in metrics
 
+    # Labels arrive later, joined by id; evaluating the window again uses them.
+    labels = [{"id": r["id"], "label": r["prediction"]} for r in batch[:240]]
+    posted = httpx.post(f"{url}/api/v1/models/credit/labels", json={"records": labels})
+    assert posted.json() == {"stored": 240, "unknown_ids": 0, "duplicate_batch": False}
+    window = {"start": first[0]["start"], "end": first[0]["end"]}
+    httpx.post(f"{url}/api/v1/models/credit/evaluate", params=window).raise_for_status()
+    performance = httpx.get(
+        f"{url}/api/v1/models/credit/results", params={"check": "performance"}
+    ).json()["results"]
+    values = {r["metric"]: r["value"] for r in performance}
+    assert values["label_coverage"] == 0.8
+    assert values["accuracy"] == 1.0
+    first = evaluated()
+
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
     url, _ = serve()
