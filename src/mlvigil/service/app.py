@@ -181,11 +181,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         body = await read_body(request)
 
         def parse_and_store() -> tuple[int, bool]:
-            table = (
-                ingest.predictions_from_json(body, config)
-                if kind == "json"
-                else ingest.predictions_from_columnar(body, kind, config)
-            )
+            table = ingest.read_predictions(body, kind, config)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             return service.store.insert_predictions(model, table, idempotency_key=key)
 
@@ -201,11 +197,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         body = await read_body(request)
 
         def parse_and_store() -> LabelOutcome:
-            table = (
-                ingest.labels_from_json(body, config)
-                if kind == "json"
-                else ingest.labels_from_columnar(body, kind, config)
-            )
+            table = ingest.read_labels(body, kind, config)
             key = request.headers.get(IDEMPOTENCY_HEADER)
             return service.store.insert_labels(model, table, idempotency_key=key)
 

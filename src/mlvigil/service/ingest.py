@@ -292,3 +292,17 @@ def _default_label_time(table: pa.Table) -> pa.Table:
     now = pa.scalar(datetime.now(UTC), _TIMESTAMP_TYPE)
     filled = pc.coalesce(times, now)
     return table.set_column(table.column_names.index("timestamp"), "timestamp", filled)
+
+
+def read_predictions(body: bytes, kind: str, config: ModelConfig) -> pa.Table:
+    """Prediction rows from a body of ``kind``: ``"json"`` or a columnar media type."""
+    if kind == "json":
+        return predictions_from_json(body, config)
+    return predictions_from_columnar(body, kind, config)
+
+
+def read_labels(body: bytes, kind: str, config: ModelConfig) -> pa.Table:
+    """Label rows from a body of ``kind``: ``"json"`` or a columnar media type."""
+    if kind == "json":
+        return labels_from_json(body, config)
+    return labels_from_columnar(body, kind, config)
