@@ -1,0 +1,1 @@
+"""Alerting: rules over check results, the alert state machine, routing and notifiers."""

@@ -1,0 +1,186 @@
+"""Alert rules: which result to watch, the condition, and how long before it fires.
+
+A rule matches result rows (the uniform :class:`~mlvigil.checks.result.CheckResult`
+rows of a window, as the store returns them) by metric, and optionally by check, model
+and column. Each matching (model, column) is a separate alert, identified by the rule's
+name and those labels, as Prometheus identifies an alert by its rule and label set.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from mlvigil.checks.result import Severity
+from mlvigil.exceptions import ConfigError
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_CONDITION = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.eE+-]+)\s*")
+_OUTSIDE = re.compile(r"\s*outside\s*\[?\s*(-?[0-9.eE+-]+)\s*,\s*(-?[0-9.eE+-]+)\s*\]?\s*")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``value <op> threshold``, or ``value outside [low, high]``.
+
+    Examples
+    --------
+    >>> Condition.parse("> 0.1").holds(0.3)
+    True
+    >>> Condition.parse("outside [0.2, 0.8]").holds(0.5)
+    False
+    """
+
+    op: str
+    threshold: float
+    high: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        """Read ``"> 0.1"``, ``"<= 5"``, ``"!= 0"`` or ``"outside [0.2, 0.8]"``.
+
+        Raises
+        ------
+        ConfigError
+            When the text is none of those forms.
+        """
+        match = _CONDITION.fullmatch(text)
+        try:
+            if match:
+                return cls(match.group(1), float(match.group(2)))
+            match = _OUTSIDE.fullmatch(text)
+            if match:
+                low, high = float(match.group(1)), float(match.group(2))
+                if low > high:
+                    raise ConfigError(f"condition {text!r}: the range's low end exceeds its high")
+                return cls("outside", low, high)
+        except ValueError:
+            pass
+        raise ConfigError(
+            f"cannot read condition {text!r}; write e.g. '> 0.1', '<= 5', '!= 0' or "
+            "'outside [0.2, 0.8]'"
+        )
+
+    def holds(self, value: float) -> bool:
+        """Whether ``value`` meets the condition (NaN never does)."""
+        if math.isnan(value):
+            return False
+        if self.op == "outside":
+            assert self.high is not None
+            return value < self.threshold or value > self.high
+        return _COMPARISONS[self.op](value, self.threshold)
+
+    def __str__(self) -> str:
+        if self.op == "outside":
+            return f"outside [{self.threshold:g}, {self.high:g}]"
+        return f"{self.op} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """One alerting rule.
+
+    Parameters
+    ----------
+    name
+        Unique name; part of every alert's identity.
+    metric
+        The result metric watched (``drift_share``, ``null_rate``, ``accuracy``...).
+    condition
+        When the metric is bad.
+    check
+        Only results of this check (``drift``, ``completeness``, ``performance``...).
+    model, column
+        Only results of this model / column; every one matching when omitted, each
+        (model, column) its own alert.
+    for_windows, for_duration
+        How long the condition must hold before the alert fires: consecutive windows
+        and/or time since it started holding (both when both are given).
+    keep_firing_for
+        How long a firing alert keeps firing after the condition stops holding.
+    severity
+        ``info``, ``warning``, ``error`` or ``critical``.
+    labels, annotations
+        Extra labels (for routing), and templates (``summary``, ``description``,
+        ``runbook_url``...) filled with ``{value}``, ``{threshold}``, ``{condition}``,
+        ``{model}``, ``{column}``, ``{window}``, ``{rule}``, ``{severity}``.
+    """
+
+    name: str
+    metric: str
+    condition: Condition
+    check: str | None = None
+    model: str | None = None
+    column: str | None = None
+    for_windows: int = 1
+    for_duration: timedelta = timedelta(0)
+    keep_firing_for: timedelta = timedelta(0)
+    severity: Severity = Severity.WARNING
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("an alert rule needs a name")
+        if self.for_windows < 1:
+            raise ConfigError(f"rule {self.name!r}: for_windows must be >= 1")
+        reserved = {"alertname", "model", "column", "severity"} & set(self.labels)
+        if reserved:
+            raise ConfigError(
+                f"rule {self.name!r}: labels {sorted(reserved)} are set by mlvigil itself"
+            )
+
+    def matches(self, row: Mapping[str, Any]) -> bool:
+        """Whether a result row is one this rule watches."""
+        return (
+            row["metric"] == self.metric
+            and (self.check is None or row["check"] == self.check)
+            and (self.model is None or row["model"] == self.model)
+            and (self.column is None or row["column"] == self.column)
+        )
+
+    def alert_labels(self, row: Mapping[str, Any]) -> dict[str, str]:
+        """The labels identifying the alert a matching row belongs to."""
+        labels = {
+            "alertname": self.name,
+            "model": str(row["model"]),
+            "severity": self.severity.value,
+            **self.labels,
+        }
+        if row.get("column") is not None:
+            labels["column"] = str(row["column"])
+        return labels
+
+    def render(self, row: Mapping[str, Any], value: float | None) -> dict[str, str]:
+        """The annotations, filled in for one result row."""
+        fields = _Fields(
+            value="n/a" if value is None else f"{value:.4g}",
+            threshold=f"{self.condition.threshold:g}",
+            condition=str(self.condition),
+            model=str(row.get("model", "")),
+            column=str(row.get("column") or ""),
+            window=f"{row.get('window_start', '')}/{row.get('window_end', '')}",
+            rule=self.name,
+            severity=self.severity.value,
+            **{k: v for k, v in self.labels.items() if k.isidentifier()},
+        )
+        return {key: template.format_map(fields) for key, template in self.annotations.items()}
+
+
+class _Fields(dict[str, str]):
+    """Template fields; an unknown ``{name}`` stays as written instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

@@ -1,0 +1,183 @@
+"""The alert state machine: inactive → pending → firing → resolved, as Prometheus does it.
+
+:func:`evaluate_rules` takes the rules, the latest result rows and the previous state of
+every alert, and returns the new states and the transitions to notify (``firing``,
+``resolved``). It is pure: the caller persists states (so a restart neither re-pages an
+alert already firing nor forgets a pending one) and sends notifications.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from mlvigil.alerts.rules import AlertRule
+
+
+class AlertState(StrEnum):
+    """Where an alert is in its life."""
+
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+AlertKey = tuple[tuple[str, str], ...]
+"""An alert's identity: its sorted labels (alertname, model, column, rule labels)."""
+
+
+def alert_key(labels: Mapping[str, str]) -> AlertKey:
+    """The identity of the alert with these labels."""
+    return tuple(sorted(labels.items()))
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert's state after an evaluation."""
+
+    labels: Mapping[str, str]
+    state: AlertState
+    value: float | None
+    active_since: datetime | None
+    """When the condition started holding (pending or firing), else ``None``."""
+    last_true: datetime | None
+    windows_true: int
+    """Consecutive evaluations the condition held."""
+    fired_at: datetime | None
+    resolved_at: datetime | None
+    annotations: Mapping[str, str]
+
+    @property
+    def key(self) -> AlertKey:
+        """The alert's identity."""
+        return alert_key(self.labels)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change worth a notification."""
+
+    alert: Alert
+    kind: AlertState
+    """``FIRING`` or ``RESOLVED``."""
+
+
+def step(
+    rule: AlertRule,
+    previous: Alert | None,
+    labels: Mapping[str, str],
+    holds: bool,
+    value: float | None,
+    annotations: Mapping[str, str],
+    now: datetime,
+) -> tuple[Alert, Transition | None]:
+    """Advance one alert by one evaluation."""
+    state = previous.state if previous else AlertState.INACTIVE
+    if holds:
+        active = state in (AlertState.PENDING, AlertState.FIRING)
+        since = (previous.active_since if active and previous else None) or now
+        windows = (previous.windows_true if active and previous else 0) + 1
+        alert = Alert(
+            labels,
+            state,
+            value,
+            since,
+            now,
+            windows,
+            previous.fired_at if previous and state is AlertState.FIRING else None,
+            None,
+            annotations,
+        )
+        if state is AlertState.FIRING:
+            return alert, None
+        if windows >= rule.for_windows and now - since >= rule.for_duration:
+            fired = replace(alert, state=AlertState.FIRING, fired_at=now)
+            return fired, Transition(fired, AlertState.FIRING)
+        return replace(alert, state=AlertState.PENDING), None
+    if previous is None or state in (AlertState.INACTIVE, AlertState.RESOLVED):
+        quiet = previous or Alert(labels, AlertState.INACTIVE, value, None, None, 0, None, None, {})
+        return replace(quiet, value=value, windows_true=0), None
+    if state is AlertState.PENDING:
+        return replace(
+            previous, state=AlertState.INACTIVE, value=value, active_since=None, windows_true=0
+        ), None
+    # Firing and the condition stopped holding: keep firing for a while, then resolve.
+    last_true = previous.last_true or now
+    if now - last_true < rule.keep_firing_for:
+        return replace(previous, value=value, windows_true=0), None
+    resolved = replace(
+        previous,
+        state=AlertState.RESOLVED,
+        value=value,
+        active_since=None,
+        windows_true=0,
+        resolved_at=now,
+    )
+    return resolved, Transition(resolved, AlertState.RESOLVED)
+
+
+def evaluate_rules(
+    rules: Sequence[AlertRule],
+    results: Iterable[Mapping[str, Any]],
+    previous: Mapping[AlertKey, Alert],
+    now: datetime,
+) -> tuple[dict[AlertKey, Alert], list[Transition]]:
+    """Evaluate every rule on the latest results.
+
+    Parameters
+    ----------
+    rules
+        The configured rules.
+    results
+        Result rows (``model``, ``check``, ``metric``, ``column``, ``value``, window...)
+        of each model's latest window.
+    previous
+        Every alert's state after the previous evaluation.
+    now
+        The evaluation time.
+
+    Returns
+    -------
+    The state of every alert after this evaluation (alerts whose result disappeared
+    count as "condition not holding"), and the transitions to notify.
+    """
+    by_metric: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in results:
+        by_metric[row["metric"]].append(row)
+    states: dict[AlertKey, Alert] = {}
+    transitions: list[Transition] = []
+    rules_by_name = {rule.name: rule for rule in rules}
+    for rule in rules:
+        for row in by_metric.get(rule.metric, ()):
+            if not rule.matches(row):
+                continue
+            labels = rule.alert_labels(row)
+            key = alert_key(labels)
+            value = row["value"]
+            holds = value is not None and rule.condition.holds(float(value))
+            alert, transition = step(
+                rule, previous.get(key), labels, holds, value, rule.render(row, value), now
+            )
+            states[key] = alert
+            if transition is not None:
+                transitions.append(transition)
+    for key, alert in previous.items():
+        if key in states:
+            continue
+        owner = rules_by_name.get(alert.labels.get("alertname", ""))
+        if owner is None:  # the rule was removed: its alerts resolve
+            if alert.state is AlertState.FIRING:
+                resolved = replace(alert, state=AlertState.RESOLVED, resolved_at=now)
+                states[key] = resolved
+                transitions.append(Transition(resolved, AlertState.RESOLVED))
+            continue
+        alert_now, transition = step(rule, alert, alert.labels, False, None, alert.annotations, now)
+        states[key] = alert_now
+        if transition is not None:
+            transitions.append(transition)
+    return states, transitions
