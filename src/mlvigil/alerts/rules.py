@@ -27,6 +27,11 @@ _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+#: ``metric: "*"`` watches every metric of the matching checks.
+ANY = "*"
+#: ``check: quality`` stands for the data-quality checks on values (freshness and volume,
+#: which say whether data arrives at all, have built-in rules of their own).
+_CHECK_GROUPS = {"quality": ("completeness", "uniqueness", "schema", "outliers")}
 _CONDITION = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(-?[0-9.eE+-]+)\s*")
 _OUTSIDE = re.compile(r"\s*outside\s*\[?\s*(-?[0-9.eE+-]+)\s*,\s*(-?[0-9.eE+-]+)\s*\]?\s*")
 
@@ -49,13 +54,18 @@ class Condition:
 
     @classmethod
     def parse(cls, text: str) -> Condition:
-        """Read ``"> 0.1"``, ``"<= 5"``, ``"!= 0"`` or ``"outside [0.2, 0.8]"``.
+        """Read ``"> 0.1"``, ``"<= 5"``, ``"!= 0"``, ``"outside [0.2, 0.8]"`` or ``"failed"``.
+
+        ``failed`` holds when the result itself failed its check (whatever its metric),
+        which is how the built-in rules follow each check's own threshold.
 
         Raises
         ------
         ConfigError
             When the text is none of those forms.
         """
+        if text.strip() == "failed":
+            return cls("failed", math.nan)
         match = _CONDITION.fullmatch(text)
         try:
             if match:
@@ -70,11 +80,13 @@ class Condition:
             pass
         raise ConfigError(
             f"cannot read condition {text!r}; write e.g. '> 0.1', '<= 5', '!= 0' or "
-            "'outside [0.2, 0.8]'"
+            "'outside [0.2, 0.8]' or 'failed'"
         )
 
-    def holds(self, value: float) -> bool:
-        """Whether ``value`` meets the condition (NaN never does)."""
+    def holds(self, value: float, status: str = "") -> bool:
+        """Whether ``value`` (or, for ``failed``, ``status``) meets the condition."""
+        if self.op == "failed":
+            return status == "failed"
         if math.isnan(value):
             return False
         if self.op == "outside":
@@ -83,6 +95,8 @@ class Condition:
         return _COMPARISONS[self.op](value, self.threshold)
 
     def __str__(self) -> str:
+        if self.op == "failed":
+            return "check failed"
         if self.op == "outside":
             return f"outside [{self.threshold:g}, {self.high:g}]"
         return f"{self.op} {self.threshold:g}"
@@ -97,11 +111,13 @@ class AlertRule:
     name
         Unique name; part of every alert's identity.
     metric
-        The result metric watched (``drift_share``, ``null_rate``, ``accuracy``...).
+        The result metric watched (``drift_share``, ``null_rate``, ``accuracy``...), or
+        ``"*"`` for every metric of the matching checks.
     condition
         When the metric is bad.
     check
-        Only results of this check (``drift``, ``completeness``, ``performance``...).
+        Only results of this check (``drift``, ``completeness``, ``performance``...;
+        ``quality`` for any data-quality check).
     model, column
         Only results of this model / column; every one matching when omitted, each
         (model, column) its own alert.
@@ -145,8 +161,8 @@ class AlertRule:
     def matches(self, row: Mapping[str, Any]) -> bool:
         """Whether a result row is one this rule watches."""
         return (
-            row["metric"] == self.metric
-            and (self.check is None or row["check"] == self.check)
+            (self.metric == ANY or row["metric"] == self.metric)
+            and (self.check is None or row["check"] in _CHECK_GROUPS.get(self.check, (self.check,)))
             and (self.model is None or row["model"] == self.model)
             and (self.column is None or row["column"] == self.column)
         )

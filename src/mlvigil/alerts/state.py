@@ -8,6 +8,7 @@ alert already firing nor forgets a pending one) and sends notifications.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from mlvigil.alerts.rules import AlertRule
+from mlvigil.alerts.rules import ANY, AlertRule
 
 
 class AlertState(StrEnum):
@@ -56,6 +57,43 @@ class Alert:
     def key(self) -> AlertKey:
         """The alert's identity."""
         return alert_key(self.labels)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON view (times in ISO 8601)."""
+        return {
+            "labels": dict(self.labels),
+            "state": self.state.value,
+            "value": self.value,
+            "active_since": _iso(self.active_since),
+            "last_true": _iso(self.last_true),
+            "windows_true": self.windows_true,
+            "fired_at": _iso(self.fired_at),
+            "resolved_at": _iso(self.resolved_at),
+            "annotations": dict(self.annotations),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Alert:
+        """The alert :meth:`to_dict` described."""
+        return cls(
+            labels=dict(data["labels"]),
+            state=AlertState(data["state"]),
+            value=data["value"],
+            active_since=_time(data["active_since"]),
+            last_true=_time(data["last_true"]),
+            windows_true=int(data["windows_true"]),
+            fired_at=_time(data["fired_at"]),
+            resolved_at=_time(data["resolved_at"]),
+            annotations=dict(data["annotations"]),
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -146,20 +184,22 @@ def evaluate_rules(
     The state of every alert after this evaluation (alerts whose result disappeared
     count as "condition not holding"), and the transitions to notify.
     """
+    rows = list(results)
     by_metric: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in results:
+    for row in rows:
         by_metric[row["metric"]].append(row)
     states: dict[AlertKey, Alert] = {}
     transitions: list[Transition] = []
     rules_by_name = {rule.name: rule for rule in rules}
     for rule in rules:
-        for row in by_metric.get(rule.metric, ()):
+        for row in rows if rule.metric == ANY else by_metric.get(rule.metric, ()):
             if not rule.matches(row):
                 continue
             labels = rule.alert_labels(row)
             key = alert_key(labels)
             value = row["value"]
-            holds = value is not None and rule.condition.holds(float(value))
+            status = str(row.get("status", ""))
+            holds = rule.condition.holds(math.nan if value is None else float(value), status)
             alert, transition = step(
                 rule, previous.get(key), labels, holds, value, rule.render(row, value), now
             )

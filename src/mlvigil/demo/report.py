@@ -20,6 +20,7 @@ class WindowReporter:
         self.simulation = simulation
         self._printed: dict[datetime, bool] = {}
         self._phase = ""
+        self._last_event = ""
 
     def print_new_windows(self) -> None:
         """Print the windows evaluated since the last call."""
@@ -32,6 +33,12 @@ class WindowReporter:
             self._printed[window.start] = window.labels_final
             results = self.service.store.results(MODEL, start=window.start, end=window.end)
             typer.echo(_line(window.start, window.end, window.rows, results, window.labels_final))
+        new_events = [e for e in self.service.store.alert_events() if e["at"] > self._last_event]
+        for event in reversed(new_events):
+            alert = event["alert"]
+            summary = alert["annotations"].get("summary", "")
+            typer.echo(f"   ALERT {event['kind']}: {alert['labels']['alertname']} - {summary}")
+            self._last_event = max(self._last_event, event["at"])
 
 
 def _line(

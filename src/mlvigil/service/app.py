@@ -299,6 +299,18 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         )
         return {"results": rows}
 
+    @app.get("/api/v1/alerts")
+    async def list_alerts() -> dict[str, Any]:
+        """Alerts pending or firing now, with their labels, value and since when."""
+        return {"alerts": await run_in_threadpool(service.alerts)}
+
+    @app.get("/api/v1/alerts/history")
+    async def alert_history(
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+    ) -> dict[str, Any]:
+        """Alerts that fired or resolved, newest first."""
+        return {"events": await run_in_threadpool(service.store.alert_events, limit)}
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         body, content_type = await run_in_threadpool(

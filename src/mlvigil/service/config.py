@@ -38,6 +38,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from mlvigil.alerts.config import AlertingModel, build_rules
+from mlvigil.alerts.rules import AlertRule
 from mlvigil.checks.config import parse_quality_config
 from mlvigil.checks.drift import DriftConfig
 from mlvigil.checks.performance import PerformanceConfig
@@ -170,6 +172,7 @@ class ServiceModel(_Strict):
     evaluation_interval: Duration = timedelta(seconds=30)
     lateness: Duration = timedelta(minutes=1)
     models: dict[str, ModelModel] = Field(min_length=1)
+    alerting: AlertingModel = Field(default_factory=AlertingModel)
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ class ServiceConfig:
     lateness: timedelta
     models: Mapping[str, ModelConfig]
     source: str = "mlvigil.yaml"
+    rules: tuple[AlertRule, ...] = ()
 
 
 def parse_service_config(
@@ -259,6 +263,7 @@ def parse_service_config(
         lateness=model.lateness,
         models=models,
         source=source,
+        rules=_rules(model.alerting, source),
     )
 
 
@@ -334,3 +339,10 @@ def _as_stored(label: str | int | bool, schema: SchemaModel) -> Any:
 
 def _drift_columns(drift: DriftModel | None) -> tuple[str, ...] | None:
     return tuple(drift.columns) if drift is not None and drift.columns else None
+
+
+def _rules(alerting: AlertingModel, source: str) -> tuple[AlertRule, ...]:
+    try:
+        return build_rules(alerting)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: alerting: {error}") from None

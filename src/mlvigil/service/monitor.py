@@ -13,9 +13,11 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 
+from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.service.config import ModelConfig, ServiceConfig
@@ -91,7 +93,10 @@ class MonitoringService:
                     f"{start.isoformat()} to {end.isoformat()} spans more than "
                     f"{MAX_WINDOWS_PER_REQUEST} windows; evaluate fewer at a time"
                 )
-            return [self._evaluate_one(config, a, b) for a, b in bounds]
+            evaluations = [self._evaluate_one(config, a, b) for a, b in bounds]
+            if evaluations:
+                self._evaluate_alerts(self.clock())
+            return evaluations
 
     def _windows_between(
         self, config: ModelConfig, start: datetime, end: datetime
@@ -137,7 +142,35 @@ class MonitoringService:
                         done += 1
                 if config.retention is not None:
                     self.store.delete_before(config.name, now - config.retention)
+            if done:
+                self._evaluate_alerts(now)
         return done
+
+    def _evaluate_alerts(self, now: datetime) -> list[Transition]:
+        """Run the alert rules on every model's latest results; persist the outcome."""
+        previous = {
+            alert_key(data["labels"]): Alert.from_dict(data)
+            for data in self.store.alert_states().values()
+        }
+        states, transitions = evaluate_rules(
+            self.config.rules, self.store.latest_results(), previous, now
+        )
+        self.store.save_alerts(
+            {_key_text(key): alert.to_dict() for key, alert in states.items()},
+            [(_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in transitions],
+        )
+        for transition in transitions:
+            _log.warning(
+                "alert %s",
+                transition.kind.value,
+                extra={"alert": dict(transition.alert.labels), **transition.alert.annotations},
+            )
+        return transitions
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts pending or firing now."""
+        active = (AlertState.PENDING.value, AlertState.FIRING.value)
+        return [a for a in self.store.alert_states().values() if a["state"] in active]
 
     def _closed_windows(
         self, config: ModelConfig, now: datetime, *, lateness: timedelta
@@ -234,3 +267,7 @@ def _file_reference(config: ModelConfig) -> DatasetProfile | None:
             f"monitored columns {list(wanted)}"
         )
     return profile_table(pa.table({c: source.column(c) for c in keep}))
+
+
+def _key_text(key: tuple[tuple[str, str], ...]) -> str:
+    return "|".join(f"{name}={value}" for name, value in key)

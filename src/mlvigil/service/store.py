@@ -88,6 +88,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX results_by_window ON results (model, window_start);
     """,
+    """
+    CREATE TABLE alert_state (
+        alert_key VARCHAR PRIMARY KEY,
+        state JSON NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE alert_events (
+        happened_at TIMESTAMPTZ NOT NULL,
+        alert_key VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        alert JSON NOT NULL
+    );
+    """,
 )
 
 
@@ -372,7 +385,43 @@ class Store:
             cursor.execute(f"DELETE FROM {labels} WHERE timestamp < ?", [cutoff])
         return int(row[0]) if row else 0
 
+    def save_alerts(
+        self,
+        states: Mapping[str, dict[str, Any]],
+        events: Sequence[tuple[str, str, dict[str, Any]]],
+    ) -> None:
+        """Replace the alert states and append events ``(key, kind, alert)``, atomically."""
+        now = datetime.now(UTC)
+        with self._transaction() as cursor:
+            cursor.execute("DELETE FROM alert_state")
+            if states:
+                cursor.executemany(
+                    "INSERT INTO alert_state VALUES (?, ?, ?)",
+                    [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
+                )
+            if events:
+                cursor.executemany(
+                    "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
+                    [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
+                )
+
     # -- reads -------------------------------------------------------------------
+
+    def alert_states(self) -> dict[str, dict[str, Any]]:
+        """Every alert's last saved state, by key."""
+        rows = self._read("SELECT alert_key, state FROM alert_state").fetchall()
+        return {key: orjson.loads(state) for key, state in rows}
+
+    def alert_events(self, limit: int = 1_000) -> list[dict[str, Any]]:
+        """The latest alert events (firing, resolved), newest first."""
+        rows = self._read(
+            "SELECT happened_at, kind, alert FROM alert_events ORDER BY happened_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [
+            {"at": _utc(at).isoformat(), "kind": kind, "alert": orjson.loads(alert)}
+            for at, kind, alert in rows
+        ]
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""

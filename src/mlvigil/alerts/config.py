@@ -1,0 +1,195 @@
+"""The ``alerting`` section of ``mlvigil.yaml``: rules, and the built-in ones.
+
+::
+
+    alerting:
+      default_rules:            # on unless turned off; each can be tuned
+        dataset_drift: {for: 2}
+        no_data: false
+      rules:
+        - name: income_drift
+          check: drift
+          metric: wasserstein
+          column: income
+          condition: "> 0.2"    # > >= < <= == != , "outside [a, b]", or "failed"
+          for: 2                # consecutive windows, or a duration such as 30m
+          keep_firing_for: 1h
+          severity: warning
+          labels: {team: risk}
+          annotations:
+            summary: "{model}: {column} drifted ({value})"
+            runbook_url: https://runbooks.example.com/drift
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from mlvigil.alerts.rules import ANY, AlertRule, Condition
+from mlvigil.checks.quality.freshness import parse_duration
+from mlvigil.checks.result import Severity
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+#: The rules a new user gets: (check, metric, condition, severity, summary).
+DEFAULT_RULES: dict[str, tuple[str, str, str, str, str]] = {
+    "dataset_drift": (
+        "drift",
+        "drift_share",
+        "failed",
+        "warning",
+        "{model}: dataset drift, {value} of the columns drifted in window {window}",
+    ),
+    "quality_failure": (
+        "quality",
+        ANY,
+        "failed",
+        "error",
+        "{model}: data-quality check failed on {column} ({value})",
+    ),
+    "performance_degradation": (
+        "performance",
+        ANY,
+        "failed",
+        "error",
+        "{model}: performance below baseline ({value}) in window {window}",
+    ),
+    "stale_data": (
+        "freshness",
+        ANY,
+        "failed",
+        "warning",
+        "{model}: data is stale ({value} hours old)",
+    ),
+    "no_data": (
+        "volume",
+        "row_count",
+        "== 0",
+        "critical",
+        "{model}: no predictions in window {window}",
+    ),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _for(value: Any) -> Any:
+    """``for: 3`` counts windows; ``for: 30m`` is a duration."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return parse_duration(value)
+
+
+class RuleModel(_Strict):
+    """One rule as written in YAML."""
+
+    name: str = Field(min_length=1)
+    metric: str = ANY
+    check: str | None = None
+    model: str | None = None
+    column: str | None = None
+    condition: str
+    for_: Annotated[int | timedelta, BeforeValidator(_for)] = Field(default=1, alias="for")
+    keep_firing_for: Duration = timedelta(0)
+    severity: Literal["info", "warning", "error", "critical"] = "warning"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class DefaultRuleModel(_Strict):
+    """Tuning of a built-in rule."""
+
+    for_: Annotated[int | timedelta, BeforeValidator(_for)] = Field(default=1, alias="for")
+    keep_firing_for: Duration = timedelta(0)
+    severity: Literal["info", "warning", "error", "critical"] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class AlertingModel(_Strict):
+    """The ``alerting`` section."""
+
+    default_rules: (
+        bool
+        | dict[
+            Literal[
+                "dataset_drift",
+                "quality_failure",
+                "performance_degradation",
+                "stale_data",
+                "no_data",
+            ],
+            bool | DefaultRuleModel,
+        ]
+    ) = True
+    rules: list[RuleModel] = Field(default_factory=list)
+
+
+def build_rules(model: AlertingModel) -> tuple[AlertRule, ...]:
+    """The configured rules, built-in ones first.
+
+    Raises
+    ------
+    ConfigError
+        For an unreadable condition or a duplicated rule name.
+    """
+    rules = [_default_rule(name, model.default_rules) for name in DEFAULT_RULES]
+    rules += [_rule(r) for r in model.rules]
+    built = tuple(rule for rule in rules if rule is not None)
+    names = [rule.name for rule in built]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        from mlvigil.exceptions import ConfigError
+
+        raise ConfigError(f"alert rule names must be unique; repeated: {repeated}")
+    return built
+
+
+def _timing(spec: int | timedelta) -> dict[str, Any]:
+    if isinstance(spec, int):
+        return {"for_windows": spec}
+    return {"for_duration": spec}
+
+
+def _rule(spec: RuleModel) -> AlertRule:
+    return AlertRule(
+        name=spec.name,
+        metric=spec.metric,
+        condition=Condition.parse(spec.condition),
+        check=spec.check,
+        model=spec.model,
+        column=spec.column,
+        keep_firing_for=spec.keep_firing_for,
+        severity=Severity(spec.severity),
+        labels=spec.labels,
+        annotations=spec.annotations,
+        **_timing(spec.for_),
+    )
+
+
+def _default_rule(
+    name: str, settings: bool | dict[Any, bool | DefaultRuleModel]
+) -> AlertRule | None:
+    tuning: bool | DefaultRuleModel = (
+        settings if isinstance(settings, bool) else settings.get(name, True)
+    )
+    if tuning is False:
+        return None
+    tune = tuning if isinstance(tuning, DefaultRuleModel) else DefaultRuleModel()
+    check, metric, condition, severity, summary = DEFAULT_RULES[name]
+    return AlertRule(
+        name=name,
+        metric=metric,
+        condition=Condition.parse(condition),
+        check=check,
+        keep_firing_for=tune.keep_firing_for,
+        severity=Severity(tune.severity or severity),
+        labels=tune.labels,
+        annotations={"summary": summary, **tune.annotations},
+        **_timing(tune.for_),
+    )

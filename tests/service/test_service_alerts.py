@@ -1,0 +1,119 @@
+"""Alert rules evaluated by the service: built-in rules fire, resolve, and survive restarts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+import pytest
+import yaml
+from service_data import START, records
+
+from mlvigil.exceptions import ConfigError
+from mlvigil.service.config import load_service_config, parse_service_config
+from mlvigil.service.ingest import predictions_from_json
+from mlvigil.service.monitor import MonitoringService
+
+HOUR = timedelta(hours=1)
+
+
+def ingest(service: MonitoringService, rows: list[dict]) -> None:
+    credit = service.config.models["credit"]
+    body = orjson.dumps({"records": rows})
+    service.store.insert_predictions("credit", predictions_from_json(body, credit))
+
+
+def firing(service: MonitoringService) -> set[str]:
+    return {a["labels"]["alertname"] for a in service.alerts() if a["state"] == "firing"}
+
+
+def events(service: MonitoringService) -> list[tuple[str, str]]:
+    return [(e["kind"], e["alert"]["labels"]["alertname"]) for e in service.store.alert_events()]
+
+
+def test_built_in_rules_fire_on_a_bad_window_and_resolve_on_a_good_one(service_factory):
+    service = service_factory()
+    ingest(service, records(300, seed=3, income_shift=40_000, null_income=0.3))
+    service.evaluate("credit", START, START + HOUR)
+    assert firing(service) == {"dataset_drift", "quality_failure"}
+    (quality,) = [a for a in service.alerts() if a["labels"]["alertname"] == "quality_failure"]
+    assert quality["labels"]["column"] == "income"
+    assert quality["labels"]["severity"] == "error"
+    assert quality["annotations"]["summary"].startswith(
+        "credit: data-quality check failed on income"
+    )
+
+    ingest(service, records(300, seed=4, start=START + HOUR, prefix="good"))
+    service.evaluate("credit", START + HOUR, START + 2 * HOUR)
+    assert firing(service) == set()
+    assert sorted(events(service)) == [
+        ("firing", "dataset_drift"),
+        ("firing", "quality_failure"),
+        ("resolved", "dataset_drift"),
+        ("resolved", "quality_failure"),
+    ]
+
+
+def test_a_restart_neither_repages_nor_forgets(service_factory):
+    first = service_factory()
+    ingest(first, records(300, seed=3, income_shift=40_000))
+    first.evaluate("credit", START, START + HOUR)
+    assert firing(first) == {"dataset_drift"}
+    first.close()
+
+    second = service_factory()
+    assert firing(second) == {"dataset_drift"}
+    second.evaluate("credit", START, START + HOUR)  # the same bad window again
+    assert events(second) == [("firing", "dataset_drift")]  # paged once, not twice
+
+
+def test_custom_rules_with_for_windows_and_default_rules_switched_off(config_path, monkeypatch):
+    monkeypatch.delenv("MLVIGIL_STORE", raising=False)
+    data = yaml.safe_load(config_path.read_text())
+    data["alerting"] = {
+        "default_rules": False,
+        "rules": [
+            {
+                "name": "income_nulls",
+                "check": "completeness",
+                "metric": "null_rate",
+                "column": "income",
+                "condition": "> 0.1",
+                "for": 2,
+                "severity": "critical",
+                "annotations": {"summary": "income nulls at {value}"},
+            }
+        ],
+    }
+    config_path.write_text(yaml.safe_dump(data))
+    service = MonitoringService(load_service_config(config_path))
+    try:
+        ingest(service, records(300, seed=3, null_income=0.3))
+        ingest(service, records(300, seed=5, null_income=0.3, start=START + HOUR, prefix="b"))
+        service.evaluate("credit", START, START + HOUR)
+        assert service.alerts()[0]["state"] == "pending"
+        service.evaluate("credit", START + HOUR, START + 2 * HOUR)
+        (alert,) = service.alerts()
+        assert alert["state"] == "firing"
+        assert alert["labels"]["severity"] == "critical"
+        assert alert["annotations"]["summary"].startswith("income nulls at 0.")
+    finally:
+        service.close()
+
+
+@pytest.mark.parametrize(
+    ("alerting", "message"),
+    [
+        ({"rules": [{"name": "x", "condition": "bigger"}]}, "cannot read condition 'bigger'"),
+        ({"rules": [{"name": "x", "condition": "> 1", "fore": 2}]}, "did you mean 'for'"),
+        ({"default_rules": {"drift": False}}, "alerting.default_rules"),
+        ({"rules": [{"name": "no_data", "condition": "> 1"}]}, "repeated: ['no_data']"),
+    ],
+)
+def test_bad_alerting_settings_are_refused(alerting, message, tmp_path):
+    from service_data import CONFIG
+
+    data = {**yaml.safe_load(CONFIG), "alerting": alerting}
+    with pytest.raises(ConfigError) as error:
+        parse_service_config(data, base_dir=tmp_path)
+    assert message in str(error.value)
