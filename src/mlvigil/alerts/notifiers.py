@@ -1,0 +1,256 @@
+"""What each receiver is sent: Slack, PagerDuty, a generic webhook, Alertmanager.
+
+A :class:`Notification` is a group of alerts for one receiver. Each notifier turns it
+into the HTTP request its receiver expects and sends it through an injected
+``httpx.Client``; a receiver that does not answer 2xx raises :class:`DeliveryError`
+(transient unless the receiver rejected the request), so the outbox can retry.
+Secrets (webhook URLs, routing keys) live in the notifier and never appear in its
+``repr`` or in error messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import httpx
+
+from mlvigil.alerts.state import Alert, AlertState
+from mlvigil.exceptions import MlvigilError
+
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+_NEVER = "0001-01-01T00:00:00Z"  # Alertmanager's "no end time yet"
+_SLACK_COLOURS = {
+    "info": "#439FE0",
+    "warning": "#DAA038",
+    "error": "#D0342C",
+    "critical": "#8B0000",
+}
+
+
+class DeliveryError(MlvigilError):
+    """A receiver did not accept a notification."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def fingerprint(labels: Mapping[str, str]) -> str:
+    """A stable 16-hex id of a label set (as Alertmanager fingerprints alerts).
+
+    Examples
+    --------
+    >>> fingerprint({"alertname": "drift", "model": "credit"}) == fingerprint(
+    ...     {"model": "credit", "alertname": "drift"})
+    True
+    """
+    text = "\0".join(f"{k}\0{v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """Alerts of one group, for one receiver."""
+
+    receiver: str
+    alerts: Sequence[Alert]
+    group_labels: Mapping[str, str] = field(default_factory=dict)
+    external_url: str = ""
+
+    @property
+    def status(self) -> str:
+        """``firing`` while any alert of the group fires, else ``resolved``."""
+        firing = any(a.state is AlertState.FIRING for a in self.alerts)
+        return "firing" if firing else "resolved"
+
+    @property
+    def group_key(self) -> str:
+        """Identity of the group (stable across notifications of the same group)."""
+        return f"{self.receiver}:{fingerprint(dict(self.group_labels))}"
+
+    def common_labels(self) -> dict[str, str]:
+        """Labels every alert of the group shares."""
+        return _common([a.labels for a in self.alerts])
+
+    def common_annotations(self) -> dict[str, str]:
+        """Annotations every alert of the group shares."""
+        return _common([a.annotations for a in self.alerts])
+
+
+def _common(mappings: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not mappings:
+        return {}
+    first = dict(mappings[0])
+    return {k: v for k, v in first.items() if all(m.get(k) == v for m in mappings[1:])}
+
+
+def _iso(moment: datetime | None) -> str:
+    if moment is None:
+        return _NEVER
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def alertmanager_alert(alert: Alert, external_url: str = "") -> dict[str, Any]:
+    """One alert in Alertmanager's JSON form (webhook and ``/api/v2/alerts``)."""
+    return {
+        "status": "firing" if alert.state is AlertState.FIRING else "resolved",
+        "labels": dict(alert.labels),
+        "annotations": dict(alert.annotations),
+        "startsAt": _iso(alert.fired_at or alert.active_since),
+        "endsAt": _iso(alert.resolved_at),
+        "generatorURL": external_url,
+        "fingerprint": fingerprint(alert.labels),
+    }
+
+
+class Notifier(Protocol):
+    """Sends a notification to one kind of receiver."""
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Deliver ``notification``; raise :class:`DeliveryError` if not accepted."""
+
+
+def _post(client: httpx.Client, url: str, payload: Any, what: str) -> None:
+    try:
+        response = client.post(url, json=payload)
+    except httpx.TransportError as error:
+        raise DeliveryError(f"{what}: {type(error).__name__}", transient=True) from None
+    if response.status_code >= 300:
+        transient = response.status_code >= 500 or response.status_code in (408, 425, 429)
+        raise DeliveryError(
+            f"{what} answered {response.status_code}: {response.text[:200]}", transient=transient
+        )
+
+
+@dataclass(frozen=True)
+class WebhookNotifier:
+    """A generic webhook receiving Alertmanager's webhook JSON (version 4)."""
+
+    url: str = field(repr=False)
+
+    def payload(self, notification: Notification) -> dict[str, Any]:
+        """The JSON body."""
+        return {
+            "version": "4",
+            "groupKey": notification.group_key,
+            "truncatedAlerts": 0,
+            "status": notification.status,
+            "receiver": notification.receiver,
+            "groupLabels": dict(notification.group_labels),
+            "commonLabels": notification.common_labels(),
+            "commonAnnotations": notification.common_annotations(),
+            "externalURL": notification.external_url,
+            "alerts": [
+                alertmanager_alert(a, notification.external_url) for a in notification.alerts
+            ],
+        }
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Post the webhook JSON."""
+        _post(client, self.url, self.payload(notification), f"webhook {notification.receiver}")
+
+
+@dataclass(frozen=True)
+class SlackNotifier:
+    """A Slack incoming webhook: one message per notification, coloured by severity."""
+
+    webhook_url: str = field(repr=False)
+
+    def payload(self, notification: Notification) -> dict[str, Any]:
+        """The JSON body."""
+        firing = notification.status == "firing"
+        title = f"[{notification.status.upper()}:{len(notification.alerts)}] " + ", ".join(
+            sorted({a.labels.get("alertname", "") for a in notification.alerts})
+        )
+        attachments = []
+        for alert in notification.alerts:
+            severity = alert.labels.get("severity", "warning")
+            lines = [alert.annotations.get("summary", alert.labels.get("alertname", ""))]
+            description = alert.annotations.get("description")
+            if description:
+                lines.append(description)
+            runbook = alert.annotations.get("runbook_url")
+            if runbook:
+                lines.append(f"<{runbook}|Runbook>")
+            attachments.append(
+                {
+                    "color": _SLACK_COLOURS.get(severity, "#808080") if firing else "#2EB67D",
+                    "title": f"{alert.labels.get('alertname', '')} ({severity})",
+                    "text": "\n".join(lines),
+                    "fields": [
+                        {"title": k, "value": v, "short": True}
+                        for k, v in sorted(alert.labels.items())
+                        if k not in ("alertname", "severity")
+                    ],
+                }
+            )
+        return {"text": title, "attachments": attachments}
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Post to the incoming webhook."""
+        _post(client, self.webhook_url, self.payload(notification), "Slack webhook")
+
+
+@dataclass(frozen=True)
+class PagerDutyNotifier:
+    """PagerDuty Events API v2: one event per alert, deduplicated by the alert's identity."""
+
+    routing_key: str = field(repr=False)
+    url: str = PAGERDUTY_EVENTS_URL
+
+    def events(self, notification: Notification) -> list[dict[str, Any]]:
+        """One trigger or resolve event per alert; the same ``dedup_key`` for both."""
+        events = []
+        for alert in notification.alerts:
+            firing = alert.state is AlertState.FIRING
+            event: dict[str, Any] = {
+                "routing_key": self.routing_key,
+                "event_action": "trigger" if firing else "resolve",
+                "dedup_key": fingerprint(alert.labels),
+            }
+            if firing:
+                event["payload"] = {
+                    "summary": alert.annotations.get("summary")
+                    or f"{alert.labels.get('alertname')} on {alert.labels.get('model')}",
+                    "source": f"mlvigil/{alert.labels.get('model', '')}",
+                    "severity": alert.labels.get("severity", "warning"),
+                    "timestamp": _iso(alert.fired_at),
+                    "custom_details": {**alert.labels, **alert.annotations, "value": alert.value},
+                }
+                runbook = alert.annotations.get("runbook_url")
+                if runbook:
+                    event["links"] = [{"href": runbook, "text": "Runbook"}]
+            events.append(event)
+        return events
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Post each event (PagerDuty takes one per request)."""
+        for event in self.events(notification):
+            _post(client, self.url, event, "PagerDuty")
+
+
+@dataclass(frozen=True)
+class AlertmanagerNotifier:
+    """Forward alerts to a real Alertmanager (``POST /api/v2/alerts``)."""
+
+    url: str
+
+    def payload(self, notification: Notification) -> list[dict[str, Any]]:
+        """The alerts in Alertmanager's postable form."""
+        return [
+            {
+                k: v
+                for k, v in alertmanager_alert(a, notification.external_url).items()
+                if k in ("labels", "annotations", "startsAt", "endsAt", "generatorURL")
+            }
+            for a in notification.alerts
+        ]
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Post the alerts."""
+        url = self.url.rstrip("/") + "/api/v2/alerts"
+        _post(client, url, self.payload(notification), "Alertmanager")
