@@ -23,11 +23,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from mlvigil.alerts.notifiers import (
+    AlertmanagerNotifier,
+    Notifier,
+    PagerDutyNotifier,
+    SlackNotifier,
+    WebhookNotifier,
+)
+from mlvigil.alerts.routing import Route
 from mlvigil.alerts.rules import ANY, AlertRule, Condition
 from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.result import Severity
@@ -111,8 +120,68 @@ class DefaultRuleModel(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
+class SecretModel(_Strict):
+    """A secret given by environment variable or file (or, for non-secrets, literally)."""
+
+    value: str | None = None
+    env: str | None = None
+    file: str | None = None
+
+    def resolve(self, where: str) -> str:
+        """The secret's value; ConfigError naming ``where`` when it cannot be read."""
+        import os
+        from pathlib import Path
+
+        from mlvigil.exceptions import ConfigError
+
+        if self.env is not None:
+            value = os.environ.get(self.env)
+            if not value:
+                raise ConfigError(f"{where}: environment variable {self.env} is not set")
+            return value
+        if self.file is not None:
+            try:
+                return Path(self.file).read_text().strip()
+            except OSError as error:
+                raise ConfigError(f"{where}: cannot read {self.file}: {error.strerror}") from None
+        if self.value is None:
+            raise ConfigError(f"{where}: give one of value, env or file")
+        return self.value
+
+
+def _secret(value: Any) -> Any:
+    """``url: http://...`` is shorthand for ``url: {value: http://...}``."""
+    return {"value": value} if isinstance(value, str) else value
+
+
+Secret = Annotated[SecretModel, BeforeValidator(_secret)]
+
+
+class ReceiverModel(_Strict):
+    """One receiver: exactly one of the integrations."""
+
+    webhook: Secret | None = None
+    slack: Secret | None = None
+    pagerduty: Secret | None = None
+    alertmanager: Secret | None = None
+
+
+class RouteModel(_Strict):
+    """A node of the routing tree."""
+
+    receiver: str | None = None
+    matchers: dict[str, str] = Field(default_factory=dict)
+    group_by: list[str] | None = None
+    routes: list[RouteModel] = Field(default_factory=list)
+    continue_: bool = Field(default=False, alias="continue")
+
+
 class AlertingModel(_Strict):
     """The ``alerting`` section."""
+
+    external_url: str = ""
+    receivers: dict[str, ReceiverModel] = Field(default_factory=dict)
+    route: RouteModel | None = None
 
     default_rules: (
         bool
@@ -193,3 +262,57 @@ def _default_rule(
         annotations={"summary": summary, **tune.annotations},
         **_timing(tune.for_),
     )
+
+
+def build_route(model: RouteModel, receivers: Sequence[str], parent: Route | None = None) -> Route:
+    """The routing tree, children inheriting receiver and group_by from their parent.
+
+    Raises
+    ------
+    ConfigError
+        When a route names an unknown receiver, or the root names none.
+    """
+    from mlvigil.exceptions import ConfigError
+
+    receiver = model.receiver or (parent.receiver if parent else None)
+    if receiver is None:
+        raise ConfigError("alerting.route: the root route needs a receiver")
+    if receiver not in receivers:
+        raise ConfigError(
+            f"alerting.route: unknown receiver {receiver!r}; receivers: {', '.join(receivers)}"
+        )
+    group_by = (
+        tuple(model.group_by)
+        if model.group_by is not None
+        else (parent.group_by if parent else ("alertname", "model"))
+    )
+    node = Route(receiver, model.matchers, group_by, (), model.continue_)
+    children = tuple(build_route(child, receivers, node) for child in model.routes)
+    return Route(receiver, model.matchers, group_by, children, model.continue_)
+
+
+_NOTIFIERS: dict[str, Callable[[str], Notifier]] = {
+    "webhook": WebhookNotifier,
+    "slack": SlackNotifier,
+    "pagerduty": PagerDutyNotifier,
+    "alertmanager": AlertmanagerNotifier,
+}
+
+
+def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
+    """One notifier per receiver, secrets resolved now (so a missing one fails at start)."""
+    from mlvigil.exceptions import ConfigError
+
+    notifiers: dict[str, Notifier] = {}
+    for name, receiver in model.receivers.items():
+        given = receiver.model_dump(exclude_none=True)
+        if len(given) != 1:
+            raise ConfigError(
+                f"alerting.receivers.{name}: give exactly one of webhook, slack, pagerduty, "
+                "alertmanager"
+            )
+        kind = next(iter(given))
+        secret: SecretModel = getattr(receiver, kind)
+        value = secret.resolve(f"alerting.receivers.{name}.{kind}")
+        notifiers[name] = _NOTIFIERS[kind](value)
+    return notifiers

@@ -31,14 +31,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from mlvigil.alerts.config import AlertingModel, build_rules
+from mlvigil.alerts.config import AlertingModel, build_notifiers, build_route, build_rules
+from mlvigil.alerts.notifiers import Notifier
+from mlvigil.alerts.routing import Route
 from mlvigil.alerts.rules import AlertRule
 from mlvigil.checks.config import parse_quality_config
 from mlvigil.checks.drift import DriftConfig
@@ -225,6 +227,9 @@ class ServiceConfig:
     models: Mapping[str, ModelConfig]
     source: str = "mlvigil.yaml"
     rules: tuple[AlertRule, ...] = ()
+    route: Route | None = None
+    notifiers: Mapping[str, Notifier] = field(default_factory=dict)
+    external_url: str = ""
 
 
 def parse_service_config(
@@ -264,6 +269,7 @@ def parse_service_config(
         models=models,
         source=source,
         rules=_rules(model.alerting, source),
+        **_delivery(model.alerting, source),
     )
 
 
@@ -346,3 +352,14 @@ def _rules(alerting: AlertingModel, source: str) -> tuple[AlertRule, ...]:
         return build_rules(alerting)
     except ConfigError as error:
         raise ConfigError(f"{source}: alerting: {error}") from None
+
+
+def _delivery(alerting: AlertingModel, source: str) -> dict[str, Any]:
+    try:
+        notifiers = build_notifiers(alerting)
+        route = build_route(alerting.route, list(notifiers)) if alerting.route else None
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    if notifiers and route is None:
+        raise ConfigError(f"{source}: alerting: receivers are configured but no route uses them")
+    return {"route": route, "notifiers": notifiers, "external_url": alerting.external_url}

@@ -15,14 +15,18 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pyarrow as pa
 
+from mlvigil.alerts.notifiers import DeliveryError, Notification
+from mlvigil.alerts.routing import route_alerts
 from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.evaluation import Evaluation, evaluate_window, window_bounds
 from mlvigil.service.store import Store
+from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
 
@@ -47,9 +51,19 @@ class MonitoringService:
         Current time; the system clock by default (the demo compresses time with it).
     """
 
-    def __init__(self, config: ServiceConfig, *, clock: Clock = _utc_now) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        clock: Clock = _utc_now,
+        http: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        self._own_http = http is None
+        self._http = httpx.Client(timeout=10.0) if http is None else http
+        self.retry = retry or RetryPolicy(initial=1.0, multiplier=2.0, maximum=300.0)
         self.store = Store(config.store, config.models)
         self._references: dict[str, DatasetProfile | None] = {
             name: _file_reference(model) for name, model in config.models.items()
@@ -60,6 +74,8 @@ class MonitoringService:
     def close(self) -> None:
         """Close the store (checkpointing it)."""
         self.ready = False
+        if self._own_http:
+            self._http.close()
         self.store.close()
 
     def model(self, name: str) -> ModelConfig:
@@ -155,9 +171,26 @@ class MonitoringService:
         states, transitions = evaluate_rules(
             self.config.rules, self.store.latest_results(), previous, now
         )
+        notifications = []
+        if self.config.route is not None and transitions:
+            groups = route_alerts(self.config.route, [t.alert for t in transitions])
+            for (receiver, group), alerts in groups.items():
+                notifications.append(
+                    (
+                        receiver,
+                        {
+                            "receiver": receiver,
+                            "group_labels": dict(group),
+                            "external_url": self.config.external_url,
+                            "alerts": [a.to_dict() for a in alerts],
+                        },
+                    )
+                )
         self.store.save_alerts(
             {_key_text(key): alert.to_dict() for key, alert in states.items()},
             [(_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in transitions],
+            notifications,
+            now=now,
         )
         for transition in transitions:
             _log.warning(
@@ -166,6 +199,39 @@ class MonitoringService:
                 extra={"alert": dict(transition.alert.labels), **transition.alert.annotations},
             )
         return transitions
+
+    def deliver_due(self) -> int:
+        """Send the notifications that are due; failed ones are retried with backoff.
+
+        Returns
+        -------
+        How many were delivered.
+        """
+        now = self.clock()
+        delivered = 0
+        for notification_id, receiver, body, attempts in self.store.due_notifications(now):
+            notifier = self.config.notifiers.get(receiver)
+            if notifier is None:  # the receiver was removed from the configuration
+                self.store.retry_later(notification_id, now + timedelta(days=1), "no receiver")
+                continue
+            notification = Notification(
+                receiver,
+                [Alert.from_dict(a) for a in body["alerts"]],
+                body["group_labels"],
+                body["external_url"],
+            )
+            try:
+                notifier.send(notification, self._http)
+            except DeliveryError as error:
+                delay = self.retry.delay(attempts) if error.transient else 86_400.0
+                self.store.retry_later(notification_id, now + timedelta(seconds=delay), str(error))
+                _log.warning(
+                    "notification to %s failed (attempt %d): %s", receiver, attempts + 1, error
+                )
+                continue
+            self.store.mark_delivered(notification_id, now)
+            delivered += 1
+        return delivered
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts pending or firing now."""
@@ -240,6 +306,7 @@ class MonitoringService:
         while True:
             try:
                 await asyncio.to_thread(self.evaluate_due)
+                await asyncio.to_thread(self.deliver_due)
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(interval)

@@ -101,6 +101,19 @@ MIGRATIONS: tuple[str, ...] = (
         alert JSON NOT NULL
     );
     """,
+    """
+    CREATE SEQUENCE outbox_ids;
+    CREATE TABLE outbox (
+        id BIGINT PRIMARY KEY DEFAULT nextval('outbox_ids'),
+        receiver VARCHAR NOT NULL,
+        notification JSON NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        delivered_at TIMESTAMPTZ,
+        last_error VARCHAR
+    );
+    """,
 )
 
 
@@ -389,10 +402,24 @@ class Store:
         self,
         states: Mapping[str, dict[str, Any]],
         events: Sequence[tuple[str, str, dict[str, Any]]],
+        notifications: Sequence[tuple[str, dict[str, Any]]] = (),
+        *,
+        now: datetime,
     ) -> None:
-        """Replace the alert states and append events ``(key, kind, alert)``, atomically."""
-        now = datetime.now(UTC)
+        """Save alert states, events and queued notifications in one transaction.
+
+        States replace the previous ones; events ``(key, kind, alert)`` and
+        notifications ``(receiver, notification)`` are appended. A crash can neither
+        record a transition without its notification nor the reverse. ``now`` is the
+        service's clock: events are stamped with it and notifications are due from it.
+        """
         with self._transaction() as cursor:
+            if notifications:
+                cursor.executemany(
+                    "INSERT INTO outbox (receiver, notification, created_at, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(r, orjson.dumps(n).decode(), now, now) for r, n in notifications],
+                )
             cursor.execute("DELETE FROM alert_state")
             if states:
                 cursor.executemany(
@@ -404,6 +431,41 @@ class Store:
                     "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
                     [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
                 )
+
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[tuple[int, str, Any, int]]:
+        """Undelivered notifications whose next attempt is due: (id, receiver, body, attempts)."""
+        rows = self._read(
+            "SELECT id, receiver, notification, attempts FROM outbox "
+            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            [now, limit],
+        ).fetchall()
+        return [(int(i), r, orjson.loads(n), int(a)) for i, r, n, a in rows]
+
+    def mark_delivered(self, notification_id: int, when: datetime) -> None:
+        """Record that the receiver accepted notification ``notification_id``."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                [when, notification_id],
+            )
+
+    def retry_later(self, notification_id: int, when: datetime, error: str) -> None:
+        """Schedule another attempt of notification ``notification_id``."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                [when, error, notification_id],
+            )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every queued notification with its delivery state, oldest first."""
+        cursor = self._read(
+            "SELECT id, receiver, created_at, attempts, next_attempt_at, delivered_at, "
+            "last_error FROM outbox ORDER BY id"
+        )
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # -- reads -------------------------------------------------------------------
 

@@ -1,0 +1,156 @@
+"""Notifications go through the outbox: delivered, retried through outages, never lost."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+import yaml
+from service_data import START, records
+
+from mlvigil.exceptions import ConfigError
+from mlvigil.service.config import load_service_config
+from mlvigil.service.ingest import predictions_from_json
+from mlvigil.service.monitor import MonitoringService
+from mlvigil.telemetry.prediction_log import RetryPolicy
+
+HOUR = timedelta(hours=1)
+FAST = RetryPolicy(initial=1.0, multiplier=2.0, maximum=4.0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def configure(config_path, monkeypatch):
+    monkeypatch.delenv("MLVIGIL_STORE", raising=False)
+
+    def write(webhook_url: str, *, pager_url: str | None = None):
+        monkeypatch.setenv("RISK_WEBHOOK_URL", webhook_url)
+        data = yaml.safe_load(config_path.read_text())
+        receivers = {"risk": {"webhook": {"env": "RISK_WEBHOOK_URL"}}}
+        route: dict = {"receiver": "risk", "group_by": ["alertname", "model"]}
+        if pager_url:
+            receivers["pager"] = {"webhook": pager_url}
+            # As in Alertmanager: `continue` lets the catch-all route after it match too.
+            route["routes"] = [
+                {
+                    "matchers": {"severity": "~error|critical"},
+                    "receiver": "pager",
+                    "continue": True,
+                },
+                {"receiver": "risk"},
+            ]
+        data["alerting"] = {
+            "external_url": "http://mlvigil.test",
+            "receivers": receivers,
+            "route": route,
+        }
+        config_path.write_text(yaml.safe_dump(data))
+        return load_service_config(config_path)
+
+    return write
+
+
+def open_service(settings, clock) -> MonitoringService:
+    return MonitoringService(settings, clock=clock, retry=FAST)
+
+
+def drift_window(service: MonitoringService, **shape) -> None:
+    credit = service.config.models["credit"]
+    body = orjson.dumps({"records": records(300, seed=3, income_shift=40_000, **shape)})
+    service.store.insert_predictions("credit", predictions_from_json(body, credit))
+    service.evaluate("credit", START, START + HOUR)
+
+
+def webhooks(receiver) -> list[dict]:
+    return [json.loads(r.body) for r in receiver.received() if r.status == 200]
+
+
+def test_a_firing_alert_is_delivered_once_as_alertmanager_webhook_json(configure, local_receiver):
+    receiver = local_receiver()
+    clock = Clock()
+    service = open_service(configure(f"{receiver.url}/hook"), clock)
+    try:
+        drift_window(service)
+        assert service.deliver_due() == 1
+        assert service.deliver_due() == 0  # delivered: not sent again
+    finally:
+        service.close()
+    (body,) = webhooks(receiver)
+    assert body["version"] == "4"
+    assert body["status"] == "firing"
+    assert body["receiver"] == "risk"
+    assert body["groupLabels"] == {"alertname": "dataset_drift", "model": "credit"}
+    assert body["externalURL"] == "http://mlvigil.test"
+    assert [a["labels"]["alertname"] for a in body["alerts"]] == ["dataset_drift"]
+
+
+def test_an_outage_delays_delivery_and_loses_nothing(configure, local_receiver):
+    receiver = local_receiver(lambda n, path: 503 if n < 3 else 200)
+    clock = Clock()
+    service = open_service(configure(f"{receiver.url}/hook"), clock)
+    try:
+        drift_window(service)
+        for _ in range(3):
+            assert service.deliver_due() == 0
+            clock.now += timedelta(seconds=5)  # past the (jittered, capped) backoff
+        assert service.deliver_due() == 1
+    finally:
+        service.close()
+    assert [r.status for r in receiver.received()] == [503, 503, 503, 200]
+
+
+def test_a_restart_mid_retry_neither_loses_nor_duplicates(configure, local_receiver):
+    receiver = local_receiver(lambda n, path: 503 if n < 1 else 200)
+    clock = Clock()
+    settings = configure(f"{receiver.url}/hook")
+    first = open_service(settings, clock)
+    drift_window(first)
+    assert first.deliver_due() == 0  # receiver down
+    first.close()
+
+    clock.now += timedelta(seconds=5)
+    second = open_service(settings, clock)
+    try:
+        assert second.deliver_due() == 1
+        second.evaluate("credit", START, START + HOUR)  # same alert still firing: no new page
+        assert second.deliver_due() == 0
+        (queued,) = second.store.outbox()
+        assert queued["attempts"] == 2
+        assert queued["delivered_at"] is not None
+    finally:
+        second.close()
+    assert len(webhooks(receiver)) == 1
+
+
+def test_routes_send_severe_alerts_to_the_pager_too(configure, local_receiver):
+    team, pager = local_receiver(), local_receiver()
+    clock = Clock()
+    service = open_service(configure(f"{team.url}/hook", pager_url=f"{pager.url}/page"), clock)
+    try:
+        drift_window(service, null_income=0.3)  # drift (warning) and quality (error)
+        assert service.deliver_due() == 3
+    finally:
+        service.close()
+    team_alerts = sorted(b["groupLabels"]["alertname"] for b in webhooks(team))
+    assert team_alerts == ["dataset_drift", "quality_failure"]
+    assert [b["groupLabels"]["alertname"] for b in webhooks(pager)] == ["quality_failure"]
+
+
+def test_a_secret_from_a_missing_variable_stops_the_start_and_is_never_shown(
+    config_path, monkeypatch, configure, local_receiver
+):
+    receiver = local_receiver()
+    settings = configure(f"{receiver.url}/hook?token=SECRET")
+    assert "SECRET" not in repr(settings.notifiers)
+    monkeypatch.delenv("RISK_WEBHOOK_URL")
+    with pytest.raises(ConfigError, match="environment variable RISK_WEBHOOK_URL is not set"):
+        load_service_config(config_path)
