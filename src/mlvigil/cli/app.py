@@ -12,6 +12,7 @@ import typer
 
 from mlvigil._version import __version__
 from mlvigil.cli import profile
+from mlvigil.cli.alerts import alerts_app, silence_app
 from mlvigil.cli.check import check
 from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
@@ -31,6 +32,8 @@ app.add_typer(profile.app, name="profile")
 app.command(no_args_is_help=True)(serve)
 app.command(no_args_is_help=True)(init)
 app.command()(demo)
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(silence_app, name="silence")
 
 
 def _print_version(value: bool) -> None:

@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter
+from pydantic import BaseModel, ConfigDict, Field
 
 from mlvigil import __version__
 from mlvigil.exceptions import InputError
 from mlvigil.service import ingest
 from mlvigil.service.gauges import ResultGauges
-from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.monitor import MonitoringService, UnknownModelError, UnknownSilenceError
 from mlvigil.service.store import LabelOutcome
 from mlvigil.telemetry.exposition import render_metrics
 
@@ -311,6 +312,37 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         """Alerts that fired or resolved, newest first."""
         return {"events": await run_in_threadpool(service.store.alert_events, limit)}
 
+    @app.get("/api/v1/silences")
+    async def list_silences() -> dict[str, Any]:
+        """Every silence, with whether it is active now."""
+        now = service.clock()
+        silences = await run_in_threadpool(service.silences)
+        return {"silences": [s.to_dict(now) for s in silences]}
+
+    @app.post("/api/v1/silences", status_code=201)
+    async def add_silence(request: SilenceRequest) -> dict[str, Any]:
+        """Mute notifications of alerts matching ``matchers`` for ``duration``."""
+        silence = await run_in_threadpool(
+            lambda: service.add_silence(
+                request.matchers,
+                duration=request.duration,
+                created_by=request.created_by,
+                comment=request.comment,
+                starts_at=_utc(request.starts_at) if request.starts_at else None,
+            )
+        )
+        return silence.to_dict(service.clock())
+
+    @app.delete("/api/v1/silences/{silence_id}")
+    async def expire_silence(silence_id: str) -> dict[str, Any]:
+        """End a silence now."""
+        silence = await run_in_threadpool(service.expire_silence, silence_id)
+        return silence.to_dict(service.clock())
+
+    @app.exception_handler(UnknownSilenceError)
+    async def unknown_silence(request: Request, error: UnknownSilenceError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(error)})
+
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         body, content_type = await run_in_threadpool(
@@ -332,6 +364,18 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         )
 
     return app
+
+
+class SilenceRequest(BaseModel):
+    """A silence to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: dict[str, str] = Field(min_length=1, examples=[{"alertname": "dataset_drift"}])
+    duration: timedelta = Field(gt=timedelta(0), description="ISO 8601 duration or seconds")
+    created_by: str = Field(min_length=1)
+    comment: str = Field(min_length=1)
+    starts_at: datetime | None = None
 
 
 class UnsupportedMediaError(InputError):

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from mlvigil.alerts.notifiers import DeliveryError, Notification
 from mlvigil.alerts.routing import route_alerts
+from mlvigil.alerts.silences import Silence, muted
 from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.profile import DatasetProfile, profile_table
@@ -172,8 +174,10 @@ class MonitoringService:
             self.config.rules, self.store.latest_results(), previous, now
         )
         notifications = []
-        if self.config.route is not None and transitions:
-            groups = route_alerts(self.config.route, [t.alert for t in transitions])
+        silences = self.silences()
+        audible = [t.alert for t in transitions if not muted(t.alert.labels, silences, now)]
+        if self.config.route is not None and audible:
+            groups = route_alerts(self.config.route, audible)
             for (receiver, group), alerts in groups.items():
                 notifications.append(
                     (
@@ -234,9 +238,48 @@ class MonitoringService:
         return delivered
 
     def alerts(self) -> list[dict[str, Any]]:
-        """Alerts pending or firing now."""
+        """Alerts pending or firing now, each saying whether a silence mutes it."""
         active = (AlertState.PENDING.value, AlertState.FIRING.value)
-        return [a for a in self.store.alert_states().values() if a["state"] in active]
+        now, silences = self.clock(), self.silences()
+        return [
+            {**alert, "silenced": muted(alert["labels"], silences, now)}
+            for alert in self.store.alert_states().values()
+            if alert["state"] in active
+        ]
+
+    def silences(self) -> list[Silence]:
+        """Every silence, active or not."""
+        return [Silence.from_dict(data) for data in self.store.silences()]
+
+    def add_silence(
+        self,
+        matchers: dict[str, str],
+        *,
+        duration: timedelta,
+        created_by: str,
+        comment: str,
+        starts_at: datetime | None = None,
+    ) -> Silence:
+        """Create a silence starting now (or at ``starts_at``) for ``duration``."""
+        start = starts_at or self.clock()
+        silence = Silence.create(matchers, start, start + duration, created_by, comment)
+        self.store.save_silence(silence.to_dict())
+        return silence
+
+    def expire_silence(self, silence_id: str) -> Silence:
+        """End a silence now.
+
+        Raises
+        ------
+        InputError
+            When there is no silence with that id.
+        """
+        for silence in self.silences():
+            if silence.id == silence_id:
+                expired = replace(silence, expired_at=self.clock())
+                self.store.save_silence(expired.to_dict())
+                return expired
+        raise UnknownSilenceError(silence_id)
 
     def _closed_windows(
         self, config: ModelConfig, now: datetime, *, lateness: timedelta
@@ -310,6 +353,13 @@ class MonitoringService:
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(interval)
+
+
+class UnknownSilenceError(InputError):
+    """No silence has the given id."""
+
+    def __init__(self, silence_id: str) -> None:
+        super().__init__(f"no silence with id {silence_id!r}; `mlvigil silence list` shows them")
 
 
 class UnknownModelError(InputError):

@@ -114,6 +114,12 @@ MIGRATIONS: tuple[str, ...] = (
         last_error VARCHAR
     );
     """,
+    """
+    CREATE TABLE silences (
+        id VARCHAR PRIMARY KEY,
+        silence JSON NOT NULL
+    );
+    """,
 )
 
 
@@ -431,6 +437,19 @@ class Store:
                     "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
                     [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
                 )
+
+    def save_silence(self, silence: dict[str, Any]) -> None:
+        """Create or update a silence (as :meth:`Silence.to_dict` gives it)."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "INSERT OR REPLACE INTO silences VALUES (?, ?)",
+                [silence["id"], orjson.dumps(silence).decode()],
+            )
+
+    def silences(self) -> list[dict[str, Any]]:
+        """Every silence ever created."""
+        rows = self._read("SELECT silence FROM silences").fetchall()
+        return [orjson.loads(row[0]) for row in rows]
 
     def due_notifications(self, now: datetime, limit: int = 100) -> list[tuple[int, str, Any, int]]:
         """Undelivered notifications whose next attempt is due: (id, receiver, body, attempts)."""

@@ -1,0 +1,125 @@
+"""Silences: mute notifications for alerts matching some labels, for a while.
+
+A silenced alert still changes state (and shows as silenced in the API); only its
+notifications are held back, as in Alertmanager.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mlvigil.exceptions import InputError
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Mute alerts whose labels match every matcher, from ``starts_at`` to ``ends_at``.
+
+    Matchers are label → value; a value starting with ``~`` is a regular expression.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime, timedelta
+    >>> now = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> silence = Silence.create({"alertname": "drift", "model": "~credit.*"},
+    ...                          now, now + timedelta(hours=2), "ana", "retraining")
+    >>> silence.mutes({"alertname": "drift", "model": "credit-risk"}, now)
+    True
+    """
+
+    id: str
+    matchers: Mapping[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    expired_at: datetime | None = field(default=None)
+
+    @classmethod
+    def create(
+        cls,
+        matchers: Mapping[str, str],
+        starts_at: datetime,
+        ends_at: datetime,
+        created_by: str,
+        comment: str,
+    ) -> Silence:
+        """A new silence, validated.
+
+        Raises
+        ------
+        InputError
+            Without matchers, with an end before the start, without author or comment,
+            or with an invalid regular expression.
+        """
+        if not matchers:
+            raise InputError("a silence needs at least one matcher, e.g. alertname=...")
+        if ends_at <= starts_at:
+            raise InputError("a silence must end after it starts")
+        if not created_by.strip() or not comment.strip():
+            raise InputError("a silence needs an author and a comment saying why")
+        for label, pattern in matchers.items():
+            if pattern.startswith("~"):
+                try:
+                    re.compile(pattern[1:])
+                except re.error as error:
+                    raise InputError(f"matcher {label}={pattern!r}: {error}") from None
+        return cls(uuid.uuid4().hex, dict(matchers), starts_at, ends_at, created_by, comment)
+
+    def active(self, now: datetime) -> bool:
+        """Whether the silence is in force at ``now``."""
+        if self.expired_at is not None and self.expired_at <= now:
+            return False
+        return self.starts_at <= now < self.ends_at
+
+    def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
+        """Whether an alert with ``labels`` is muted at ``now``."""
+        if not self.active(now):
+            return False
+        for label, pattern in self.matchers.items():
+            value = labels.get(label, "")
+            if pattern.startswith("~"):
+                if re.fullmatch(pattern[1:], value) is None:
+                    return False
+            elif value != pattern:
+                return False
+        return True
+
+    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
+        """Plain JSON view; with ``now``, also whether it is active."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "matchers": dict(self.matchers),
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "created_by": self.created_by,
+            "comment": self.comment,
+            "expired_at": None if self.expired_at is None else self.expired_at.isoformat(),
+        }
+        if now is not None:
+            data["active"] = self.active(now)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Silence:
+        """The silence :meth:`to_dict` described."""
+        expired = data.get("expired_at")
+        return cls(
+            data["id"],
+            dict(data["matchers"]),
+            datetime.fromisoformat(data["starts_at"]),
+            datetime.fromisoformat(data["ends_at"]),
+            data["created_by"],
+            data["comment"],
+            None if expired is None else datetime.fromisoformat(expired),
+        )
+
+
+def muted(labels: Mapping[str, str], silences: Iterable[Silence], now: datetime) -> bool:
+    """Whether any silence mutes an alert with ``labels`` at ``now``."""
+    return any(silence.mutes(labels, now) for silence in silences)
