@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import orjson
 import pytest
 import yaml
 from service_data import START, records
 
 from mlvigil.exceptions import ConfigError
+from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
 from mlvigil.service.ingest import predictions_from_json
 from mlvigil.service.monitor import MonitoringService
@@ -154,3 +157,48 @@ def test_a_secret_from_a_missing_variable_stops_the_start_and_is_never_shown(
     monkeypatch.delenv("RISK_WEBHOOK_URL")
     with pytest.raises(ConfigError, match="environment variable RISK_WEBHOOK_URL is not set"):
         load_service_config(config_path)
+
+
+def test_a_critical_alert_mutes_the_warnings_of_its_model(configure, local_receiver, config_path):
+    receiver = local_receiver()
+    configure(f"{receiver.url}/hook")
+    data = yaml.safe_load(config_path.read_text())
+    data["alerting"]["default_rules"] = {"quality_failure": {"severity": "critical"}}
+    config_path.write_text(yaml.safe_dump(data))
+    service = open_service(load_service_config(config_path), Clock())
+    try:
+        drift_window(service, null_income=0.3)  # drift (warning) and quality (critical)
+        assert {a["labels"]["alertname"] for a in service.alerts()} == {
+            "dataset_drift",
+            "quality_failure",
+        }
+        assert service.deliver_due() == 1
+    finally:
+        service.close()
+    assert [b["groupLabels"]["alertname"] for b in webhooks(receiver)] == ["quality_failure"]
+
+
+def test_a_test_notification_reaches_the_receiver_or_says_why_not(configure, local_receiver):
+    receiver = local_receiver(lambda n, path: 200 if n == 0 else 503)
+    service = open_service(configure(f"{receiver.url}/hook"), Clock())
+
+    async def post(body: dict) -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service, schedule=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            return await client.post("/api/v1/alerts/test", json=body)
+
+    try:
+        assert asyncio.run(post({"receiver": "risk"})).json() == {
+            "status": "delivered",
+            "receiver": "risk",
+        }
+        down = asyncio.run(post({"receiver": "risk"}))
+        assert down.status_code == 502
+        assert "answered 503" in down.json()["detail"]
+        unknown = asyncio.run(post({"receiver": "nobody"}))
+        assert unknown.status_code == 404
+        assert "receivers: risk" in unknown.json()["detail"]
+    finally:
+        service.close()
+    (body,) = webhooks(receiver)
+    assert body["alerts"][0]["labels"]["alertname"] == "mlvigil_test"

@@ -38,6 +38,7 @@ from mlvigil.alerts.notifiers import (
 )
 from mlvigil.alerts.routing import Route
 from mlvigil.alerts.rules import ANY, AlertRule, Condition
+from mlvigil.alerts.silences import InhibitRule
 from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.result import Severity
 
@@ -176,10 +177,27 @@ class RouteModel(_Strict):
     continue_: bool = Field(default=False, alias="continue")
 
 
+class InhibitRuleModel(_Strict):
+    """While a ``source`` alert fires, mute ``target`` alerts sharing the ``equal`` labels."""
+
+    source: dict[str, str] = Field(min_length=1)
+    target: dict[str, str] = Field(min_length=1)
+    equal: list[str] = Field(default_factory=lambda: ["model"])
+
+
+def _critical_mutes_warnings() -> list[InhibitRuleModel]:
+    return [
+        InhibitRuleModel(
+            source={"severity": "critical"}, target={"severity": "warning"}, equal=["model"]
+        )
+    ]
+
+
 class AlertingModel(_Strict):
     """The ``alerting`` section."""
 
     external_url: str = ""
+    inhibit_rules: list[InhibitRuleModel] = Field(default_factory=_critical_mutes_warnings)
     receivers: dict[str, ReceiverModel] = Field(default_factory=dict)
     route: RouteModel | None = None
 
@@ -316,3 +334,10 @@ def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
         value = secret.resolve(f"alerting.receivers.{name}.{kind}")
         notifiers[name] = _NOTIFIERS[kind](value)
     return notifiers
+
+
+def build_inhibit_rules(model: AlertingModel) -> tuple[InhibitRule, ...]:
+    """The inhibition rules (by default: a critical alert mutes its model's warnings)."""
+    return tuple(
+        InhibitRule(rule.source, rule.target, tuple(rule.equal)) for rule in model.inhibit_rules
+    )

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlvigil.alerts.state import Alert
+from mlvigil.alerts.state import Alert, labels_match
 from mlvigil.exceptions import ConfigError
 
 
@@ -50,14 +50,7 @@ class Route:
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether every matcher holds for ``labels``."""
-        for label, pattern in self.matchers.items():
-            value = labels.get(label, "")
-            if pattern.startswith("~"):
-                if re.fullmatch(pattern[1:], value) is None:
-                    return False
-            elif value != pattern:
-                return False
-        return True
+        return labels_match(self.matchers, labels)
 
     def receivers_for(self, labels: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
         """The (receiver, group_by) pairs an alert with ``labels`` is sent to."""

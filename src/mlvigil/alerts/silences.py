@@ -1,4 +1,4 @@
-"""Silences: mute notifications for alerts matching some labels, for a while.
+"""Silences and inhibition: mute notifications of alerts matching some labels.
 
 A silenced alert still changes state (and shows as silenced in the API); only its
 notifications are held back, as in Alertmanager.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlvigil.alerts.state import labels_match
 from mlvigil.exceptions import InputError
 
 
@@ -79,16 +80,7 @@ class Silence:
 
     def mutes(self, labels: Mapping[str, str], now: datetime) -> bool:
         """Whether an alert with ``labels`` is muted at ``now``."""
-        if not self.active(now):
-            return False
-        for label, pattern in self.matchers.items():
-            value = labels.get(label, "")
-            if pattern.startswith("~"):
-                if re.fullmatch(pattern[1:], value) is None:
-                    return False
-            elif value != pattern:
-                return False
-        return True
+        return self.active(now) and labels_match(self.matchers, labels)
 
     def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
         """Plain JSON view; with ``now``, also whether it is active."""
@@ -123,3 +115,35 @@ class Silence:
 def muted(labels: Mapping[str, str], silences: Iterable[Silence], now: datetime) -> bool:
     """Whether any silence mutes an alert with ``labels`` at ``now``."""
     return any(silence.mutes(labels, now) for silence in silences)
+
+
+@dataclass(frozen=True)
+class InhibitRule:
+    """Mute ``target`` alerts while a ``source`` alert with the same ``equal`` labels fires.
+
+    Say, a critical alert mutes the warnings of its model.
+
+    Examples
+    --------
+    >>> rule = InhibitRule({"severity": "critical"}, {"severity": "warning"}, ("model",))
+    >>> firing = [{"alertname": "no_data", "severity": "critical", "model": "credit"}]
+    >>> rule.inhibits({"alertname": "drift", "severity": "warning", "model": "credit"}, firing)
+    True
+    >>> rule.inhibits({"alertname": "drift", "severity": "warning", "model": "fraud"}, firing)
+    False
+    """
+
+    source: Mapping[str, str]
+    target: Mapping[str, str]
+    equal: tuple[str, ...] = ("model",)
+
+    def inhibits(self, labels: Mapping[str, str], firing: Iterable[Mapping[str, str]]) -> bool:
+        """Whether an alert with ``labels`` is muted by one of the ``firing`` alerts."""
+        if not labels_match(self.target, labels):
+            return False
+        return any(
+            labels_match(self.source, other)
+            and other is not labels
+            and all(other.get(name) == labels.get(name) for name in self.equal)
+            for other in firing
+        )

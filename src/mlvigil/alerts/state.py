@@ -9,6 +9,7 @@ alert already firing nor forgets a pending one) and sends notifications.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -30,6 +31,25 @@ class AlertState(StrEnum):
 
 AlertKey = tuple[tuple[str, str], ...]
 """An alert's identity: its sorted labels (alertname, model, column, rule labels)."""
+
+
+def labels_match(matchers: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    """Whether ``labels`` meet every matcher (exact value, or ``~regex`` fully matched).
+
+    Examples
+    --------
+    >>> labels_match({"model": "~credit.*", "severity": "critical"},
+    ...              {"model": "credit-risk", "severity": "critical"})
+    True
+    """
+    for label, pattern in matchers.items():
+        value = labels.get(label, "")
+        if pattern.startswith("~"):
+            if re.fullmatch(pattern[1:], value) is None:
+                return False
+        elif value != pattern:
+            return False
+    return True
 
 
 def alert_key(labels: Mapping[str, str]) -> AlertKey:

@@ -21,10 +21,16 @@ from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlvigil import __version__
+from mlvigil.alerts.notifiers import DeliveryError
 from mlvigil.exceptions import InputError
 from mlvigil.service import ingest
 from mlvigil.service.gauges import ResultGauges
-from mlvigil.service.monitor import MonitoringService, UnknownModelError, UnknownSilenceError
+from mlvigil.service.monitor import (
+    MonitoringService,
+    UnknownModelError,
+    UnknownReceiverError,
+    UnknownSilenceError,
+)
 from mlvigil.service.store import LabelOutcome
 from mlvigil.telemetry.exposition import render_metrics
 
@@ -312,6 +318,20 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         """Alerts that fired or resolved, newest first."""
         return {"events": await run_in_threadpool(service.store.alert_events, limit)}
 
+    @app.post("/api/v1/alerts/test")
+    async def test_notification(request: TestNotificationRequest) -> dict[str, str]:
+        """Send a test notification to a receiver now; 502 if it does not accept it."""
+        await run_in_threadpool(service.send_test, request.receiver)
+        return {"status": "delivered", "receiver": request.receiver}
+
+    @app.exception_handler(UnknownReceiverError)
+    async def unknown_receiver(request: Request, error: UnknownReceiverError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(error)})
+
+    @app.exception_handler(DeliveryError)
+    async def not_delivered(request: Request, error: DeliveryError) -> JSONResponse:
+        return JSONResponse(status_code=502, content={"detail": str(error)})
+
     @app.get("/api/v1/silences")
     async def list_silences() -> dict[str, Any]:
         """Every silence, with whether it is active now."""
@@ -364,6 +384,14 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         )
 
     return app
+
+
+class TestNotificationRequest(BaseModel):
+    """Which receiver to test."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receiver: str = Field(min_length=1)
 
 
 class SilenceRequest(BaseModel):

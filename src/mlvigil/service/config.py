@@ -38,10 +38,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from mlvigil.alerts.config import AlertingModel, build_notifiers, build_route, build_rules
+from mlvigil.alerts.config import (
+    AlertingModel,
+    build_inhibit_rules,
+    build_notifiers,
+    build_route,
+    build_rules,
+)
 from mlvigil.alerts.notifiers import Notifier
 from mlvigil.alerts.routing import Route
 from mlvigil.alerts.rules import AlertRule
+from mlvigil.alerts.silences import InhibitRule
 from mlvigil.checks.config import parse_quality_config
 from mlvigil.checks.drift import DriftConfig
 from mlvigil.checks.performance import PerformanceConfig
@@ -230,6 +237,7 @@ class ServiceConfig:
     route: Route | None = None
     notifiers: Mapping[str, Notifier] = field(default_factory=dict)
     external_url: str = ""
+    inhibit_rules: tuple[InhibitRule, ...] = ()
 
 
 def parse_service_config(
@@ -362,4 +370,9 @@ def _delivery(alerting: AlertingModel, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: {error}") from None
     if notifiers and route is None:
         raise ConfigError(f"{source}: alerting: receivers are configured but no route uses them")
-    return {"route": route, "notifiers": notifiers, "external_url": alerting.external_url}
+    return {
+        "route": route,
+        "notifiers": notifiers,
+        "external_url": alerting.external_url,
+        "inhibit_rules": build_inhibit_rules(alerting),
+    }

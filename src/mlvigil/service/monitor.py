@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,8 +174,7 @@ class MonitoringService:
             self.config.rules, self.store.latest_results(), previous, now
         )
         notifications = []
-        silences = self.silences()
-        audible = [t.alert for t in transitions if not muted(t.alert.labels, silences, now)]
+        audible = self._audible([t.alert for t in transitions], states.values(), now)
         if self.config.route is not None and audible:
             groups = route_alerts(self.config.route, audible)
             for (receiver, group), alerts in groups.items():
@@ -203,6 +202,17 @@ class MonitoringService:
                 extra={"alert": dict(transition.alert.labels), **transition.alert.annotations},
             )
         return transitions
+
+    def _audible(self, alerts: list[Alert], every: Iterable[Alert], now: datetime) -> list[Alert]:
+        """The alerts neither silenced nor inhibited by another firing alert."""
+        silences = self.silences()
+        firing = [a.labels for a in every if a.state is AlertState.FIRING]
+        return [
+            alert
+            for alert in alerts
+            if not muted(alert.labels, silences, now)
+            and not any(rule.inhibits(alert.labels, firing) for rule in self.config.inhibit_rules)
+        ]
 
     def deliver_due(self) -> int:
         """Send the notifications that are due; failed ones are retried with backoff.
@@ -236,6 +246,33 @@ class MonitoringService:
             self.store.mark_delivered(notification_id, now)
             delivered += 1
         return delivered
+
+    def send_test(self, receiver: str) -> None:
+        """Send a test notification to ``receiver`` now, bypassing rules and the outbox.
+
+        Raises
+        ------
+        UnknownReceiverError
+            When no receiver has that name.
+        DeliveryError
+            When the receiver does not accept it.
+        """
+        notifier = self.config.notifiers.get(receiver)
+        if notifier is None:
+            raise UnknownReceiverError(receiver, sorted(self.config.notifiers))
+        now = self.clock()
+        alert = Alert(
+            {"alertname": "mlvigil_test", "model": "test", "severity": "info"},
+            AlertState.FIRING,
+            None,
+            now,
+            now,
+            1,
+            now,
+            None,
+            {"summary": "Test notification from mlvigil: this receiver is reachable."},
+        )
+        notifier.send(Notification(receiver, [alert], {}, self.config.external_url), self._http)
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts pending or firing now, each saying whether a silence mutes it."""
@@ -353,6 +390,13 @@ class MonitoringService:
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(interval)
+
+
+class UnknownReceiverError(InputError):
+    """No receiver has the given name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"no receiver {name!r}; receivers: {', '.join(known) or 'none'}")
 
 
 class UnknownSilenceError(InputError):
