@@ -150,7 +150,7 @@ def time_outbox(notifications: int) -> dict[str, float]:
                 "external_url": "",
                 "alerts": [alert.to_dict()],
             }
-            service.store.save_alerts({}, [], [("hook", body)] * notifications, now=now)
+            service.store.save_alerts({}, [], [("hook", body)] * notifications, {}, now=now)
             started = time.perf_counter()
             delivered = 0
             while delivered < notifications:

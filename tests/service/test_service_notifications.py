@@ -35,11 +35,17 @@ class Clock:
 def configure(config_path, monkeypatch):
     monkeypatch.delenv("MLVIGIL_STORE", raising=False)
 
-    def write(webhook_url: str, *, pager_url: str | None = None):
+    def write(webhook_url: str, *, pager_url: str | None = None, **timing: str):
         monkeypatch.setenv("RISK_WEBHOOK_URL", webhook_url)
         data = yaml.safe_load(config_path.read_text())
         receivers = {"risk": {"webhook": {"env": "RISK_WEBHOOK_URL"}}}
-        route: dict = {"receiver": "risk", "group_by": ["alertname", "model"]}
+        # group_wait 0s: notify on the evaluation that fires (grouping has its own tests).
+        route: dict = {
+            "receiver": "risk",
+            "group_by": ["alertname", "model"],
+            "group_wait": "0s",
+            **timing,
+        }
         if pager_url:
             receivers["pager"] = {"webhook": pager_url}
             # As in Alertmanager: `continue` lets the catch-all route after it match too.
@@ -132,6 +138,49 @@ def test_a_restart_mid_retry_neither_loses_nor_duplicates(configure, local_recei
     finally:
         second.close()
     assert len(webhooks(receiver)) == 1
+
+
+def test_a_restart_during_group_wait_sends_the_group_once(configure, local_receiver):
+    receiver = local_receiver()
+    clock = Clock()
+    settings = configure(f"{receiver.url}/hook", group_wait="30s")
+    first = open_service(settings, clock)
+    drift_window(first)
+    assert first.deliver_due() == 0  # waiting for more alerts of the group
+    first.close()
+
+    clock.now += timedelta(seconds=30)
+    second = open_service(settings, clock)
+    try:
+        assert second.deliver_due() == 1
+        clock.now += timedelta(minutes=10)  # past group_interval, short of repeat_interval
+        assert second.deliver_due() == 0
+    finally:
+        second.close()
+    assert [b["status"] for b in webhooks(receiver)] == ["firing"]
+
+
+def test_a_resolved_alert_is_notified_once_after_group_interval(configure, local_receiver):
+    receiver = local_receiver()
+    clock = Clock()
+    service = open_service(configure(f"{receiver.url}/hook", group_interval="5m"), clock)
+    credit = service.config.models["credit"]
+    try:
+        drift_window(service)
+        assert service.deliver_due() == 1
+        clean = orjson.dumps({"records": records(300, seed=4, start=START + HOUR, prefix="q")})
+        service.store.insert_predictions("credit", predictions_from_json(clean, credit))
+        service.evaluate("credit", START + HOUR, START + 2 * HOUR)  # the drift is gone
+        assert service.deliver_due() == 0  # changes wait for group_interval
+        clock.now += timedelta(minutes=5)
+        assert service.deliver_due() == 1
+        clock.now += timedelta(hours=5)
+        assert service.deliver_due() == 0
+    finally:
+        service.close()
+    first, last = webhooks(receiver)
+    assert (first["status"], last["status"]) == ("firing", "resolved")
+    assert last["alerts"][0]["endsAt"] != "0001-01-01T00:00:00Z"
 
 
 def test_routes_send_severe_alerts_to_the_pager_too(configure, local_receiver):

@@ -32,7 +32,7 @@ def service(config_path, monkeypatch, local_receiver):
     data = yaml.safe_load(config_path.read_text())
     data["alerting"] = {
         "receivers": {"hook": {"webhook": f"{receiver.url}/hook"}},
-        "route": {"receiver": "hook"},
+        "route": {"receiver": "hook", "group_wait": "0s"},
     }
     config_path.write_text(yaml.safe_dump(data))
     opened = MonitoringService(load_service_config(config_path), clock=lambda: NOW)

@@ -19,11 +19,24 @@
           annotations:
             summary: "{model}: {column} drifted ({value})"
             runbook_url: https://runbooks.example.com/drift
+      receivers:                # webhook, slack, pagerduty, email or alertmanager
+        risk-team: {slack: {env: SLACK_WEBHOOK_URL}, send_resolved: true}
+        pager: {pagerduty: {file: /run/secrets/pd-routing-key}}
+      route:                    # as Alertmanager's routing tree
+        receiver: risk-team
+        group_by: [alertname, model]
+        group_wait: 30s
+        group_interval: 5m
+        repeat_interval: 4h
+        routes:
+          - {matchers: {severity: critical}, receiver: pager, continue: true}
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -31,6 +44,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from mlvigil.alerts.notifiers import (
     AlertmanagerNotifier,
+    EmailNotifier,
     Notifier,
     PagerDutyNotifier,
     SlackNotifier,
@@ -43,6 +57,18 @@ from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.result import Severity
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _zero_or_duration(value: Any) -> Any:
+    """A duration that may be zero (``0s``: no wait)."""
+    if isinstance(value, str) and re.fullmatch(r"\s*0+(?:\.0*)?\s*[wdhms]?\s*", value):
+        return timedelta(0)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return timedelta(0)
+    return parse_duration(value)
+
+
+Wait = Annotated[timedelta, BeforeValidator(_zero_or_duration)]
 
 #: The rules a new user gets: (check, metric, condition, severity, summary).
 DEFAULT_RULES: dict[str, tuple[str, str, str, str, str]] = {
@@ -158,13 +184,31 @@ def _secret(value: Any) -> Any:
 Secret = Annotated[SecretModel, BeforeValidator(_secret)]
 
 
+def _listed(value: Any) -> Any:
+    """``to: a@example.com`` is shorthand for a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+class EmailModel(_Strict):
+    """An SMTP e-mail receiver."""
+
+    to: Annotated[list[str], BeforeValidator(_listed)] = Field(min_length=1)
+    from_: str = Field(alias="from", min_length=3)
+    smarthost: str = Field(pattern=r"^[^:\s]+:\d+$", description="host:port")
+    username: str | None = None
+    password: Secret | None = None
+    require_tls: bool = True
+
+
 class ReceiverModel(_Strict):
-    """One receiver: exactly one of the integrations."""
+    """One receiver: exactly one of the integrations, and whether it hears resolutions."""
 
     webhook: Secret | None = None
     slack: Secret | None = None
     pagerduty: Secret | None = None
     alertmanager: Secret | None = None
+    email: EmailModel | None = None
+    send_resolved: bool = True
 
 
 class RouteModel(_Strict):
@@ -175,6 +219,9 @@ class RouteModel(_Strict):
     group_by: list[str] | None = None
     routes: list[RouteModel] = Field(default_factory=list)
     continue_: bool = Field(default=False, alias="continue")
+    group_wait: Wait | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
 
 
 class InhibitRuleModel(_Strict):
@@ -283,7 +330,7 @@ def _default_rule(
 
 
 def build_route(model: RouteModel, receivers: Sequence[str], parent: Route | None = None) -> Route:
-    """The routing tree, children inheriting receiver and group_by from their parent.
+    """The routing tree, children inheriting what they leave unset from their parent.
 
     Raises
     ------
@@ -299,14 +346,19 @@ def build_route(model: RouteModel, receivers: Sequence[str], parent: Route | Non
         raise ConfigError(
             f"alerting.route: unknown receiver {receiver!r}; receivers: {', '.join(receivers)}"
         )
-    group_by = (
-        tuple(model.group_by)
-        if model.group_by is not None
-        else (parent.group_by if parent else ("alertname", "model"))
+    inherited = parent or Route(receiver)
+    node = Route(
+        receiver,
+        model.matchers,
+        tuple(model.group_by) if model.group_by is not None else inherited.group_by,
+        (),
+        model.continue_,
+        model.group_wait if model.group_wait is not None else inherited.group_wait,
+        model.group_interval if model.group_interval is not None else inherited.group_interval,
+        model.repeat_interval if model.repeat_interval is not None else inherited.repeat_interval,
     )
-    node = Route(receiver, model.matchers, group_by, (), model.continue_)
     children = tuple(build_route(child, receivers, node) for child in model.routes)
-    return Route(receiver, model.matchers, group_by, children, model.continue_)
+    return replace(node, routes=children)
 
 
 _NOTIFIERS: dict[str, Callable[[str], Notifier]] = {
@@ -315,6 +367,7 @@ _NOTIFIERS: dict[str, Callable[[str], Notifier]] = {
     "pagerduty": PagerDutyNotifier,
     "alertmanager": AlertmanagerNotifier,
 }
+_KINDS = ", ".join([*_NOTIFIERS, "email"])
 
 
 def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
@@ -323,16 +376,24 @@ def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
 
     notifiers: dict[str, Notifier] = {}
     for name, receiver in model.receivers.items():
-        given = receiver.model_dump(exclude_none=True)
+        given = receiver.model_dump(exclude_none=True, exclude={"send_resolved"})
         if len(given) != 1:
-            raise ConfigError(
-                f"alerting.receivers.{name}: give exactly one of webhook, slack, pagerduty, "
-                "alertmanager"
-            )
+            raise ConfigError(f"alerting.receivers.{name}: give exactly one of {_KINDS}")
         kind = next(iter(given))
+        where = f"alerting.receivers.{name}.{kind}"
+        if receiver.email is not None:
+            email = receiver.email
+            notifiers[name] = EmailNotifier(
+                tuple(email.to),
+                email.from_,
+                email.smarthost,
+                email.username,
+                email.password.resolve(f"{where}.password") if email.password else None,
+                email.require_tls,
+            )
+            continue
         secret: SecretModel = getattr(receiver, kind)
-        value = secret.resolve(f"alerting.receivers.{name}.{kind}")
-        notifiers[name] = _NOTIFIERS[kind](value)
+        notifiers[name] = _NOTIFIERS[kind](secret.resolve(where))
     return notifiers
 
 

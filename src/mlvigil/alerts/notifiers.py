@@ -1,4 +1,4 @@
-"""What each receiver is sent: Slack, PagerDuty, a generic webhook, Alertmanager.
+"""What each receiver is sent: Slack, PagerDuty, e-mail, a generic webhook, Alertmanager.
 
 A :class:`Notification` is a group of alerts for one receiver. Each notifier turns it
 into the HTTP request its receiver expects and sends it through an injected
@@ -11,9 +11,11 @@ Secrets (webhook URLs, routing keys) live in the notifier and never appear in it
 from __future__ import annotations
 
 import hashlib
+import smtplib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any, Protocol
 
 import httpx
@@ -254,3 +256,73 @@ class AlertmanagerNotifier:
         """Post the alerts."""
         url = self.url.rstrip("/") + "/api/v2/alerts"
         _post(client, url, self.payload(notification), "Alertmanager")
+
+
+@dataclass(frozen=True)
+class EmailNotifier:
+    """E-mail through an SMTP server: one message per notification, plain text.
+
+    Port 465 speaks TLS from the start; other ports upgrade with STARTTLS when
+    ``require_tls`` (the default, as in Alertmanager), and log in when a username is set.
+    """
+
+    to: tuple[str, ...]
+    sender: str
+    smarthost: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    require_tls: bool = True
+    timeout: float = 10.0
+
+    def message(self, notification: Notification) -> EmailMessage:
+        """The e-mail: a subject like Alertmanager's, one paragraph per alert."""
+        names = ", ".join(sorted({a.labels.get("alertname", "") for a in notification.alerts}))
+        group = " ".join(f"{k}={v}" for k, v in notification.group_labels.items())
+        paragraphs = []
+        for alert in notification.alerts:
+            firing = alert.state is AlertState.FIRING
+            lines = [
+                f"[{'FIRING' if firing else 'RESOLVED'}] "
+                + alert.annotations.get("summary", alert.labels.get("alertname", "")),
+                *(f"  {k}: {v}" for k, v in sorted(alert.labels.items())),
+                *(f"  {k}: {v}" for k, v in sorted(alert.annotations.items()) if k != "summary"),
+                f"  since: {_iso(alert.fired_at or alert.active_since)}",
+            ]
+            paragraphs.append("\n".join(lines))
+        if notification.external_url:
+            paragraphs.append(f"mlvigil: {notification.external_url}")
+        message = EmailMessage()
+        message["Subject"] = (
+            f"[{notification.status.upper()}:{len(notification.alerts)}] {names} ({group})"
+        )
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.to)
+        message.set_content("\n\n".join(paragraphs) + "\n")
+        return message
+
+    def send(self, notification: Notification, client: httpx.Client) -> None:
+        """Send the message; 4xx SMTP replies and network errors are retried, 5xx not."""
+        host, _, port_text = self.smarthost.rpartition(":")
+        port = int(port_text)
+        what = f"SMTP server {host}:{port}"
+        try:
+            connect = smtplib.SMTP_SSL if port == 465 else smtplib.SMTP
+            with connect(host, port, timeout=self.timeout) as smtp:
+                if self.require_tls and port != 465:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(self.message(notification))
+        except smtplib.SMTPNotSupportedError:
+            raise DeliveryError(
+                f"{what} does not offer STARTTLS; set require_tls: false to send in clear",
+                transient=False,
+            ) from None
+        except smtplib.SMTPResponseException as error:
+            raise DeliveryError(
+                f"{what} answered {error.smtp_code}", transient=error.smtp_code < 500
+            ) from None
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryError(f"{what} refused every recipient", transient=False) from None
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(f"{what}: {type(error).__name__}", transient=True) from None

@@ -3,16 +3,18 @@
 A route matches alerts by label (exact ``severity: critical``, or a regular expression
 ``model: "~credit-.*"``), sends them to its receiver grouped by ``group_by`` labels, and
 hands them to its child routes first; without ``continue`` the first matching child
-wins. An alert no child matches goes to the route's own receiver.
+wins. An alert no child matches goes to the route's own receiver. The route that takes
+an alert also sets the timing of its group (see :mod:`mlvigil.alerts.grouping`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from mlvigil.alerts.state import Alert, labels_match
+from mlvigil.alerts.state import labels_match
 from mlvigil.exceptions import ConfigError
 
 
@@ -32,6 +34,12 @@ class Route:
         Child routes, tried in order.
     continue_
         Keep trying the siblings after this route matched.
+    group_wait
+        How long a new group collects alerts before its first notification.
+    group_interval
+        How long after a notification a group's changes are notified.
+    repeat_interval
+        How long after a notification an unchanged, still-firing group is re-sent.
     """
 
     receiver: str
@@ -39,6 +47,9 @@ class Route:
     group_by: tuple[str, ...] = ("alertname", "model")
     routes: tuple[Route, ...] = ()
     continue_: bool = False
+    group_wait: timedelta = timedelta(seconds=30)
+    group_interval: timedelta = timedelta(minutes=5)
+    repeat_interval: timedelta = timedelta(hours=4)
 
     def __post_init__(self) -> None:
         for label, pattern in self.matchers.items():
@@ -52,36 +63,21 @@ class Route:
         """Whether every matcher holds for ``labels``."""
         return labels_match(self.matchers, labels)
 
-    def receivers_for(self, labels: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]]:
-        """The (receiver, group_by) pairs an alert with ``labels`` is sent to."""
-        matched: list[tuple[str, tuple[str, ...]]] = []
-        for child in self.routes:
+    def routes_for(self, labels: Mapping[str, str], path: str = "") -> list[tuple[str, Route]]:
+        """The routes that take an alert with ``labels``, each with its path in the tree.
+
+        Examples
+        --------
+        >>> root = Route("team", routes=(Route("pager", {"severity": "critical"}),))
+        >>> [(path, route.receiver) for path, route in root.routes_for({"severity": "critical"})]
+        [('/0', 'pager')]
+        >>> [route.receiver for _, route in root.routes_for({"severity": "warning"})]
+        ['team']
+        """
+        matched: list[tuple[str, Route]] = []
+        for index, child in enumerate(self.routes):
             if child.matches(labels):
-                matched.extend(child.receivers_for(labels))
+                matched.extend(child.routes_for(labels, f"{path}/{index}"))
                 if not child.continue_:
                     break
-        return matched or [(self.receiver, self.group_by)]
-
-
-def route_alerts(
-    root: Route, alerts: Sequence[Alert]
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], list[Alert]]:
-    """Group alerts by (receiver, group labels), following the routing tree.
-
-    Examples
-    --------
-    >>> from mlvigil.alerts.state import AlertState
-    >>> def alert(severity):
-    ...     return Alert({"alertname": "drift", "model": "m", "severity": severity},
-    ...                  AlertState.FIRING, 1.0, None, None, 1, None, None, {})
-    >>> root = Route("team", routes=(Route("pager", {"severity": "critical"}),))
-    >>> sorted(receiver for receiver, _ in route_alerts(root, [alert("warning"),
-    ...                                                        alert("critical")]))
-    ['pager', 'team']
-    """
-    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[Alert]] = {}
-    for alert in alerts:
-        for receiver, group_by in root.receivers_for(alert.labels):
-            group = tuple((label, alert.labels.get(label, "")) for label in group_by)
-            groups.setdefault((receiver, group), []).append(alert)
-    return groups
+        return matched or [(path or "/", self)]

@@ -238,6 +238,8 @@ class ServiceConfig:
     notifiers: Mapping[str, Notifier] = field(default_factory=dict)
     external_url: str = ""
     inhibit_rules: tuple[InhibitRule, ...] = ()
+    send_resolved: frozenset[str] = frozenset()
+    """Receivers that are told when an alert resolves."""
 
 
 def parse_service_config(
@@ -375,4 +377,7 @@ def _delivery(alerting: AlertingModel, source: str) -> dict[str, Any]:
         "notifiers": notifiers,
         "external_url": alerting.external_url,
         "inhibit_rules": build_inhibit_rules(alerting),
+        "send_resolved": frozenset(
+            name for name, receiver in alerting.receivers.items() if receiver.send_resolved
+        ),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,8 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
+from mlvigil.alerts.grouping import Group, plan_notifications
 from mlvigil.alerts.notifiers import DeliveryError, Notification
-from mlvigil.alerts.routing import route_alerts
 from mlvigil.alerts.silences import Silence, muted
 from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
 from mlvigil.exceptions import ConfigError, InputError
@@ -173,27 +174,11 @@ class MonitoringService:
         states, transitions = evaluate_rules(
             self.config.rules, self.store.latest_results(), previous, now
         )
-        notifications = []
-        audible = self._audible([t.alert for t in transitions], states.values(), now)
-        if self.config.route is not None and audible:
-            groups = route_alerts(self.config.route, audible)
-            for (receiver, group), alerts in groups.items():
-                notifications.append(
-                    (
-                        receiver,
-                        {
-                            "receiver": receiver,
-                            "group_labels": dict(group),
-                            "external_url": self.config.external_url,
-                            "alerts": [a.to_dict() for a in alerts],
-                        },
-                    )
-                )
-        self.store.save_alerts(
-            {_key_text(key): alert.to_dict() for key, alert in states.items()},
-            [(_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in transitions],
-            notifications,
-            now=now,
+        self._notify(
+            now,
+            states.values(),
+            states={_key_text(key): alert.to_dict() for key, alert in states.items()},
+            events=[(_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in transitions],
         )
         for transition in transitions:
             _log.warning(
@@ -203,24 +188,69 @@ class MonitoringService:
             )
         return transitions
 
-    def _audible(self, alerts: list[Alert], every: Iterable[Alert], now: datetime) -> list[Alert]:
-        """The alerts neither silenced nor inhibited by another firing alert."""
-        silences = self.silences()
-        firing = [a.labels for a in every if a.state is AlertState.FIRING]
-        return [
-            alert
-            for alert in alerts
-            if not muted(alert.labels, silences, now)
-            and not any(rule.inhibits(alert.labels, firing) for rule in self.config.inhibit_rules)
-        ]
+    def flush_groups(self) -> None:
+        """Queue the notifications of alert groups whose wait or interval is over."""
+        with self._evaluating:
+            alerts = [Alert.from_dict(data) for data in self.store.alert_states().values()]
+            self._notify(self.clock(), alerts)
+
+    def _notify(
+        self,
+        now: datetime,
+        alerts: Iterable[Alert],
+        *,
+        states: dict[str, dict[str, Any]] | None = None,
+        events: list[tuple[str, str, dict[str, Any]]] | None = None,
+    ) -> None:
+        """Plan group notifications; save them with the groups (and states, events)."""
+        alerts = list(alerts)
+        saved_groups = self.store.alert_groups()
+        groups: dict[str, Group] = {}
+        notifications = []
+        if self.config.route is not None:
+            silences = self.silences()
+            firing = [a.labels for a in alerts if a.state is AlertState.FIRING]
+            inhibit_rules = self.config.inhibit_rules
+
+            def audible(alert: Alert) -> bool:
+                return not muted(alert.labels, silences, now) and not any(
+                    rule.inhibits(alert.labels, firing) for rule in inhibit_rules
+                )
+
+            previous = {k: Group.from_dict(v) for k, v in saved_groups.items()}
+            groups, outgoing = plan_notifications(
+                self.config.route,
+                alerts,
+                previous,
+                now,
+                audible=audible,
+                send_resolved=self.config.send_resolved.__contains__,
+            )
+            notifications = [
+                (
+                    out.receiver,
+                    {
+                        "receiver": out.receiver,
+                        "group_labels": out.group_labels,
+                        "external_url": self.config.external_url,
+                        "alerts": [a.to_dict() for a in out.alerts],
+                    },
+                )
+                for out in outgoing
+            ]
+        group_states = {group_id: group.to_dict() for group_id, group in groups.items()}
+        if states is None and not notifications and group_states == saved_groups:
+            return  # nothing changed: spare the store a write every tick
+        self.store.save_alerts(states, events or [], notifications, group_states, now=now)
 
     def deliver_due(self) -> int:
-        """Send the notifications that are due; failed ones are retried with backoff.
+        """Queue due group notifications, then send what is due; failures retry with backoff.
 
         Returns
         -------
         How many were delivered.
         """
+        self.flush_groups()
         now = self.clock()
         delivered = 0
         for notification_id, receiver, body, attempts in self.store.due_notifications(now):
@@ -380,16 +410,24 @@ class MonitoringService:
                 return merged
         return None
 
-    async def run_scheduler(self) -> None:
-        """Evaluate due windows every ``evaluation_interval``, until cancelled."""
+    async def run_scheduler(self, tick: float = 1.0) -> None:
+        """Evaluate due windows and deliver notifications, until cancelled.
+
+        Windows are evaluated every ``evaluation_interval``; notifications are queued
+        and sent every ``tick`` seconds, since group waits and retries fall due between
+        evaluations.
+        """
         interval = self.config.evaluation_interval.total_seconds()
+        next_evaluation = time.monotonic()
         while True:
             try:
-                await asyncio.to_thread(self.evaluate_due)
+                if time.monotonic() >= next_evaluation:
+                    next_evaluation = time.monotonic() + interval
+                    await asyncio.to_thread(self.evaluate_due)
                 await asyncio.to_thread(self.deliver_due)
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(tick, interval))
 
 
 class UnknownReceiverError(InputError):

@@ -120,6 +120,12 @@ MIGRATIONS: tuple[str, ...] = (
         silence JSON NOT NULL
     );
     """,
+    """
+    CREATE TABLE alert_groups (
+        group_id VARCHAR PRIMARY KEY,
+        state JSON NOT NULL
+    );
+    """,
 )
 
 
@@ -406,18 +412,20 @@ class Store:
 
     def save_alerts(
         self,
-        states: Mapping[str, dict[str, Any]],
+        states: Mapping[str, dict[str, Any]] | None,
         events: Sequence[tuple[str, str, dict[str, Any]]],
-        notifications: Sequence[tuple[str, dict[str, Any]]] = (),
+        notifications: Sequence[tuple[str, dict[str, Any]]],
+        groups: Mapping[str, dict[str, Any]],
         *,
         now: datetime,
     ) -> None:
-        """Save alert states, events and queued notifications in one transaction.
+        """Save alert states, events, notification groups and queued notifications at once.
 
-        States replace the previous ones; events ``(key, kind, alert)`` and
-        notifications ``(receiver, notification)`` are appended. A crash can neither
-        record a transition without its notification nor the reverse. ``now`` is the
-        service's clock: events are stamped with it and notifications are due from it.
+        States (unless ``None``) and groups replace the previous ones; events
+        ``(key, kind, alert)`` and notifications ``(receiver, notification)`` are
+        appended. A crash can neither record a transition or a group's "notified"
+        without its notification nor the reverse. ``now`` is the service's clock:
+        events are stamped with it and notifications are due from it.
         """
         with self._transaction() as cursor:
             if notifications:
@@ -426,17 +434,29 @@ class Store:
                     "VALUES (?, ?, ?, ?)",
                     [(r, orjson.dumps(n).decode(), now, now) for r, n in notifications],
                 )
-            cursor.execute("DELETE FROM alert_state")
-            if states:
+            if states is not None:
+                cursor.execute("DELETE FROM alert_state")
+                if states:
+                    cursor.executemany(
+                        "INSERT INTO alert_state VALUES (?, ?, ?)",
+                        [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
+                    )
+            cursor.execute("DELETE FROM alert_groups")
+            if groups:
                 cursor.executemany(
-                    "INSERT INTO alert_state VALUES (?, ?, ?)",
-                    [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
+                    "INSERT INTO alert_groups VALUES (?, ?)",
+                    [(key, orjson.dumps(group).decode()) for key, group in groups.items()],
                 )
             if events:
                 cursor.executemany(
                     "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
                     [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
                 )
+
+    def alert_groups(self) -> dict[str, dict[str, Any]]:
+        """Every notification group's state, by id."""
+        rows = self._read("SELECT group_id, state FROM alert_groups").fetchall()
+        return {key: orjson.loads(state) for key, state in rows}
 
     def save_silence(self, silence: dict[str, Any]) -> None:
         """Create or update a silence (as :meth:`Silence.to_dict` gives it)."""
