@@ -42,3 +42,21 @@ def wait_until_serving(
         except httpx.TransportError:
             time.sleep(0.05)
     pytest.fail(f"server did not start within {timeout} s:\n{log.read_text()}")
+
+
+def system_binary(name: str, package: str) -> str:
+    """Path of a program from a Debian package the set-up installs.
+
+    Missing, the test skips with the reason, except under ``CI=true``, where a missing
+    package means the set-up is broken: the test fails.
+    """
+    import os
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        reason = f"{name} not found: install Debian's {package} (make test does, as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path

@@ -182,6 +182,23 @@ class PerformanceConfig:
             raise ConfigError(f"max_degradation must be >= 0, got {self.max_degradation}")
         object.__setattr__(self, "metrics", tuple(chosen))
 
+    def limit(self, metric: str) -> tuple[float, bool] | None:
+        """The worst allowed value of ``metric`` and whether lower is better.
+
+        ``None`` when the metric has no baseline (it is reported but never fails).
+
+        Examples
+        --------
+        >>> PerformanceConfig(baseline={"accuracy": 0.9}, max_degradation=0.05).limit("accuracy")
+        (0.85, False)
+        """
+        baseline = self.baseline.get(metric)
+        if baseline is None:
+            return None
+        lower_is_better = metric in _LOWER_IS_BETTER
+        step = self.max_degradation if lower_is_better else -self.max_degradation
+        return round(baseline + step, 12), lower_is_better
+
 
 def performance_results(
     config: PerformanceConfig,
@@ -254,6 +271,7 @@ def performance_results(
 
 def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int) -> CheckResult:
     baseline = config.baseline.get(metric)
+    limit = config.limit(metric)
     details: dict[str, Any] = {"labelled": labelled, "baseline": baseline}
     if math.isnan(value):
         return CheckResult(
@@ -267,7 +285,7 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
             f"{metric} is undefined on this window (e.g. a single class)",
             details,
         )
-    if baseline is None:
+    if baseline is None or limit is None:
         return CheckResult(
             "performance",
             metric,
@@ -279,10 +297,7 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
             f"{metric} {value:.4g} (no baseline)",
             details,
         )
-    lower_is_better = metric in _LOWER_IS_BETTER
-    threshold = (
-        baseline + config.max_degradation if lower_is_better else baseline - config.max_degradation
-    )
+    threshold, lower_is_better = limit
     degraded = value > threshold if lower_is_better else value < threshold
     details["degradation"] = (value - baseline) if lower_is_better else (baseline - value)
     return CheckResult(

@@ -17,6 +17,7 @@ from mlvigil.cli.check import check
 from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
 from mlvigil.cli.init import init
+from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.command(no_args_is_help=True)(init)
 app.command()(demo)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(silence_app, name="silence")
+app.add_typer(rules_app, name="rules")
 
 
 def _print_version(value: bool) -> None:
