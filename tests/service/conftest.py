@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from service_data import write_config
 
+from live_servers import free_port, wait_until_serving
 from mlvigil.service.config import ServiceConfig, load_service_config
 from mlvigil.service.monitor import MonitoringService
 
@@ -36,3 +40,44 @@ def service_factory(settings: ServiceConfig) -> Iterator[Callable[[], Monitoring
     for service in opened:
         if service.ready:
             service.close()
+
+
+@pytest.fixture
+def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Popen[bytes]]]]:
+    """Start `mlvigil serve` on the test config (scheduler every 0.2 s)."""
+    text = config_path.read_text().replace(
+        "evaluation_interval: 3600", "evaluation_interval: 0.2\nlateness: 1"
+    )
+    config_path.write_text(text)
+    started: list[subprocess.Popen[bytes]] = []
+    log = config_path.parent / "serve.log"
+
+    def start() -> tuple[str, subprocess.Popen[bytes]]:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
+        with log.open("ab") as out:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "mlvigil",
+                    "serve",
+                    "--config",
+                    str(config_path),
+                    "--port",
+                    str(port),
+                ],
+                env=env,
+                stdout=out,
+                stderr=out,
+            )
+        started.append(server)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(f"{url}/readyz", server, log)
+        return url, server
+
+    yield start
+    for server in started:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 from service_data import records
 
-from live_servers import free_port, wait_until, wait_until_serving
+from live_servers import wait_until
 from mlvigil.service.evaluation import window_bounds
-
-
-@pytest.fixture
-def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Popen[bytes]]]]:
-    """Start `mlvigil serve` on the test config (scheduler every 0.2 s)."""
-    text = config_path.read_text().replace(
-        "evaluation_interval: 3600", "evaluation_interval: 0.2\nlateness: 1"
-    )
-    config_path.write_text(text)
-    started: list[subprocess.Popen[bytes]] = []
-    log = config_path.parent / "serve.log"
-
-    def start() -> tuple[str, subprocess.Popen[bytes]]:
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mlvigil",
-                    "serve",
-                    "--config",
-                    str(config_path),
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stdout=out,
-                stderr=out,
-            )
-        started.append(server)
-        url = f"http://127.0.0.1:{port}"
-        wait_until_serving(f"{url}/readyz", server, log)
-        return url, server
-
-    yield start
-    for server in started:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
 
 def test_acknowledged_rows_survive_sigkill(serve):
