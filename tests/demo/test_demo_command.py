@@ -12,7 +12,7 @@ from live_servers import free_port
 from mlvigil.service.config import load_service_config
 
 
-def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
+def test_the_demo_shows_drift_quality_failures_a_performance_drop_and_their_alerts(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLVIGIL_", "OTEL_"))}
     done = subprocess.run(
         [
@@ -23,7 +23,7 @@ def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
             "--port",
             str(free_port()),
             "--duration",
-            "34",
+            "36",
             "--speed",
             "240",
             "--dir",
@@ -47,6 +47,13 @@ def test_the_demo_shows_drift_quality_failures_and_a_performance_drop(tmp_path):
     assert any("QUALITY employment_years null_rate" in line for line in windows)
     marker = next(i for i, line in enumerate(lines) if "defaults rise" in line)
     assert any("BELOW BASELINE" in line for line in lines[marker:]), out
+    # Alerts fire, go where the routing tree sends them, get silenced, and resolve.
+    assert "PAGE to risk-team: [FIRING] income_drift" in out
+    assert "PAGE to pager: [FIRING] quality_failure" in out
+    assert "PAGE to pager: [FIRING] income_drift" not in out  # warnings skip the pager
+    assert "SILENCE by on-call" in out
+    fixed = next(i for i, line in enumerate(lines) if "pipeline fixed" in line)
+    assert any("PAGE to pager: [RESOLVED] quality_failure" in line for line in lines[fixed:]), out
     assert (tmp_path / "mlvigil.duckdb").exists()
 
 

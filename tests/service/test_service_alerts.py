@@ -11,7 +11,7 @@ from service_data import START, records
 
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.config import load_service_config, parse_service_config
-from mlvigil.service.ingest import predictions_from_json
+from mlvigil.service.ingest import labels_from_json, predictions_from_json
 from mlvigil.service.monitor import MonitoringService
 
 HOUR = timedelta(hours=1)
@@ -38,9 +38,10 @@ def test_built_in_rules_fire_on_a_bad_window_and_resolve_on_a_good_one(service_f
     assert firing(service) == {"dataset_drift", "quality_failure"}
     (quality,) = [a for a in service.alerts() if a["labels"]["alertname"] == "quality_failure"]
     assert quality["labels"]["column"] == "income"
+    assert quality["labels"]["metric"] == "null_rate"
     assert quality["labels"]["severity"] == "error"
     assert quality["annotations"]["summary"].startswith(
-        "credit: data-quality check failed on income"
+        "credit: data-quality check failed: income null_rate 0.3"
     )
 
     ingest(service, records(300, seed=4, start=START + HOUR, prefix="good"))
@@ -65,6 +66,34 @@ def test_a_restart_neither_repages_nor_forgets(service_factory):
     assert firing(second) == {"dataset_drift"}
     second.evaluate("credit", START, START + HOUR)  # the same bad window again
     assert events(second) == [("firing", "dataset_drift")]  # paged once, not twice
+
+
+def test_performance_alerts_come_from_the_latest_window_whose_labels_matured(
+    config_path, monkeypatch
+):
+    monkeypatch.delenv("MLVIGIL_STORE", raising=False)
+    config_path.write_text(
+        config_path.read_text().replace("min_labels: 20", "min_labels: 20\n        label_delay: 2h")
+    )
+    now = START + 3 * HOUR + 30 * timedelta(minutes=1)  # first window final, second not
+    service = MonitoringService(load_service_config(config_path), clock=lambda: now)
+    try:
+        credit = service.config.models["credit"]
+        first = records(300, seed=5)
+        ingest(service, first)
+        wrong = [{"id": r["id"], "label": 1 - r["prediction"]} for r in first[:150]]
+        right = [{"id": r["id"], "label": r["prediction"]} for r in first[150:]]
+        body = orjson.dumps({"records": wrong + right})
+        service.store.insert_labels("credit", labels_from_json(body, credit))
+        ingest(service, records(300, seed=6, start=START + HOUR, prefix="later"))
+        service.evaluate("credit", START, START + 2 * HOUR)
+        assert "performance_degradation" in firing(service)
+        (alert,) = [
+            a for a in service.alerts() if a["labels"]["alertname"] == "performance_degradation"
+        ]
+        assert alert["value"] == pytest.approx(0.5)
+    finally:
+        service.close()
 
 
 def test_custom_rules_with_for_windows_and_default_rules_switched_off(config_path, monkeypatch):

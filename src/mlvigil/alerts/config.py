@@ -84,14 +84,14 @@ DEFAULT_RULES: dict[str, tuple[str, str, str, str, str]] = {
         ANY,
         "failed",
         "error",
-        "{model}: data-quality check failed on {column} ({value})",
+        "{model}: data-quality check failed: {column} {metric} {value}",
     ),
     "performance_degradation": (
         "performance",
         ANY,
         "failed",
         "error",
-        "{model}: performance below baseline ({value}) in window {window}",
+        "{model}: {metric} {value} below its baseline allowance in window {window}",
     ),
     "stale_data": (
         "freshness",

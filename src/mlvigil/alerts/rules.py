@@ -177,6 +177,8 @@ class AlertRule:
         }
         if row.get("column") is not None:
             labels["column"] = str(row["column"])
+        if self.metric == ANY:  # one alert per metric the rule watches, not one for all
+            labels["metric"] = str(row["metric"])
         return labels
 
     def render(self, row: Mapping[str, Any], value: float | None) -> dict[str, str]:
@@ -187,6 +189,7 @@ class AlertRule:
             condition=str(self.condition),
             model=str(row.get("model", "")),
             column=str(row.get("column") or ""),
+            metric=str(row.get("metric", "")),
             window=f"{row.get('window_start', '')}/{row.get('window_end', '')}",
             rule=self.name,
             severity=self.severity.value,

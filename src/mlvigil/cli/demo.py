@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import time
@@ -15,6 +16,7 @@ from mlvigil.cli.errors import exit_on_user_error
 
 if TYPE_CHECKING:
     from mlvigil.demo.credit import CreditModel
+    from mlvigil.demo.oncall import OnCall
 
 WINDOW = timedelta(minutes=5)
 LABEL_DELAY = timedelta(minutes=10)
@@ -40,7 +42,9 @@ def demo(
     logger; labels follow ten simulated minutes later. At 60x, every 5-minute window
     closes each 5 seconds, and the traffic changes: incomes fall after 30 s (drift), a
     pipeline bug blanks a column after 60 s (quality), defaults rise after 90 s
-    (accuracy drops once labels arrive).
+    (accuracy drops once labels arrive), the pipeline is fixed after 120 s. Alerts are
+    routed to a local on-call stand-in that prints each page and silences the first
+    data-quality one for a while.
     """
     with exit_on_user_error():
         import numpy as np
@@ -48,6 +52,7 @@ def demo(
         from mlvigil.checks.performance import classification_metrics
         from mlvigil.demo.credit import CreditModel, applicants, decisions, default_probability
         from mlvigil.demo.example import reference_table, write_example
+        from mlvigil.demo.oncall import OnCall
 
         typer.echo("training the demo model on synthetic applicants...", err=True)
         model = CreditModel()
@@ -60,6 +65,7 @@ def demo(
         probability = model.default_chance(holdout)
         baseline = classification_metrics(truth, decisions(probability)[0], y_score=probability)
         folder = directory or Path(tempfile.mkdtemp(prefix="mlvigil-demo-"))
+        on_call = OnCall(typer.echo)
         config_path = write_example(
             folder,
             reference=reference,
@@ -68,13 +74,23 @@ def demo(
             label_delay="10m",
             lateness="30s",
             evaluation_interval="1",
+            oncall_url=on_call.url,
             overwrite=True,
         )
-        _run(config_path, model, port=port, duration=duration, speed=speed)
+        try:
+            _run(config_path, model, on_call, port=port, duration=duration, speed=speed)
+        finally:
+            on_call.close()
 
 
 def _run(
-    config_path: Path, model: CreditModel, *, port: int, duration: float | None, speed: float
+    config_path: Path,
+    model: CreditModel,
+    on_call: OnCall,
+    *,
+    port: int,
+    duration: float | None,
+    speed: float,
 ) -> None:
     import uvicorn
 
@@ -86,8 +102,10 @@ def _run(
     from mlvigil.telemetry.prediction_log import PredictionLogger
 
     settings = load_service_config(config_path)
+    logging.getLogger("mlvigil.service").setLevel(logging.ERROR)  # the reporter tells
     clock = SimulatedClock(aligned_start(WINDOW), speed)
     service = MonitoringService(settings, clock=clock.now)
+    on_call.service = service
     app = create_app(service)
     url = f"http://127.0.0.1:{port}"
     server = uvicorn.Server(
@@ -117,6 +135,7 @@ def _run(
         f"  API        {url}/docs\n"
         f"  results    {url}/api/v1/models/credit-risk/results\n"
         f"  metrics    {url}/metrics\n"
+        f"  alerts     {url}/api/v1/alerts  (or: mlvigil alerts list --url {url})\n"
         f"  config     {config_path}\n"
         f"  (the dashboard comes with issue 7; Ctrl-C to stop)\n"
     )

@@ -65,6 +65,49 @@ models:
         max_degradation: 0.05
         min_labels: 30
         label_delay: {label_delay}          # labels of a window are final after this
+
+alerting:
+  default_rules:                # built in: dataset_drift, quality_failure,
+    dataset_drift: {{for: 2}}     # performance_degradation, stale_data, no_data
+    performance_degradation: {{for: 2, keep_firing_for: 15m}}   # no flapping at the line
+  rules:                        # your own, on any result: here one column's drift
+    - name: income_drift
+      check: drift
+      column: income
+      condition: failed         # or "> 0.2", "outside [a, b]"...
+      for: 2                    # windows in a row (or a duration: 30m)
+      severity: warning
+      annotations:
+        summary: "{{model}}: income drifted ({{metric}} {{value}})"
+{receivers}"""
+
+#: Where alerts go, in a new configuration: an example to uncomment.
+RECEIVERS_EXAMPLE = """\
+  # receivers:                # webhook, slack, pagerduty, email or alertmanager
+  #   risk-team: {slack: {env: SLACK_WEBHOOK_URL}}
+  #   pager: {pagerduty: {env: PAGERDUTY_ROUTING_KEY}}
+  # route:                    # as Alertmanager's routing tree
+  #   receiver: risk-team
+  #   group_by: [alertname, model]
+  #   routes:
+  #     - {matchers: {severity: "~error|critical"}, receiver: pager, continue: true}
+  #     - {receiver: risk-team}
+"""
+
+#: The demo's receivers: two webhooks on its local on-call stand-in.
+DEMO_RECEIVERS = """\
+  receivers:                  # webhook, slack, pagerduty, email or alertmanager
+    risk-team: {{webhook: "{oncall}/risk-team"}}
+    pager: {{webhook: "{oncall}/pager"}}
+  route:                      # as Alertmanager's routing tree
+    receiver: risk-team
+    group_by: [alertname, model]
+    group_wait: 30s
+    group_interval: 5m
+    repeat_interval: 1h
+    routes:
+      - {{matchers: {{severity: "~error|critical"}}, receiver: pager, continue: true}}
+      - {{receiver: risk-team}}     # and everything to the team
 """
 
 
@@ -106,9 +149,13 @@ def write_example(
     label_delay: str = "1d",
     lateness: str = "1m",
     evaluation_interval: str = "30s",
+    oncall_url: str | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``directory/mlvigil.yaml`` and ``directory/reference.parquet``.
+
+    Alerts go to webhooks under ``oncall_url`` when given; otherwise the receivers are
+    an example to uncomment.
 
     Returns
     -------
@@ -139,6 +186,7 @@ def write_example(
             evaluation_interval=evaluation_interval,
             accuracy=accuracy,
             roc_auc=roc_auc,
+            receivers=DEMO_RECEIVERS.format(oncall=oncall_url) if oncall_url else RECEIVERS_EXAMPLE,
         )
     )
     return config

@@ -63,6 +63,11 @@ PHASES = (
         World(income_factor=0.6, null_employment=0.3, extra_risk=1.5),
         "defaults rise: the model's accuracy drops",
     ),
+    Phase(
+        timedelta(minutes=120),
+        World(income_factor=0.6, extra_risk=1.5),
+        "pipeline fixed: employment_years complete again",
+    ),
 )
 
 

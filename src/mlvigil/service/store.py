@@ -611,8 +611,13 @@ class Store:
         start: datetime | None = None,
         end: datetime | None = None,
         latest_only: bool = False,
+        labels_final: bool = False,
     ) -> list[dict[str, Any]]:
-        """Stored results as plain dicts, oldest window first."""
+        """Stored results as plain dicts, oldest window first.
+
+        ``latest_only`` keeps the most recent evaluated window; with ``labels_final``,
+        the most recent one whose labels have matured.
+        """
         where = ["model = ?"]
         params: list[Any] = [model]
         for sql, value in (
@@ -625,7 +630,10 @@ class Store:
                 where.append(sql)
                 params.append(value)
         if latest_only:
-            where.append("window_start = (SELECT max(window_start) FROM windows WHERE model = ?)")
+            final = " AND labels_final" if labels_final else ""
+            where.append(
+                f"window_start = (SELECT max(window_start) FROM windows WHERE model = ?{final})"
+            )
             params.append(model)
         cursor = self._read(
             'SELECT window_start, window_end, "check", metric, "column", value, threshold, '
@@ -638,10 +646,18 @@ class Store:
         return [_result_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
     def latest_results(self) -> list[dict[str, Any]]:
-        """Every model's results of its most recent evaluated window."""
+        """Every model's current results, for alert rules and gauges.
+
+        Those of its most recent evaluated window, except performance: a window's
+        metrics count once its labels have matured, so they come from the most recent
+        window whose labels are final (the latest window rarely has labels yet).
+        """
         rows: list[dict[str, Any]] = []
         for model in self.models:
-            rows.extend({"model": model, **r} for r in self.results(model, latest_only=True))
+            latest = self.results(model, latest_only=True)
+            final = self.results(model, check="performance", latest_only=True, labels_final=True)
+            rows.extend({"model": model, **r} for r in latest if r["check"] != "performance")
+            rows.extend({"model": model, **r} for r in final)
         return rows
 
     # -- plumbing ----------------------------------------------------------------
