@@ -7,10 +7,12 @@ from datetime import timedelta
 import orjson
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry, generate_latest
 from service_data import START, records
 
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.config import load_service_config, parse_service_config
+from mlvigil.service.gauges import ResultGauges
 from mlvigil.service.ingest import labels_from_json, predictions_from_json
 from mlvigil.service.monitor import MonitoringService
 
@@ -94,6 +96,67 @@ def test_performance_alerts_come_from_the_latest_window_whose_labels_matured(
         assert alert["value"] == pytest.approx(0.5)
     finally:
         service.close()
+
+
+def test_a_segment_rule_fires_for_the_one_slice_where_the_model_fails(config_path, monkeypatch):
+    monkeypatch.delenv("MLVIGIL_STORE", raising=False)
+    data = yaml.safe_load(config_path.read_text())
+    data["models"]["credit"]["schema"]["segments"] = ["region"]
+    data["alerting"] = {
+        "default_rules": False,
+        "rules": [
+            {
+                "name": "slice_accuracy",
+                "check": "performance",
+                "metric": "accuracy",
+                "segment": "region",
+                "condition": "< 0.8",
+                "annotations": {"summary": "{model} {segment}: accuracy {value}"},
+            }
+        ],
+    }
+    config_path.write_text(yaml.safe_dump(data))
+    service = MonitoringService(load_service_config(config_path))
+    try:
+        credit = service.config.models["credit"]
+        rows = records(300, seed=7)
+        ingest(service, rows)
+        truth = [
+            {
+                "id": r["id"],
+                "label": 1 - r["prediction"]
+                if r["features"]["region"] == "south"
+                else r["prediction"],
+            }
+            for r in rows
+        ]
+        body = orjson.dumps({"records": truth})
+        service.store.insert_labels("credit", labels_from_json(body, credit))
+        service.evaluate("credit", START, START + HOUR)
+        (alert,) = service.alerts()
+        assert alert["labels"]["segment"] == "region=south"
+        assert alert["annotations"]["summary"] == "credit region=south: accuracy 0"
+        whole = [r for r in service.store.latest_results() if r["metric"] == "accuracy"]
+        by_segment = {r["segment"]: r["value"] for r in whole}
+        assert by_segment["region=north"] == by_segment["region=east"] == 1.0
+        assert by_segment[None] == pytest.approx(1 - share_of(rows, "south"))
+        exposed = generate_latest(gauge_registry(service)).decode()
+        assert (
+            'mlvigil_segment_performance{metric="accuracy",model="credit",'
+            'segment="region=south"} 0.0' in exposed
+        )
+    finally:
+        service.close()
+
+
+def share_of(rows: list[dict], region: str) -> float:
+    return sum(r["features"]["region"] == region for r in rows) / len(rows)
+
+
+def gauge_registry(service: MonitoringService) -> CollectorRegistry:
+    registry = CollectorRegistry()
+    registry.register(ResultGauges(service.store))
+    return registry
 
 
 def test_custom_rules_with_for_windows_and_default_rules_switched_off(config_path, monkeypatch):

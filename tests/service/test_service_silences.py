@@ -74,6 +74,10 @@ def test_a_silence_needs_matchers_an_author_a_reason_and_a_future_end(service):
         service.add_silence({"alertname": "x"}, duration=HOUR, created_by="ana", comment=" ")
     with pytest.raises(InputError, match="no silence with id 'nope'"):
         service.expire_silence("nope")
+    with pytest.raises(InputError, match="ends after the year 9999"):
+        service.add_silence(
+            {"alertname": "x"}, duration=timedelta(days=9_999 * 366), created_by="a", comment="c"
+        )
 
 
 def test_the_cli_adds_lists_and_expires_silences_on_a_running_service(service):

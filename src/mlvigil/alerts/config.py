@@ -129,6 +129,7 @@ class RuleModel(_Strict):
     check: str | None = None
     model: str | None = None
     column: str | None = None
+    segment: str | None = None
     condition: str
     for_: Annotated[int | timedelta, BeforeValidator(_for)] = Field(default=1, alias="for")
     keep_firing_for: Duration = timedelta(0)
@@ -298,6 +299,7 @@ def _rule(spec: RuleModel) -> AlertRule:
         check=spec.check,
         model=spec.model,
         column=spec.column,
+        segment=spec.segment,
         keep_firing_for=spec.keep_firing_for,
         severity=Severity(spec.severity),
         labels=spec.labels,

@@ -121,6 +121,10 @@ class AlertRule:
     model, column
         Only results of this model / column; every one matching when omitted, each
         (model, column) its own alert.
+    segment
+        Results of data slices (the schema's ``segments``): ``region=west`` for one
+        slice, ``region`` for every value of that column, ``*`` for every slice, each
+        its own alert. Without it, the rule watches whole-window results only.
     for_windows, for_duration
         How long the condition must hold before the alert fires: consecutive windows
         and/or time since it started holding (both when both are given).
@@ -131,7 +135,8 @@ class AlertRule:
     labels, annotations
         Extra labels (for routing), and templates (``summary``, ``description``,
         ``runbook_url``...) filled with ``{value}``, ``{threshold}``, ``{condition}``,
-        ``{model}``, ``{column}``, ``{window}``, ``{rule}``, ``{severity}``.
+        ``{model}``, ``{column}``, ``{metric}``, ``{segment}``, ``{window}``, ``{rule}``,
+        ``{severity}``.
     """
 
     name: str
@@ -140,6 +145,7 @@ class AlertRule:
     check: str | None = None
     model: str | None = None
     column: str | None = None
+    segment: str | None = None
     for_windows: int = 1
     for_duration: timedelta = timedelta(0)
     keep_firing_for: timedelta = timedelta(0)
@@ -165,7 +171,13 @@ class AlertRule:
             and (self.check is None or row["check"] in _CHECK_GROUPS.get(self.check, (self.check,)))
             and (self.model is None or row["model"] == self.model)
             and (self.column is None or row["column"] == self.column)
+            and self._segment_matches(row.get("segment"))
         )
+
+    def _segment_matches(self, segment: str | None) -> bool:
+        if self.segment is None or segment is None:
+            return self.segment is None and segment is None
+        return self.segment in (ANY, segment) or segment.startswith(self.segment + "=")
 
     def alert_labels(self, row: Mapping[str, Any]) -> dict[str, str]:
         """The labels identifying the alert a matching row belongs to."""
@@ -179,6 +191,8 @@ class AlertRule:
             labels["column"] = str(row["column"])
         if self.metric == ANY:  # one alert per metric the rule watches, not one for all
             labels["metric"] = str(row["metric"])
+        if row.get("segment") is not None:
+            labels["segment"] = str(row["segment"])
         return labels
 
     def render(self, row: Mapping[str, Any], value: float | None) -> dict[str, str]:
@@ -190,6 +204,7 @@ class AlertRule:
             model=str(row.get("model", "")),
             column=str(row.get("column") or ""),
             metric=str(row.get("metric", "")),
+            segment=str(row.get("segment") or ""),
             window=f"{row.get('window_start', '')}/{row.get('window_end', '')}",
             rule=self.name,
             severity=self.severity.value,

@@ -72,6 +72,9 @@ class CheckResult:
         Extra facts (allowed range, example values, ...), JSON-serialisable.
     timestamp
         When the check ran (UTC).
+    segment
+        The slice of the data checked, as ``column=value`` (e.g. ``region=west``), or
+        ``None`` for all of it.
     """
 
     check: str
@@ -84,6 +87,7 @@ class CheckResult:
     message: str = ""
     details: Mapping[str, Any] = field(default_factory=dict)
     timestamp: datetime = field(default_factory=_now)
+    segment: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
@@ -102,7 +106,7 @@ class CheckResult:
         >>> r.to_dict()["passed"], r.to_dict()["severity"]
         (False, 'error')
         """
-        return {
+        data = {
             "check": self.check,
             "metric": self.metric,
             "column": self.column,
@@ -115,6 +119,9 @@ class CheckResult:
             "details": dict(self.details),
             "timestamp": self.timestamp.isoformat(),
         }
+        if self.segment is not None:
+            data["segment"] = self.segment
+        return data
 
 
 def _finite(value: float | None) -> float | None:

@@ -2,13 +2,14 @@
 
 Quality checks run on the window's rows; drift compares the window's profile with the
 reference profile (features, prediction and score, plus the label when the reference
-has one); performance joins the window's labels and is judged against the baseline.
+has one); performance joins the window's labels and is judged against the baseline,
+for the whole window and for each value of the schema's segment columns.
 Every check yields :class:`~mlvigil.checks.result.CheckResult` rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,9 @@ from mlvigil.service.config import ModelConfig
 from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
+
+#: Values of each segment column whose performance is reported, most frequent first.
+MAX_SEGMENT_VALUES = 20
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def evaluate_window(
         results.extend(_drift(config, config.drift, profile, reference, table))
     if config.performance is not None:
         results.extend(_performance(config, table))
+        results.extend(_segment_performance(config, table))
     return Evaluation(record, profile.serialize(), tuple(results))
 
 
@@ -133,6 +138,32 @@ def _drift(
             config=drift,
         )
         results.extend(r for r in drift_check_results(label_report) if r.column == target)
+    return results
+
+
+def _segment_performance(config: ModelConfig, table: pa.Table) -> list[CheckResult]:
+    """Performance per value of each segment column (its most frequent values).
+
+    A value with fewer labelled rows than ``min_labels`` gets no results rather than an
+    error per metric: small slices come and go, and would only add noise.
+    """
+    performance = config.performance
+    assert performance is not None
+    labelled = table.filter(pc.is_valid(table.column(LABEL_COLUMN)))
+    results: list[CheckResult] = []
+    for column in config.schema.segments:
+        counts = pc.value_counts(labelled.column(column))
+        frequent = sorted(
+            (c for c in counts.to_pylist() if c["values"] is not None),
+            key=lambda c: -int(c["counts"]),
+        )[:MAX_SEGMENT_VALUES]
+        for entry in frequent:
+            if entry["counts"] < performance.min_labels:
+                continue
+            value = entry["values"]
+            rows = table.filter(pc.equal(table.column(column), value))
+            segment = f"{column}={value}"
+            results.extend(replace(r, segment=segment) for r in _performance(config, rows))
     return results
 
 

@@ -9,6 +9,7 @@ Prometheus (and the alert rules built on it) sees exactly what the API reports:
 - ``mlvigil_null_rate{model,column}``;
 - ``mlvigil_quality_check_passed{model,check,metric,column}``: 1 passed, 0 failed;
 - ``mlvigil_performance{model,metric}`` (accuracy, f1, mae...), ``mlvigil_label_coverage``;
+- ``mlvigil_segment_performance{model,segment,metric}``: the same per segment value;
 - ``mlvigil_window_rows{model}``, ``mlvigil_last_window_end_timestamp_seconds{model}``;
 - ``mlvigil_label_lag_seconds{model}``: median time from prediction to label.
 """
@@ -72,6 +73,11 @@ class ResultGauges(Collector):
                 "Share of the latest window's predictions labelled.",
                 labels=["model"],
             ),
+            "segment_performance": GaugeMetricFamily(
+                "mlvigil_segment_performance",
+                "Model performance on one segment of the latest labelled window.",
+                labels=["model", "segment", "metric"],
+            ),
         }
         for row in self.store.latest_results():
             _add(families, row)
@@ -107,6 +113,10 @@ def _add(families: dict[str, GaugeMetricFamily], row: dict[str, object]) -> None
     column = "" if row["column"] is None else str(row["column"])
     value = row["value"]
     failed = 1.0 if row["status"] == "failed" else 0.0
+    if row.get("segment") is not None:
+        if check == "performance" and isinstance(value, float):
+            families["segment_performance"].add_metric([model, str(row["segment"]), metric], value)
+        return
     if check == "drift":
         if metric == "drift_share":
             if isinstance(value, float):

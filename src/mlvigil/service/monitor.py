@@ -329,7 +329,11 @@ class MonitoringService:
     ) -> Silence:
         """Create a silence starting now (or at ``starts_at``) for ``duration``."""
         start = starts_at or self.clock()
-        silence = Silence.create(matchers, start, start + duration, created_by, comment)
+        try:
+            end = start + duration
+        except OverflowError:
+            raise InputError(f"a silence of {duration} ends after the year 9999") from None
+        silence = Silence.create(matchers, start, end, created_by, comment)
         self.store.save_silence(silence.to_dict())
         return silence
 

@@ -126,6 +126,9 @@ MIGRATIONS: tuple[str, ...] = (
         state JSON NOT NULL
     );
     """,
+    """
+    ALTER TABLE results ADD COLUMN segment VARCHAR;
+    """,
 )
 
 
@@ -368,6 +371,7 @@ class Store:
                 r.message,
                 orjson.dumps(dict(r.details), default=str).decode(),
                 window.evaluated_at,
+                r.segment,
             )
             for r in results
         ]
@@ -390,7 +394,7 @@ class Store:
             )
             if rows:
                 cursor.executemany(
-                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
 
     def delete_before(self, model: str, cutoff: datetime) -> int:
@@ -637,9 +641,9 @@ class Store:
             params.append(model)
         cursor = self._read(
             'SELECT window_start, window_end, "check", metric, "column", value, threshold, '
-            "status, severity, message, details, evaluated_at FROM results WHERE "
+            "status, severity, message, details, evaluated_at, segment FROM results WHERE "
             + " AND ".join(where)
-            + ' ORDER BY window_start, "check", metric, "column"',
+            + ' ORDER BY window_start, "check", metric, "column", segment NULLS FIRST',
             params,
         )
         names = [d[0] for d in cursor.description or ()]
