@@ -117,6 +117,34 @@ def test_an_outage_delays_delivery_and_loses_nothing(configure, local_receiver):
     assert [r.status for r in receiver.received()] == [503, 503, 503, 200]
 
 
+def test_a_receiver_down_for_ten_minutes_gets_every_notification_when_back(
+    configure, local_receiver
+):
+    down = True
+    receiver = local_receiver(lambda n, path: 503 if down else 200)
+    clock = Clock()
+    service = MonitoringService(configure(f"{receiver.url}/hook"), clock=clock)  # default backoff
+    try:
+        drift_window(service, null_income=0.3)  # two alerts, two groups: two notifications
+        outage_ends = clock.now + timedelta(minutes=10)
+        while clock.now < outage_ends:
+            assert service.deliver_due() == 0
+            clock.now += timedelta(seconds=10)
+        down = False
+        delivered = 0
+        back = clock.now
+        while delivered < 2 and clock.now - back <= timedelta(minutes=6):
+            delivered += service.deliver_due()
+            clock.now += timedelta(seconds=10)
+        assert delivered == 2
+        assert clock.now - back <= timedelta(minutes=5, seconds=10)  # the backoff's cap
+    finally:
+        service.close()
+    accepted = sorted(b["groupLabels"]["alertname"] for b in webhooks(receiver))
+    assert accepted == ["dataset_drift", "quality_failure"]
+    assert sum(r.status == 503 for r in receiver.received()) >= 2 * 8  # it kept trying
+
+
 def test_a_restart_mid_retry_neither_loses_nor_duplicates(configure, local_receiver):
     receiver = local_receiver(lambda n, path: 503 if n < 1 else 200)
     clock = Clock()
