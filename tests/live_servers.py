@@ -60,3 +60,11 @@ def system_binary(name: str, package: str) -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+def start_logged(
+    argv: list[str], log: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server process with its stdout and stderr appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=out)

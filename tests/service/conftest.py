@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from service_data import write_config
 
-from live_servers import free_port, wait_until_serving
+from live_servers import free_port, start_logged, wait_until_serving
 from mlvigil.service.config import ServiceConfig, load_service_config
 from mlvigil.service.monitor import MonitoringService
 
@@ -55,22 +55,8 @@ def serve(config_path: Path) -> Iterator[Callable[[], tuple[str, subprocess.Pope
     def start() -> tuple[str, subprocess.Popen[bytes]]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
-        with log.open("ab") as out:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mlvigil",
-                    "serve",
-                    "--config",
-                    str(config_path),
-                    "--port",
-                    str(port),
-                ],
-                env=env,
-                stdout=out,
-                stderr=out,
-            )
+        argv = [sys.executable, "-m", "mlvigil", "serve", "--config", str(config_path)]
+        server = start_logged([*argv, "--port", str(port)], log, env=env)
         started.append(server)
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(f"{url}/readyz", server, log)

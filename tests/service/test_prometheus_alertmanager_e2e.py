@@ -17,7 +17,13 @@ import yaml
 from service_data import records
 from typer.testing import CliRunner
 
-from live_servers import free_port, system_binary, wait_until, wait_until_serving
+from live_servers import (
+    free_port,
+    start_logged,
+    system_binary,
+    wait_until,
+    wait_until_serving,
+)
 from mlvigil.cli.app import app as cli
 from mlvigil.service.evaluation import window_bounds
 
@@ -30,13 +36,8 @@ def daemon(tmp_path: Path) -> Iterator[Callable[..., str]]:
     def start(program: str, package: str, *args: str) -> str:
         port = free_port()
         log = tmp_path / f"{program}.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(
-                [system_binary(program, package), *args, f"--web.listen-address=127.0.0.1:{port}"],
-                cwd=tmp_path,
-                stdout=out,
-                stderr=out,
-            )
+        argv = [system_binary(program, package), *args, f"--web.listen-address=127.0.0.1:{port}"]
+        server = start_logged(argv, log, cwd=tmp_path)
         started.append(server)
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(f"{url}/-/ready", server, log)
