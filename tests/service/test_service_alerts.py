@@ -159,6 +159,24 @@ def gauge_registry(service: MonitoringService) -> CollectorRegistry:
     return registry
 
 
+def test_a_rule_can_watch_the_serving_latency_of_logged_predictions(config_path, monkeypatch):
+    monkeypatch.delenv("MLVIGIL_STORE", raising=False)
+    data = yaml.safe_load(config_path.read_text())
+    rule = {"name": "slow", "check": "serving", "metric": "latency_p99_ms", "condition": "> 1.5"}
+    data["alerting"] = {"default_rules": False, "rules": [rule]}
+    config_path.write_text(yaml.safe_dump(data))
+    service = MonitoringService(load_service_config(config_path))
+    try:
+        ingest(service, records(300, seed=8))  # every record took 2 ms
+        service.evaluate("credit", START, START + HOUR)
+        (alert,) = service.alerts()
+        assert (alert["labels"]["alertname"], alert["value"]) == ("slow", 2.0)
+        exposed = generate_latest(gauge_registry(service)).decode()
+        assert 'mlvigil_window_latency_seconds{model="credit",quantile="0.99"} 0.002' in exposed
+    finally:
+        service.close()
+
+
 def test_custom_rules_with_for_windows_and_default_rules_switched_off(config_path, monkeypatch):
     monkeypatch.delenv("MLVIGIL_STORE", raising=False)
     data = yaml.safe_load(config_path.read_text())

@@ -75,7 +75,7 @@ def evaluate_window(
         return Evaluation(record, None, (_no_data(start, end),))
     data = table.drop_columns([c for c in _STORE_ONLY if c in table.column_names])
     profile = profile_table(data, timestamp=config.schema.timestamp)
-    results: list[CheckResult] = []
+    results: list[CheckResult] = _latency(table)
     if config.quality is not None:
         results.extend(run_quality_checks(data, config.quality, now=end).results)
     if config.drift is not None:
@@ -84,6 +84,32 @@ def evaluate_window(
         results.extend(_performance(config, table))
         results.extend(_segment_performance(config, table))
     return Evaluation(record, profile.serialize(), tuple(results))
+
+
+def _latency(table: pa.Table) -> list[CheckResult]:
+    """The window's serving latency quantiles (from the records' ``latency_ms``).
+
+    Informational results with no verdict of their own: alert rules can watch them
+    (``check: serving, metric: latency_p99_ms, condition: "> 250"``).
+    """
+    if "latency_ms" not in table.column_names or table.column("latency_ms").null_count == len(
+        table
+    ):
+        return []
+    latencies = pc.quantile(table.column("latency_ms"), q=[0.5, 0.95, 0.99]).to_pylist()
+    return [
+        CheckResult(
+            "serving",
+            f"latency_p{q}_ms",
+            None,
+            value,
+            None,
+            CheckStatus.PASSED,
+            Severity.INFO,
+            f"p{q} prediction latency {value:.3g} ms",
+        )
+        for q, value in zip((50, 95, 99), latencies, strict=True)
+    ]
 
 
 def _no_data(start: datetime, end: datetime) -> CheckResult:

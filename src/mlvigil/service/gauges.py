@@ -10,6 +10,7 @@ Prometheus (and the alert rules built on it) sees exactly what the API reports:
 - ``mlvigil_quality_check_passed{model,check,metric,column}``: 1 passed, 0 failed;
 - ``mlvigil_performance{model,metric}`` (accuracy, f1, mae...), ``mlvigil_label_coverage``;
 - ``mlvigil_segment_performance{model,segment,metric}``: the same per segment value;
+- ``mlvigil_window_latency_seconds{model,quantile}``: p50, p95, p99 of the records' latency;
 - ``mlvigil_window_rows{model}``, ``mlvigil_last_window_end_timestamp_seconds{model}``;
 - ``mlvigil_label_lag_seconds{model}``: median time from prediction to label.
 """
@@ -73,6 +74,11 @@ class ResultGauges(Collector):
                 "Share of the latest window's predictions labelled.",
                 labels=["model"],
             ),
+            "latency": GaugeMetricFamily(
+                "mlvigil_window_latency_seconds",
+                "Prediction latency quantiles over the latest window's records.",
+                labels=["model", "quantile"],
+            ),
             "segment_performance": GaugeMetricFamily(
                 "mlvigil_segment_performance",
                 "Model performance on one segment of the latest labelled window.",
@@ -117,7 +123,11 @@ def _add(families: dict[str, GaugeMetricFamily], row: dict[str, object]) -> None
         if check == "performance" and isinstance(value, float):
             families["segment_performance"].add_metric([model, str(row["segment"]), metric], value)
         return
-    if check == "drift":
+    if check == "serving":
+        if isinstance(value, float):
+            quantile = int(metric.removeprefix("latency_p").removesuffix("_ms")) / 100
+            families["latency"].add_metric([model, f"{quantile:g}"], value / 1000)
+    elif check == "drift":
         if metric == "drift_share":
             if isinstance(value, float):
                 families["drift_share"].add_metric([model], value)
