@@ -16,6 +16,7 @@ from mlvigil.cli.alerts import alerts_app, silence_app
 from mlvigil.cli.check import check
 from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
+from mlvigil.cli.grafana import grafana_app
 from mlvigil.cli.init import init
 from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
@@ -36,6 +37,7 @@ app.command()(demo)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(silence_app, name="silence")
 app.add_typer(rules_app, name="rules")
+app.add_typer(grafana_app, name="grafana")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,123 @@
+"""`mlvigil grafana export`: provisioning files whose every query names a metric the
+project really exports (read from a live `mlvigil serve` /metrics and the SDK's
+exposition), in PromQL the real promtool accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import yaml
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from service_data import records
+from typer.testing import CliRunner
+
+from live_servers import system_binary
+from mlvigil.cli.app import app as cli
+from mlvigil.grafana import expressions
+from mlvigil.service.evaluation import window_bounds
+from mlvigil.telemetry import ModelMonitor, PipelineMonitor
+
+#: Metrics a panel may use that other exporters provide (NVIDIA's DCGM exporter).
+EXTERNAL = {"DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"}
+PROMQL_WORDS = {
+    "sum", "by", "rate", "increase", "histogram_quantile", "count", "time", "le", "on",
+    "and", "or", "model", "status", "pipeline", "stage", "rate_interval",
+}  # fmt: skip
+
+
+def exported_names(exposition: str) -> set[str]:
+    names = set()
+    for family in text_string_to_metric_families(exposition):
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+def sdk_exposition() -> str:
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    monitor = ModelMonitor("credit", registry=registry)
+    with monitor.predict({"income": 1.0}) as scope:
+        scope.set("approve", score=0.9)
+    monitor.set_model_memory(1e6)
+    pipeline = PipelineMonitor("features", registry=registry)
+    with pipeline.run():
+        pipeline.record_processed("extract", 10)
+    pipeline.mark_updated("applicants")
+    pipeline.set_null_ratio("applicants", "income", 0.1)
+    return generate_latest(registry).decode()
+
+
+def metric_names(expr: str) -> set[str]:
+    without_strings = re.sub(r'"[^"]*"', "", expr)
+    without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
+    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", without_ranges))
+    return {t for t in tokens if t not in PROMQL_WORDS and not re.fullmatch(r"__\w+", t)}
+
+
+def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_path, serve):
+    exported = CliRunner().invoke(cli, ["grafana", "export", "-o", str(tmp_path / "grafana")])
+    assert exported.exit_code == 0, exported.output
+    board = json.loads((tmp_path / "grafana/dashboards/mlvigil.json").read_text())
+    assert board["schemaVersion"] >= 36
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
+    assert rows == ["Serving", "Pipelines", "ML health (mlvigil service)", "Infrastructure"]
+    for panel in board["panels"]:
+        if panel["type"] != "row":
+            assert panel["datasource"]["uid"] == "${datasource}"
+    provider = yaml.safe_load(
+        (tmp_path / "grafana/provisioning/dashboards/mlvigil.yaml").read_text()
+    )
+    assert provider["providers"][0]["options"]["path"].endswith("dashboards")
+    datasource = yaml.safe_load(
+        (tmp_path / "grafana/provisioning/datasources/mlvigil.yaml").read_text()
+    )
+    assert datasource["datasources"][0]["type"] == "prometheus"
+
+    url, _ = serve()
+    # The last hour: the service's scheduler evaluates every closed window up to now.
+    start, end = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
+    drifted = records(300, seed=3, start=start, income_shift=40_000)
+    assert httpx.post(
+        f"{url}/api/v1/models/credit/predictions", json={"records": drifted}
+    ).is_success
+    labels = [{"id": r["id"], "label": r["prediction"]} for r in drifted]
+    assert httpx.post(f"{url}/api/v1/models/credit/labels", json={"records": labels}).is_success
+    evaluated = httpx.post(
+        f"{url}/api/v1/models/credit/evaluate",
+        params={"start": start.isoformat(), "end": end.isoformat()},
+    )
+    assert evaluated.is_success, evaluated.text
+    live = exported_names(httpx.get(f"{url}/metrics").text) | exported_names(sdk_exposition())
+
+    queries = expressions(board)
+    used = set().union(*(metric_names(q) for q in queries))
+    assert used - live - EXTERNAL == set()
+    assert {"ml_prediction_latency_seconds_bucket", "mlvigil_drift_share"} <= used
+
+    # promtool checks PromQL inside rule files: one recording rule per query.
+    concrete = [q.replace("$__rate_interval", "5m").replace("$model", ".*") for q in queries]
+    rules = {
+        "groups": [
+            {
+                "name": "grafana-queries",
+                "rules": [{"record": f"panel:query{n}", "expr": q} for n, q in enumerate(concrete)],
+            }
+        ]
+    }
+    (tmp_path / "queries.yml").write_text(yaml.safe_dump(rules))
+    checked = subprocess.run(
+        [system_binary("promtool", "prometheus"), "check", "rules", "queries.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
