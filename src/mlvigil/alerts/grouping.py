@@ -150,11 +150,8 @@ def plan_notifications(
             kept[group_id] = group
             continue
         firing = {fingerprint(a.labels) for a in found.firing}
-        resolved = [
-            a
-            for a in found.resolved
-            if fingerprint(a.labels) in group.notified and send_resolved(group.receiver)
-        ]
+        wanted = found.resolved if send_resolved(group.receiver) else []
+        resolved = [a for a in wanted if fingerprint(a.labels) in group.notified]
         repeat_due = (
             group.last_sent_at is not None
             and now - group.last_sent_at >= found.route.repeat_interval

@@ -92,11 +92,12 @@ def _latency(table: pa.Table) -> list[CheckResult]:
     Informational results with no verdict of their own: alert rules can watch them
     (``check: serving, metric: latency_p99_ms, condition: "> 250"``).
     """
-    if "latency_ms" not in table.column_names or table.column("latency_ms").null_count == len(
-        table
-    ):
+    if "latency_ms" not in table.column_names:
         return []
-    latencies = pc.quantile(table.column("latency_ms"), q=[0.5, 0.95, 0.99]).to_pylist()
+    latency = table.column("latency_ms")
+    if latency.null_count == len(latency):
+        return []
+    latencies = pc.quantile(latency, q=[0.5, 0.95, 0.99]).to_pylist()
     return [
         CheckResult(
             "serving",

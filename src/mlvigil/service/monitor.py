@@ -190,6 +190,8 @@ class MonitoringService:
 
     def flush_groups(self) -> None:
         """Queue the notifications of alert groups whose wait or interval is over."""
+        if self.config.route is None:
+            return  # no receivers: nothing to queue, and no store reads every tick
         with self._evaluating:
             alerts = [Alert.from_dict(data) for data in self.store.alert_states().values()]
             self._notify(self.clock(), alerts)
