@@ -18,6 +18,7 @@ from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
 from mlvigil.cli.grafana import grafana_app
 from mlvigil.cli.init import init
+from mlvigil.cli.report import report
 from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
 
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.command(no_args_is_help=True)(drift)
 app.command(no_args_is_help=True)(check)
 app.add_typer(profile.app, name="profile")
+app.command(no_args_is_help=True)(report)
 app.command(no_args_is_help=True)(serve)
 app.command(no_args_is_help=True)(init)
 app.command()(demo)

@@ -1,0 +1,14 @@
+"""Reports and chart data: reference-vs-current distributions and self-contained HTML."""
+
+from mlvigil.report.distributions import Distribution, column_distribution, distributions
+from mlvigil.report.files import dataset_report
+from mlvigil.report.html import ReportData, render_report
+
+__all__ = [
+    "Distribution",
+    "ReportData",
+    "column_distribution",
+    "dataset_report",
+    "distributions",
+    "render_report",
+]
