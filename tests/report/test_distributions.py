@@ -22,7 +22,9 @@ def test_histogram_shares_match_numpy_on_the_same_bins() -> None:
 
     d = column_distribution("x", ref.columns["x"], cur.columns["x"])
 
-    assert d.kind == "numerical" and len(d.labels) == BINS and len(d.edges) == BINS + 1
+    assert d.kind == "numerical"
+    assert len(d.labels) == BINS
+    assert len(d.edges) == BINS + 1
     for values, shares in ((ref_values, d.reference), (cur_values, d.current)):
         # The end bins hold the tails, as the module promises.
         clipped = np.clip(values, d.edges[0], d.edges[-1])
@@ -35,7 +37,8 @@ def test_histogram_shares_match_numpy_on_the_same_bins() -> None:
 def test_bins_cover_the_central_range_of_both_sides() -> None:
     ref, cur = _profiles({"x": np.arange(1000.0)}, {"x": np.arange(1000.0) + 5000})
     d = column_distribution("x", ref.columns["x"], cur.columns["x"])
-    assert d.edges[0] < 50 and d.edges[-1] > 5900
+    assert d.edges[0] < 50
+    assert d.edges[-1] > 5900
     low_bins = [i for i, edge in enumerate(d.edges[1:]) if edge <= 1300]
     assert sum(d.reference[i] for i in low_bins) == pytest.approx(1.0)
     assert sum(d.current[i] for i in low_bins) == 0.0
@@ -51,11 +54,13 @@ def test_categories_show_the_most_common_and_sum_the_rest() -> None:
 
     assert d.kind == "categorical"
     assert d.labels[:2] == ("c00", "new")
-    assert len(d.labels) == TOP_CATEGORIES + 1 and d.labels[-1] == OTHER
+    assert len(d.labels) == TOP_CATEGORIES + 1
+    assert d.labels[-1] == OTHER
     assert d.current[:2] == (0.75, 0.25)
     assert d.reference[0] == pytest.approx(1 / 30)
     assert d.reference[-1] == pytest.approx(1 - 11 / 30)  # c00 plus ten more shown
-    assert d.reference_null_rate == 0.25 and d.current_null_rate == 0.0
+    assert d.reference_null_rate == 0.25
+    assert d.current_null_rate == 0.0
 
 
 def test_all_null_and_missing_sides_give_nothing_to_draw() -> None:
@@ -67,7 +72,8 @@ def test_all_null_and_missing_sides_give_nothing_to_draw() -> None:
 def test_constant_columns_get_one_filled_bin() -> None:
     ref, cur = _profiles({"x": [3.0] * 100}, {"x": [3.0] * 50})
     d = column_distribution("x", ref.columns["x"], cur.columns["x"])
-    assert d.reference[0] == 1.0 and d.current[0] == 1.0
+    assert d.reference[0] == 1.0
+    assert d.current[0] == 1.0
 
 
 def test_distributions_cover_the_shared_columns() -> None:

@@ -10,6 +10,7 @@ one does.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -137,7 +138,7 @@ def _histogram(
         cumulative = np.concatenate([[0.0], side.quantiles.cdf(edges[1:-1]), [1.0]])
         return tuple(float(x) for x in np.clip(np.diff(cumulative), 0.0, None))
 
-    labels = tuple(f"{a:.4g} – {b:.4g}" for a, b in zip(edges[:-1], edges[1:], strict=True))
+    labels = tuple(f"{a:.4g} – {b:.4g}" for a, b in itertools.pairwise(edges))
     return Distribution(
         name,
         "numerical",
