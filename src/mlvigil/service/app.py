@@ -24,6 +24,7 @@ from mlvigil import __version__
 from mlvigil.alerts.notifiers import DeliveryError
 from mlvigil.exceptions import InputError
 from mlvigil.service import ingest
+from mlvigil.service.dashboard_routes import dashboard_router, static_assets
 from mlvigil.service.gauges import ResultGauges
 from mlvigil.service.monitor import (
     MonitoringService,
@@ -362,6 +363,9 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     @app.exception_handler(UnknownSilenceError)
     async def unknown_silence(request: Request, error: UnknownSilenceError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(error)})
+
+    app.include_router(dashboard_router(service))
+    app.mount("/ui", static_assets(), name="ui")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:

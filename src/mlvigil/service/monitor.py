@@ -380,7 +380,7 @@ class MonitoringService:
 
     def _evaluate_one(self, config: ModelConfig, start: datetime, end: datetime) -> Evaluation:
         evaluation = evaluate_window(
-            config, self.store, start, end, reference=self._reference(config), now=self.clock()
+            config, self.store, start, end, reference=self.reference(config.name), now=self.clock()
         )
         self.store.save_window(
             config.name, evaluation.window, evaluation.profile, evaluation.results
@@ -396,7 +396,9 @@ class MonitoringService:
         )
         return evaluation
 
-    def _reference(self, config: ModelConfig) -> DatasetProfile | None:
+    def reference(self, name: str) -> DatasetProfile | None:
+        """The reference profile of model ``name``: its file, or its first windows merged."""
+        config = self.model(name)
         reference = self._references.get(config.name)
         if reference is None and config.reference_windows:
             reference = self._reference_from_windows(config, config.reference_windows)

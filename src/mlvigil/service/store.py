@@ -664,6 +664,10 @@ class Store:
             rows.extend({"model": model, **r} for r in final)
         return rows
 
+    def read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run a read-only query on a cursor of its own (for views that aggregate)."""
+        return self._read(sql, params)
+
     # -- plumbing ----------------------------------------------------------------
 
     @contextmanager

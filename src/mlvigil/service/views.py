@@ -1,0 +1,314 @@
+"""What the dashboard and window reports show: aggregates read from the store.
+
+Every view is a handful of numbers per window or per column, computed in SQL from the
+stored results and profiles; no view sends prediction rows. A model with 100 features
+and 1,000 windows is one query of 100,000 small rows turned into a matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlvigil.exceptions import InputError
+from mlvigil.profile import DatasetProfile, profile_table
+from mlvigil.report import Distribution, ReportData, column_distribution, distributions
+from mlvigil.service.monitor import MonitoringService
+from mlvigil.service.store import LABEL_COLUMN, WindowRecord
+
+__all__ = [
+    "column_distribution_view",
+    "model_view",
+    "overview",
+    "window_report",
+]
+
+#: Checks that are about data quality (the rest: drift, performance, serving).
+QUALITY_CHECKS = ("volume", "schema", "completeness", "uniqueness", "outliers", "freshness")
+
+# One drift score per column and window, comparable across methods: 1 at the method's
+# threshold, above 1 when drifted. Distances: statistic / threshold. p-value tests:
+# log(p) / log(alpha), so p = alpha gives 1 and p = alpha^2 gives 2.
+_DRIFT_SCORES = """
+    SELECT window_start, "column",
+        CASE WHEN json_extract_string(details, '$.rule') = 'p_value'
+             THEN ln(greatest(coalesce(
+                    TRY_CAST(json_extract_string(details, '$.p_value_adjusted') AS DOUBLE),
+                    TRY_CAST(json_extract_string(details, '$.p_value') AS DOUBLE)), 1e-300))
+                  / ln(threshold)
+             ELSE value / nullif(threshold, 0) END AS score
+    FROM results
+    WHERE model = ? AND "check" = 'drift' AND "column" IS NOT NULL AND segment IS NULL
+      AND status IN ('passed', 'failed')
+"""
+
+_SERIES = """
+    SELECT window_start, "check", metric, value, threshold, status
+    FROM results
+    WHERE model = ? AND "column" IS NULL AND segment IS NULL
+      AND ("check" = 'drift' AND metric = 'drift_share'
+           OR "check" = 'performance' AND metric <> 'label_coverage')
+    ORDER BY window_start
+"""
+
+_QUALITY_FAILURES = f"""
+    SELECT window_start, count(*) FILTER (WHERE status <> 'passed'), count(*)
+    FROM results
+    WHERE model = ? AND "check" IN ({", ".join(f"'{c}'" for c in QUALITY_CHECKS)})
+    GROUP BY window_start
+"""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _finite(value: Any, digits: int = 4) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def _model_alerts(service: MonitoringService, model: str) -> list[dict[str, Any]]:
+    return [a for a in service.alerts() if a["labels"].get("model") == model]
+
+
+def overview(service: MonitoringService) -> dict[str, Any]:
+    """Every model's health at a glance: the latest window's verdicts and the data's age."""
+    now = service.clock()
+    latest = service.store.latest_results()
+    alerts = service.alerts()
+    models = []
+    for name in service.config.models:
+        mine = [r for r in latest if r["model"] == name]
+        windows = service.store.windows(name)
+        span = service.store.data_range(name)
+        share = next((r for r in mine if r["metric"] == "drift_share"), None)
+        quality = [r for r in mine if r["check"] in QUALITY_CHECKS]
+        performance = _latest_performance(service, name)
+        # Coverage of the window performance was measured on, else of the latest one
+        # whose labels are due: how much of the traffic the metrics speak for.
+        measured = {p["window_start"] for p in performance}
+        covered = [w for w in windows if _iso(w.start) in measured] or [
+            w for w in windows if w.labels_final
+        ]
+        firing = [a for a in alerts if a["labels"].get("model") == name]
+        models.append(
+            {
+                "name": name,
+                "windows": len(windows),
+                "latest_window": _window(windows[-1]) if windows else None,
+                "drift": None
+                if share is None
+                else {
+                    "share": share["value"],
+                    "threshold": share["threshold"],
+                    "status": share["status"],
+                },
+                "quality": {
+                    "failed": sum(1 for r in quality if r["status"] != "passed"),
+                    "total": len(quality),
+                },
+                "performance": performance,
+                "alerts": {
+                    "firing": sum(
+                        1 for a in firing if a["state"] == "firing" and not a["silenced"]
+                    ),
+                    "silenced": sum(1 for a in firing if a["silenced"]),
+                    "pending": sum(1 for a in firing if a["state"] == "pending"),
+                },
+                "last_prediction": None if span is None else _iso(span[1]),
+                "data_age_seconds": None if span is None else (now - span[1]).total_seconds(),
+                "label_coverage": _coverage(covered[-1]) if covered else None,
+            }
+        )
+    return {"now": _iso(now), "models": models}
+
+
+_LATEST_PERFORMANCE = """
+    SELECT metric, value, threshold, status, window_start FROM results
+    WHERE model = ? AND "check" = 'performance' AND segment IS NULL
+      AND metric <> 'label_coverage' AND window_start = (
+        SELECT max(window_start) FROM results
+        WHERE model = ? AND "check" = 'performance' AND metric <> 'label_coverage'
+          AND status IN ('passed', 'failed'))
+    ORDER BY metric
+"""
+
+
+def _latest_performance(service: MonitoringService, model: str) -> list[dict[str, Any]]:
+    """Performance of the most recent window that had enough labels to measure it."""
+    rows = service.store.read(_LATEST_PERFORMANCE, [model, model]).fetchall()
+    return [
+        {
+            "metric": metric,
+            "value": _finite(value),
+            "threshold": _finite(threshold),
+            "status": status,
+            "window_start": _iso(start),
+        }
+        for metric, value, threshold, status, start in rows
+    ]
+
+
+def _coverage(window: WindowRecord) -> float | None:
+    return window.labelled / window.rows if window.rows else None
+
+
+def _window(window: WindowRecord) -> dict[str, Any]:
+    return {
+        "start": _iso(window.start),
+        "end": _iso(window.end),
+        "rows": window.rows,
+        "labelled": window.labelled,
+        "labels_final": window.labels_final,
+    }
+
+
+def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
+    """A model's page: its windows and, per window, drift, quality and performance."""
+    config = service.model(model)
+    store = service.store
+    windows = store.windows(model)
+    index = {w.start: i for i, w in enumerate(windows)}
+    count = len(windows)
+
+    columns: dict[str, list[float | None]] = {}
+    for start, column, score in store.read(_DRIFT_SCORES, [model]).fetchall():
+        at = index.get(start.astimezone(UTC))
+        if at is not None:
+            columns.setdefault(column, [None] * count)[at] = _finite(score, 3)
+    order = [c for c in (*config.column_types, config.schema.target) if c in columns]
+    order += sorted(c for c in columns if c not in order)
+
+    drift_share: list[float | None] = [None] * count
+    share_threshold: float | None = None
+    performance: dict[str, dict[str, Any]] = {}
+    for start, check, metric, value, threshold, status in store.read(_SERIES, [model]).fetchall():
+        at = index.get(start.astimezone(UTC))
+        if at is None:
+            continue
+        if check == "drift":
+            drift_share[at] = _finite(value)
+            share_threshold = _finite(threshold)
+            continue
+        series = performance.setdefault(
+            metric, {"values": [None] * count, "threshold": None, "failed": [False] * count}
+        )
+        series["values"][at] = _finite(value)
+        if threshold is not None:
+            series["threshold"] = _finite(threshold)
+        series["failed"][at] = status != "passed"
+
+    quality_failed: list[int | None] = [None] * count
+    for start, failed, _ in store.read(_QUALITY_FAILURES, [model]).fetchall():
+        at = index.get(start.astimezone(UTC))
+        if at is not None:
+            quality_failed[at] = int(failed)
+
+    latest = store.results(model, latest_only=True)
+    return {
+        "name": model,
+        "columns": {
+            "features": list(config.schema.features),
+            "prediction": config.schema.prediction,
+            "score": config.schema.score,
+            "target": config.schema.target,
+        },
+        "windows": [_window(w) for w in windows],
+        "drift_share": drift_share,
+        "drift_share_threshold": share_threshold,
+        "drift_scores": {"columns": order, "scores": [columns[c] for c in order]},
+        "quality_failed": quality_failed,
+        "quality_latest": [r for r in latest if r["check"] in QUALITY_CHECKS],
+        "performance": performance,
+        "alerts": _model_alerts(service, model),
+        "silences": [
+            s.to_dict(service.clock()) for s in service.silences() if s.active(service.clock())
+        ],
+    }
+
+
+def _window_start(service: MonitoringService, model: str, window: datetime | None) -> WindowRecord:
+    windows = service.store.windows(model)
+    if not windows:
+        raise InputError(f"model {model!r} has no evaluated windows yet")
+    if window is None:
+        return windows[-1]
+    moment = window.astimezone(UTC) if window.tzinfo else window.replace(tzinfo=UTC)
+    for record in windows:
+        if record.start <= moment < record.end:
+            return record
+    raise InputError(
+        f"model {model!r} has no evaluated window containing {moment.isoformat()}; "
+        f"windows run from {windows[0].start.isoformat()} to {windows[-1].end.isoformat()}"
+    )
+
+
+def _profiles(
+    service: MonitoringService, model: str, record: WindowRecord
+) -> tuple[DatasetProfile, DatasetProfile]:
+    reference = service.reference(model)
+    if reference is None:
+        raise InputError(f"model {model!r} has no reference profile yet")
+    blob = service.store.profile(model, record.start)
+    if blob is None:
+        raise InputError(f"the window starting {record.start.isoformat()} holds no rows")
+    return reference, DatasetProfile.deserialize(blob)
+
+
+def _label_profile(service: MonitoringService, model: str, record: WindowRecord) -> DatasetProfile:
+    target = service.model(model).schema.target
+    labels = service.store.window_table(model, record.start, record.end).column(LABEL_COLUMN)
+    return profile_table(pa.table({target: pc.drop_null(labels)}))
+
+
+def column_distribution_view(
+    service: MonitoringService, model: str, column: str, window: datetime | None
+) -> dict[str, Any]:
+    """Reference vs current shares of ``column`` in a window (the latest by default)."""
+    config = service.model(model)
+    record = _window_start(service, model, window)
+    reference, current = _profiles(service, model, record)
+    if column == config.schema.target:
+        current = _label_profile(service, model, record)
+    if column not in reference.columns and column not in current.columns:
+        known = sorted({*reference.columns, *current.columns})
+        raise InputError(f"model {model!r} has no column {column!r}; columns: {', '.join(known)}")
+    distribution = column_distribution(
+        column, reference.columns.get(column), current.columns.get(column)
+    )
+    return {"window": _window(record), **_rounded(distribution)}
+
+
+def _rounded(distribution: Distribution) -> dict[str, Any]:
+    data = distribution.to_dict()
+    for side in ("reference", "current"):
+        data[side] = [round(share, 5) for share in data[side]]
+    return data
+
+
+def window_report(service: MonitoringService, model: str, window: datetime | None) -> str:
+    """The HTML report of one window: its stored drift and quality results, with charts."""
+    from mlvigil.report import render_report
+
+    config = service.model(model)
+    record = _window_start(service, model, window)
+    reference, current = _profiles(service, model, record)
+    results = service.store.results(model, start=record.start, end=record.end)
+    names = [c for c in config.column_types if c in reference.columns and c in current.columns]
+    return render_report(
+        ReportData(
+            title=f"{model}: window {record.start:%Y-%m-%d %H:%M} – {record.end:%H:%M} UTC",
+            reference_label="reference profile",
+            current_label=f"{record.start.isoformat()} to {record.end.isoformat()}",
+            reference_rows=reference.row_count,
+            current_rows=record.rows,
+            results=[r for r in results if r["check"] != "serving" and r["segment"] is None],
+            distributions=distributions(reference, current, names),
+        )
+    )

@@ -1,0 +1,1 @@
+"""The dashboard's page, script and stylesheet (served by ``mlvigil serve``)."""

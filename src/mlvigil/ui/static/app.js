@@ -1,0 +1,421 @@
+// The mlvigil dashboard: a read-only view of the service's JSON API.
+//
+// Every string from the API (model, column, category, alert names) reaches the page
+// as a text node or an attribute set with setAttribute, never as HTML, so a feature
+// named "<img src=x onerror=alert(1)>" shows as those characters.
+"use strict";
+
+const REFRESH_MS = 15000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// ---- DOM helpers -------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  setAttributes(node, attrs);
+  append(node, children);
+  return node;
+}
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  setAttributes(node, attrs);
+  append(node, children);
+  return node;
+}
+
+function setAttributes(node, attrs) {
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, String(value));
+  }
+}
+
+function append(node, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+function card(title, ...children) {
+  return el("section", { class: "card" }, el("h2", {}, title), ...children);
+}
+
+// ---- formatting --------------------------------------------------------------------
+
+function number(value, digits = 3) {
+  if (value === null || value === undefined) return "—";
+  return Number(value).toPrecision(digits).replace(/\.?0+(e|$)/, "$1");
+}
+
+function percent(value) {
+  return value === null || value === undefined ? "—" : `${(value * 100).toFixed(1)}%`;
+}
+
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return "no data";
+  const units = [["d", 86400], ["h", 3600], ["min", 60]];
+  for (const [unit, size] of units) if (seconds >= size) return `${Math.floor(seconds / size)} ${unit} ago`;
+  return `${Math.max(0, Math.round(seconds))} s ago`;
+}
+
+function shortTime(iso) {
+  return iso ? iso.replace("T", " ").replace(/:\d\d(\.\d+)?\+00:00$/, "") : "";
+}
+
+function badge(text, kind) {
+  return el("span", { class: `badge ${kind || ""}` }, text);
+}
+
+// ---- routing and data --------------------------------------------------------------
+
+const modelHref = (model) => `#/models/${encodeURIComponent(model)}`;
+const featureHref = (model, column, window) =>
+  `${modelHref(model)}/features/${encodeURIComponent(column)}` +
+  (window ? `?window=${encodeURIComponent(window)}` : "");
+
+function parseRoute() {
+  const [path, query] = location.hash.replace(/^#/, "").split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const params = new URLSearchParams(query || "");
+  if (parts[0] === "models" && parts.length >= 2) {
+    if (parts[2] === "features" && parts.length >= 4) {
+      return { view: "feature", model: parts[1], column: parts[3], window: params.get("window") };
+    }
+    return { view: "model", model: parts[1] };
+  }
+  return { view: "overview" };
+}
+
+async function api(path) {
+  const response = await fetch(`api/v1/${path}`, { headers: { Accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+function crumbs(...links) {
+  const nav = document.getElementById("crumbs");
+  nav.replaceChildren(...links.map(([text, href]) => (href ? el("a", { href }, text) : el("span", {}, text))));
+}
+
+// ---- charts ------------------------------------------------------------------------
+
+const CHART = { width: 560, height: 160, left: 44, right: 10, top: 10, bottom: 22 };
+
+// A line over windows; nulls break it. Options: threshold, max, hollow[i], failed[i], extra lines.
+function lineChart(windows, series, options = {}) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const all = series.flatMap((s) => s.values).filter((v) => v !== null);
+  if (options.threshold !== null && options.threshold !== undefined) all.push(options.threshold);
+  const max = options.max ?? Math.max(1e-9, ...all) * 1.1;
+  const n = Math.max(windows.length, 1);
+  const x = (i) => left + (n === 1 ? 0.5 : i / (n - 1)) * (width - left - right);
+  const y = (v) => top + (1 - Math.min(v, max) / max) * (height - top - bottom);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": options.label || "chart" });
+  chart.append(
+    svg("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
+    svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, number(max, 2)),
+    svg("text", { x: left - 6, y: y(0), "text-anchor": "end" }, "0"),
+  );
+  if (windows.length) {
+    chart.append(
+      svg("text", { x: left, y: height - 6 }, shortTime(windows[0].start)),
+      svg("text", { x: width - right, y: height - 6, "text-anchor": "end" }, shortTime(windows[windows.length - 1].start)),
+    );
+  }
+  if (options.threshold !== null && options.threshold !== undefined) {
+    chart.append(svg("line", { class: "threshold", x1: left, x2: width - right, y1: y(options.threshold), y2: y(options.threshold) },
+      svg("title", {}, `threshold ${number(options.threshold)}`)));
+  }
+  for (const s of series) {
+    let path = "";
+    s.values.forEach((v, i) => {
+      if (v === null) { path += " "; return; }
+      path += `${path.endsWith(" ") || path === "" ? "M" : "L"}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
+    });
+    chart.append(svg("path", { class: `line ${s.class || ""}`, d: path.trim().replace(/ +/g, " ") }));
+    if (s.dots && windows.length <= 200) {
+      s.values.forEach((v, i) => {
+        if (v === null) return;
+        const kind = s.hollow && s.hollow[i] ? "hollow" : s.failed && s.failed[i] ? "failed" : "";
+        chart.append(svg("circle", { class: `dot ${kind}`, cx: x(i), cy: y(v), r: 3 },
+          svg("title", {}, `${shortTime(windows[i].start)}: ${number(v)}`)));
+      });
+    }
+  }
+  return chart;
+}
+
+// Failed checks per window as bars.
+function barChart(windows, values, label) {
+  const { width, height, left, right, top, bottom } = CHART;
+  const max = Math.max(1, ...values.filter((v) => v !== null));
+  const step = (width - left - right) / Math.max(windows.length, 1);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label });
+  const y = (v) => top + (1 - v / max) * (height - top - bottom);
+  chart.append(
+    svg("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
+    svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, String(max)),
+    svg("text", { x: left - 6, y: y(0), "text-anchor": "end" }, "0"),
+  );
+  values.forEach((v, i) => {
+    if (!v) return;
+    chart.append(svg("rect", { class: "bar", x: left + i * step, width: Math.max(step - 1, 1), y: y(v), height: y(0) - y(v) },
+      svg("title", {}, `${shortTime(windows[i].start)}: ${v} failed`)));
+  });
+  return chart;
+}
+
+// Reference vs current shares over the same bins or categories.
+function distributionChart(d) {
+  if (d.kind === "none") return el("p", { class: "muted" }, "Nothing to draw: no values on either side.");
+  const width = 720, height = 220, left = 44, bottom = d.kind === "categorical" ? 60 : 24, top = 8;
+  const n = d.labels.length;
+  const step = (width - left - 8) / n;
+  const max = Math.max(1e-9, ...d.reference, ...d.current);
+  const y = (v) => top + (1 - v / max) * (height - top - bottom);
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": `distribution of ${d.column}` });
+  chart.append(
+    svg("line", { class: "axis", x1: left, x2: width - 8, y1: y(0), y2: y(0) }),
+    svg("text", { x: left - 6, y: y(max) + 4, "text-anchor": "end" }, percent(max)),
+  );
+  d.labels.forEach((label, i) => {
+    const group = svg("g", { class: "bin" }, svg("title", {}, `${label}: reference ${percent(d.reference[i])}, current ${percent(d.current[i])}`));
+    const x0 = left + i * step;
+    const w = d.kind === "categorical" ? step * 0.4 : step - 1;
+    group.append(svg("rect", { class: "ref", x: x0, width: w, y: y(d.reference[i]), height: y(0) - y(d.reference[i]) }));
+    const xc = d.kind === "categorical" ? x0 + w : x0;
+    group.append(svg("rect", { class: "cur", x: xc, width: w, y: y(d.current[i]), height: y(0) - y(d.current[i]) }));
+    if (d.kind === "categorical") {
+      const text = label.length > 14 ? `${label.slice(0, 13)}…` : label;
+      group.append(svg("text", { x: x0 + w, y: height - bottom + 14, "text-anchor": "end", transform: `rotate(-35 ${x0 + w} ${height - bottom + 14})` }, text));
+    }
+    chart.append(group);
+  });
+  if (d.kind === "numerical") {
+    chart.append(
+      svg("text", { x: left, y: height - 6 }, number(d.edges[0])),
+      svg("text", { x: width - 8, y: height - 6, "text-anchor": "end" }, number(d.edges[d.edges.length - 1])),
+    );
+  }
+  return el("div", {}, chart, el("div", { class: "legend" },
+    el("i", { class: "swatch-ref" }), "reference", el("i", { class: "swatch-cur" }), "current",
+    ` · nulls: reference ${percent(d.reference_null_rate)}, current ${percent(d.current_null_rate)}`));
+}
+
+// Columns × windows of drift scores on a canvas (100 × 1,000 cells draw in milliseconds).
+function heatmap(model, view) {
+  const { columns, scores } = view.drift_scores;
+  const windows = view.windows;
+  if (!columns.length) return el("p", { class: "muted" }, "No drift results yet.");
+  const rowHeight = 14;
+  const canvas = el("canvas", { height: columns.length * rowHeight, width: 900, "aria-label": "drift scores by column and window", role: "img" });
+  const labels = el("ol", {}, columns.map((c) => el("li", { title: c }, el("a", { href: featureHref(model, c) }, c))));
+  const draw = () => {
+    const width = Math.max(200, Math.round(canvas.getBoundingClientRect().width)) || 900;
+    canvas.width = width;
+    canvas.style.height = `${canvas.height}px`;
+    const context = canvas.getContext("2d");
+    const cell = width / Math.max(windows.length, 1);
+    context.clearRect(0, 0, width, canvas.height);
+    scores.forEach((row, r) => row.forEach((score, w) => {
+      context.fillStyle = score === null ? "#ffffff" : scoreColor(score);
+      context.fillRect(Math.floor(w * cell), r * rowHeight, Math.ceil(cell), rowHeight - 1);
+    }));
+  };
+  const cellAt = (event) => {
+    const box = canvas.getBoundingClientRect();
+    const w = Math.floor(((event.clientX - box.left) / box.width) * windows.length);
+    const r = Math.floor((event.clientY - box.top) / rowHeight);
+    return r >= 0 && r < columns.length && w >= 0 && w < windows.length ? [r, w] : null;
+  };
+  const tooltip = document.getElementById("tooltip");
+  canvas.addEventListener("mousemove", (event) => {
+    const at = cellAt(event);
+    if (!at) { tooltip.hidden = true; return; }
+    const score = scores[at[0]][at[1]];
+    tooltip.textContent = `${columns[at[0]]} · ${shortTime(windows[at[1]].start)} · score ${number(score)}${score >= 1 ? " (drift)" : ""}`;
+    tooltip.style.left = `${event.clientX + 12}px`;
+    tooltip.style.top = `${event.clientY + 12}px`;
+    tooltip.hidden = false;
+  });
+  canvas.addEventListener("mouseleave", () => { tooltip.hidden = true; });
+  canvas.addEventListener("click", (event) => {
+    const at = cellAt(event);
+    if (at) location.hash = featureHref(model, columns[at[0]], windows[at[1]].start);
+  });
+  requestAnimationFrame(draw);
+  return el("div", {},
+    el("div", { class: "heatmap" }, labels, canvas),
+    el("div", { class: "scale" }, "score 0", el("span", { class: "ramp" }), "2+ · 1 = the method's threshold; click a cell for that column and window"));
+}
+
+function scoreColor(score) {
+  // 0 → light grey, 1 (threshold) → amber, 2+ → dark red.
+  const stops = [[0, [242, 244, 247]], [1, [251, 211, 141]], [2, [180, 35, 24]]];
+  const s = Math.max(0, Math.min(score, 2));
+  const [a, b] = s <= 1 ? [stops[0], stops[1]] : [stops[1], stops[2]];
+  const t = (s - a[0]) / (b[0] - a[0]);
+  const rgb = a[1].map((c, i) => Math.round(c + t * (b[1][i] - c)));
+  return `rgb(${rgb.join(",")})`;
+}
+
+// ---- pages -------------------------------------------------------------------------
+
+function healthBadges(m) {
+  const badges = [];
+  if (m.drift) badges.push(badge(m.drift.status === "failed" ? `drift ${percent(m.drift.share)}` : "no drift", m.drift.status === "failed" ? "bad" : "ok"));
+  badges.push(badge(m.quality.failed ? `${m.quality.failed} quality failing` : "quality ok", m.quality.failed ? "bad" : "ok"));
+  if (m.alerts.firing) badges.push(badge(`${m.alerts.firing} firing`, "bad"));
+  if (m.alerts.silenced) badges.push(badge(`${m.alerts.silenced} silenced`, "warn"));
+  return badges;
+}
+
+async function renderOverview() {
+  crumbs();
+  const data = await api("overview");
+  if (!data.models.length) return [el("h1", {}, "Models"), el("p", { class: "muted" }, "No models configured.")];
+  const rows = data.models.map((m) => el("tr", { "data-model": m.name },
+    el("td", {}, el("a", { href: modelHref(m.name) }, m.name)),
+    el("td", {}, healthBadges(m)),
+    el("td", { class: "num" }, m.drift ? percent(m.drift.share) : "—"),
+    el("td", { class: "num" }, `${m.quality.failed} / ${m.quality.total}`),
+    el("td", {}, m.performance.length
+      ? m.performance.map((p) => el("div", {}, `${p.metric} ${number(p.value)}`, p.threshold !== null ? ` (min ${number(p.threshold)})` : "", " ", badge(p.status, p.status === "passed" ? "ok" : "bad")))
+      : el("span", { class: "muted" }, "no labelled window yet")),
+    el("td", { class: "num" }, String(m.alerts.firing)),
+    el("td", {}, age(m.data_age_seconds)),
+    el("td", { class: "num" }, percent(m.label_coverage)),
+  ));
+  const head = ["Model", "Health", "Drift share", "Quality failing", "Performance", "Firing alerts", "Last data", "Label coverage"];
+  return [
+    el("h1", {}, "Models"),
+    el("section", { class: "card" }, el("table", { id: "models" },
+      el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))),
+    el("p", { class: "muted" }, "Drift and quality are from each model's latest window; performance from its latest window whose labels have matured."),
+  ];
+}
+
+function alertsCard(view) {
+  const rows = view.alerts.map((a) => el("tr", {},
+    el("td", {}, a.labels.alertname || "alert"),
+    el("td", {}, badge(a.silenced ? "silenced" : a.state, a.silenced ? "warn" : a.state === "firing" ? "bad" : "warn")),
+    el("td", {}, a.labels.severity || ""),
+    el("td", {}, Object.entries(a.labels).filter(([k]) => !["alertname", "model", "severity"].includes(k)).map(([k, v]) => `${k}=${v}`).join(", ")),
+    el("td", {}, (a.annotations && a.annotations.summary) || ""),
+    el("td", {}, shortTime(a.fired_at || a.active_since)),
+  ));
+  const silences = view.silences.map((s) => el("li", {},
+    Object.entries(s.matchers).map(([k, v]) => `${k}=${v}`).join(", "), ` until ${shortTime(s.ends_at)} — ${s.comment} (${s.created_by})`));
+  return card("Alerts",
+    rows.length
+      ? el("table", { id: "alerts" }, el("thead", {}, el("tr", {}, ["Alert", "State", "Severity", "Labels", "Summary", "Since"].map((h) => el("th", {}, h)))), el("tbody", {}, rows))
+      : el("p", { class: "muted" }, "No alerts pending or firing."),
+    silences.length ? [el("h2", {}, "Active silences"), el("ul", { id: "silences" }, silences)] : null);
+}
+
+function performanceCard(view) {
+  const metrics = Object.entries(view.performance);
+  const coverage = view.windows.map((w) => (w.rows ? w.labelled / w.rows : null));
+  const immature = view.windows.map((w) => !w.labels_final);
+  const pending = immature.filter(Boolean).length;
+  return card("Performance", el("div", { class: "grid" },
+    metrics.length ? metrics.map(([metric, s]) => el("div", {},
+      el("div", { class: "legend" }, metric, s.threshold !== null ? ` (threshold ${number(s.threshold)})` : ""),
+      lineChart(view.windows, [{ values: s.values, dots: true, hollow: immature, failed: s.failed }], { threshold: s.threshold, label: `${metric} over time` })))
+      : el("p", { class: "muted" }, "No performance yet: it needs labelled windows."),
+    el("div", {}, el("div", { class: "legend" }, "Label coverage (share of predictions with a label)"),
+      lineChart(view.windows, [{ values: coverage, class: "coverage" }], { max: 1, label: "label coverage over time" }))),
+    el("p", { class: "caveat" },
+      `Metrics use only the labelled predictions of each window, and a window needs enough labels to get a point. ${pending} of ${view.windows.length} windows still wait for labels (hollow points); their figures can change.`));
+}
+
+async function renderModel(route) {
+  const model = route.model;
+  crumbs(["Models", "#/"], [model]);
+  const view = await api(`models/${encodeURIComponent(model)}/dashboard`);
+  const latest = view.windows[view.windows.length - 1];
+  const columns = view.columns;
+  const distributions = el("div", { class: "grid" });
+  const labelled = [...view.windows].reverse().find((w) => w.labelled > 0);
+  for (const [title, column, window] of [["Predictions", columns.prediction, latest], ["Labels", columns.target, labelled]]) {
+    const box = card(`${title} (${column})`, el("p", { class: "muted" }, window ? "Loading…" : "No labelled window yet."));
+    distributions.append(box);
+    if (!window) continue;
+    api(`models/${encodeURIComponent(model)}/distribution?column=${encodeURIComponent(column)}&window=${encodeURIComponent(window.start)}`)
+      .then((d) => box.replaceChildren(el("h2", {}, `${title} (${column}) · window ${shortTime(window.start)}`), distributionChart(d)))
+      .catch((error) => box.replaceChildren(el("h2", {}, title), el("p", { class: "muted" }, error.message)));
+  }
+  const qualityRows = [...view.quality_latest].sort((a, b) => (a.status === "passed") - (b.status === "passed")).map((r) => el("tr", {},
+    el("td", {}, r.check), el("td", {}, r.column || "—"), el("td", {}, r.metric),
+    el("td", { class: "num" }, number(r.value)), el("td", {}, badge(r.status, r.status === "passed" ? "ok" : "bad")), el("td", {}, r.message)));
+  return [
+    el("h1", {}, model),
+    el("p", { class: "muted" }, `${view.windows.length} windows`, latest ? ` · latest ${shortTime(latest.start)} – ${shortTime(latest.end)} · ${latest.rows} rows · ` : "",
+      latest ? el("a", { href: `api/v1/models/${encodeURIComponent(model)}/report?window=${encodeURIComponent(latest.start)}`, target: "_blank" }, "report of the latest window") : ""),
+    alertsCard(view),
+    el("div", { class: "grid" },
+      card("Drift share over time", lineChart(view.windows, [{ values: view.drift_share, dots: true }], { threshold: view.drift_share_threshold, max: 1, label: "drift share over time" })),
+      card("Quality: failed checks per window", barChart(view.windows, view.quality_failed, "failed quality checks per window"))),
+    el("div", { class: "spacer" }),
+    card("Drift score by column and window", heatmap(model, view)),
+    distributions,
+    el("div", { class: "spacer" }),
+    performanceCard(view),
+    card("Quality checks, latest window", qualityRows.length
+      ? el("table", { id: "quality" }, el("thead", {}, el("tr", {}, ["Check", "Column", "Metric", "Value", "Status", "Message"].map((h) => el("th", {}, h)))), el("tbody", {}, qualityRows))
+      : el("p", { class: "muted" }, "No quality checks configured or evaluated.")),
+  ];
+}
+
+async function renderFeature(route) {
+  const { model, column } = route;
+  crumbs(["Models", "#/"], [model, modelHref(model)], [column]);
+  const base = `models/${encodeURIComponent(model)}`;
+  const [view, d] = await Promise.all([
+    api(`${base}/dashboard`),
+    api(`${base}/distribution?column=${encodeURIComponent(column)}${route.window ? `&window=${encodeURIComponent(route.window)}` : ""}`),
+  ]);
+  const picker = el("select", { id: "window", "aria-label": "window", onchange: (event) => { location.hash = featureHref(model, column, event.target.value); } },
+    [...view.windows].reverse().map((w) => el("option", { value: w.start, selected: w.start === d.window.start }, `${shortTime(w.start)} (${w.rows} rows)`)));
+  const at = view.drift_scores.columns.indexOf(column);
+  return [
+    el("h1", {}, column),
+    el("div", { class: "row" }, el("label", { for: "window" }, "Window"), picker,
+      el("a", { href: `api/v1/${base}/report?window=${encodeURIComponent(d.window.start)}`, target: "_blank" }, "report of this window")),
+    card(`Reference vs current · ${shortTime(d.window.start)} – ${shortTime(d.window.end)}`, distributionChart(d)),
+    at >= 0 ? card("Drift score over time", lineChart(view.windows, [{ values: view.drift_scores.scores[at], dots: true }], { threshold: 1, label: `drift score of ${column}` }),
+      el("p", { class: "legend" }, "1 = the method's threshold; above it the column drifted in that window.")) : null,
+  ];
+}
+
+// ---- main loop ---------------------------------------------------------------------
+
+const PAGES = { overview: renderOverview, model: renderModel, feature: renderFeature };
+let rendering = 0;
+
+async function render() {
+  const ticket = ++rendering;
+  const route = parseRoute();
+  const error = document.getElementById("error");
+  try {
+    const content = await PAGES[route.view](route);
+    if (ticket !== rendering) return; // a newer navigation won
+    document.getElementById("main").replaceChildren(...content.flat().filter(Boolean));
+    document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    error.hidden = true;
+  } catch (failure) {
+    if (ticket !== rendering) return;
+    error.textContent = `Could not load this page: ${failure.message}`;
+    error.hidden = false;
+  }
+}
+
+window.addEventListener("hashchange", render);
+window.addEventListener("DOMContentLoaded", () => {
+  render();
+  setInterval(() => { if (!document.hidden && parseRoute().view !== "feature") render(); }, REFRESH_MS);
+});

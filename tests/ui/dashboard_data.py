@@ -1,0 +1,112 @@
+"""A monitored model with drift, a quality failure, labels and a hostile feature name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+MODEL = "credit"
+START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
+WINDOWS = 8
+#: Windows from this one on see income shifted and the hostile feature's mix changed.
+DRIFT_FROM = 5
+
+CONFIG = f"""
+store: store/mlvigil.duckdb
+evaluation_interval: 3600
+models:
+  {MODEL}:
+    schema:
+      features: {{income: numerical, age: numerical, "{HOSTILE}": categorical}}
+      prediction: prediction
+      score: score
+      target: label
+    reference: {{path: reference.parquet}}
+    window: 1h
+    checks:
+      drift: {{drift_share: 0.5}}
+      quality:
+        completeness: {{default_max_null_rate: 0.05}}
+      performance:
+        task: classification
+        metrics: [accuracy]
+        baseline: {{accuracy: 0.9}}
+        max_degradation: 0.05
+        min_labels: 20
+"""
+
+
+def _features(rows: int, seed: int, drifted: bool) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    mix = [0.2, 0.3, 0.5] if drifted else [0.5, 0.3, 0.2]
+    return {
+        "income": rng.normal(60_000 if drifted else 50_000, 10_000, rows).round(2),
+        "age": rng.integers(20, 70, rows).astype(float),
+        HOSTILE: rng.choice(["<b>gold</b>", "silver", "bronze"], rows, p=mix),
+    }
+
+
+def write_config(directory: Path) -> Path:
+    """The configuration and its reference data; returns the config's path."""
+    reference = _features(3_000, 0, drifted=False)
+    labels = (reference["income"] < 45_000).astype(int)
+    pq.write_table(
+        pa.table({**reference, "prediction": labels, "label": labels}),
+        directory / "reference.parquet",
+    )
+    path = directory / "mlvigil.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def fill(url: str, rows: int = 300) -> None:
+    """Send every window's predictions and labels, then evaluate them all."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for window in range(WINDOWS):
+            drifted = window >= DRIFT_FROM
+            data = _features(rows, window + 1, drifted)
+            start = START + timedelta(hours=window)
+            records, labels = [], []
+            for i in range(rows):
+                income = float(data["income"][i])
+                missing = drifted and i % 5 == 0  # a quality failure: 20% null income
+                prediction = int(income < 45_000)
+                records.append(
+                    {
+                        "id": f"w{window}-{i}",
+                        "timestamp": (start + timedelta(seconds=i * 3000 / rows)).isoformat(),
+                        "features": {
+                            "income": None if missing else income,
+                            "age": float(data["age"][i]),
+                            HOSTILE: str(data[HOSTILE][i]),
+                        },
+                        "prediction": prediction,
+                        "score": 0.8,
+                        "latency_ms": 3.0,
+                    }
+                )
+                # Labels for the older windows only, and wrong more often once drifted.
+                if window < WINDOWS - 2:
+                    wrong = (i % 4 == 0) if drifted else (i % 50 == 0)
+                    labels.append(
+                        {"id": f"w{window}-{i}", "label": 1 - prediction if wrong else prediction}
+                    )
+            client.post(
+                f"/api/v1/models/{MODEL}/predictions", json={"records": records}
+            ).raise_for_status()
+            if labels:
+                client.post(
+                    f"/api/v1/models/{MODEL}/labels", json={"records": labels}
+                ).raise_for_status()
+        end = START + timedelta(hours=WINDOWS)
+        client.post(
+            f"/api/v1/models/{MODEL}/evaluate",
+            params={"start": START.isoformat(), "end": end.isoformat()},
+        ).raise_for_status()
