@@ -64,8 +64,9 @@ def dashboard_router(service: MonitoringService) -> APIRouter:
     async def distribution(
         model: str, column: str, window: datetime | None = None
     ) -> dict[str, Any]:
-        """Reference vs current shares of one column in the window holding ``window``
-        (the latest window when omitted).
+        """Reference vs current shares of one column in the window holding ``window``.
+
+        Without ``window``, the latest window.
         """
         service.model(model)
         return await run_in_threadpool(
