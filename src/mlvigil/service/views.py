@@ -239,7 +239,10 @@ def _window_start(service: MonitoringService, model: str, window: datetime | Non
         raise InputError(f"model {model!r} has no evaluated windows yet")
     if window is None:
         return windows[-1]
-    moment = window.astimezone(UTC) if window.tzinfo else window.replace(tzinfo=UTC)
+    try:
+        moment = window.astimezone(UTC) if window.tzinfo else window.replace(tzinfo=UTC)
+    except OverflowError:
+        raise InputError(f"{window.isoformat()} is outside the years 1 to 9999 in UTC") from None
     for record in windows:
         if record.start <= moment < record.end:
             return record

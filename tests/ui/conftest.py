@@ -1,0 +1,95 @@
+"""A served model with data, and a real headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from dashboard_data import fill, write_config
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
+
+from live_servers import free_port, start_logged, system_binary, wait_until_serving
+
+#: Where screenshots go (CI keeps the folder as an artifact).
+SCREENSHOTS = Path(os.environ.get("MLVIGIL_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
+
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = system_binary("chromium", "chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`mlvigil serve` holding eight evaluated windows of the test model."""
+    directory = tmp_path_factory.mktemp("dashboard")
+    config = write_config(directory)
+    log = directory / "serve.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
+    argv = [sys.executable, "-m", "mlvigil", "serve", "--config", str(config)]
+    server = start_logged([*argv, "--port", str(port)], log, env=env, cwd=directory)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{url}/readyz", server, log)
+        fill(url)
+        yield url
+    finally:
+        server.kill()
+        server.wait()
+
+
+@dataclass
+class PageProblems:
+    """What a page must never do: log errors (CSP violations among them) or open dialogs."""
+
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page; the test fails if it logged an error or opened a dialog."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    problems = PageProblems()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.errors.append(message.text)
+
+    def dialog(opened: Dialog) -> None:
+        problems.dialogs.append(opened.message)
+        opened.dismiss()
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.errors.append(str(error)))
+    page.on("dialog", dialog)
+    yield page
+    context.close()
+    assert problems.dialogs == [], "the page opened a dialog: injected script ran"
+    assert problems.errors == []
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a full-page screenshot as a test artifact."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
