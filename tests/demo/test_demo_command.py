@@ -38,6 +38,9 @@ def test_the_demo_shows_drift_quality_failures_a_performance_drop_and_their_aler
     out = done.stdout
     assert "/docs" in out
     assert "/metrics" in out
+    # It ends by pointing at the dashboard, once the whole story is on it.
+    assert "dashboard  http://127.0.0.1:" in out
+    assert "The story so far" in out
     lines = out.splitlines()
     windows = [line for line in lines if " rows " in line]
     assert len(windows) >= 10

@@ -94,6 +94,7 @@ def _run(
 ) -> None:
     import uvicorn
 
+    from mlvigil.demo.example import MODEL
     from mlvigil.demo.report import WindowReporter
     from mlvigil.demo.simulation import SimulatedClock, Simulation, aligned_start
     from mlvigil.service.app import create_app
@@ -114,6 +115,7 @@ def _run(
     logger = PredictionLogger.to_service(url, flush_interval=0.5, batch_size=500)
     simulation = Simulation(logger, model, clock, label_delay=LABEL_DELAY)
     stop = threading.Event()
+    dashboard = f"{url}/#/models/{MODEL}"
 
     def traffic() -> None:
         while not server.started and not stop.is_set():
@@ -121,7 +123,7 @@ def _run(
         simulation.run(stop)
 
     def report() -> None:
-        reporter = WindowReporter(service, simulation)
+        reporter = WindowReporter(service, simulation, dashboard)
         deadline = None if duration is None else time.monotonic() + duration
         while not stop.wait(1.0):
             reporter.print_new_windows()
@@ -132,12 +134,14 @@ def _run(
 
     typer.echo(
         f"\nmlvigil demo: a credit-risk model in production, time running {speed:g}x\n"
+        f"  dashboard  {dashboard}\n"
         f"  API        {url}/docs\n"
-        f"  results    {url}/api/v1/models/credit-risk/results\n"
+        f"  results    {url}/api/v1/models/{MODEL}/results\n"
         f"  metrics    {url}/metrics\n"
         f"  alerts     {url}/api/v1/alerts  (or: mlvigil alerts list --url {url})\n"
         f"  config     {config_path}\n"
-        f"  (the dashboard comes with issue 7; Ctrl-C to stop)\n"
+        f"  report     {url}/api/v1/models/{MODEL}/report  (latest window, as HTML)\n"
+        f"  (Ctrl-C to stop)\n"
     )
     threads = [threading.Thread(target=t, daemon=True) for t in (traffic, report)]
     for thread in threads:

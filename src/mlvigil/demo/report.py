@@ -8,16 +8,18 @@ from typing import Any
 import typer
 
 from mlvigil.demo.example import MODEL
-from mlvigil.demo.simulation import Simulation
+from mlvigil.demo.simulation import PHASES, Simulation
 from mlvigil.service.monitor import MonitoringService
 
 
 class WindowReporter:
     """Prints each window once it is evaluated, and again when its labels are final."""
 
-    def __init__(self, service: MonitoringService, simulation: Simulation) -> None:
+    def __init__(self, service: MonitoringService, simulation: Simulation, dashboard: str) -> None:
         self.service = service
         self.simulation = simulation
+        self.dashboard = dashboard
+        self._told = False
         self._printed: dict[datetime, bool] = {}
         self._phase = ""
         self._last_event = ""
@@ -39,6 +41,19 @@ class WindowReporter:
             summary = alert["annotations"].get("summary", "")
             typer.echo(f"   ALERT {event['kind']}: {alert['labels']['alertname']} - {summary}")
             self._last_event = max(self._last_event, event["at"])
+        self._point_to_the_dashboard()
+
+    def _point_to_the_dashboard(self) -> None:
+        """Once a window of the last phase is evaluated, the whole story is on the dashboard."""
+        last = self.simulation.clock.start + PHASES[-1].after
+        if self._told or not any(w.start >= last for w in self.service.store.windows(MODEL)):
+            return
+        self._told = True
+        typer.echo(
+            "\nThe story so far (drift, the quality page and its silence, the accuracy drop and\n"
+            "the fix) is on the dashboard; the demo keeps running until Ctrl-C:\n"
+            f"  {self.dashboard}\n"
+        )
 
 
 def _line(
