@@ -6,16 +6,12 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from dashboard_data import fill, write_config
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
 from live_servers import free_port, start_logged, system_binary, wait_until_serving
-
-#: Where screenshots go (CI keeps the folder as an artifact).
-SCREENSHOTS = Path(os.environ.get("MLVIGIL_TEST_ARTIFACTS", "test-artifacts")) / "screenshots"
+from ui.dashboard_data import fill, write_config
 
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -28,8 +24,10 @@ CHROMIUM_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package scope: Playwright's sync API runs an event loop while it is open, which
+    # other packages' tests (asyncio.run) must not find.
     executable = system_binary("chromium", "chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
@@ -37,7 +35,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlvigil serve` holding eight evaluated windows of the test model."""
     directory = tmp_path_factory.mktemp("dashboard")
@@ -87,9 +85,3 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
     assert problems.dialogs == [], "the page opened a dialog: injected script ran"
     assert problems.errors == []
-
-
-def screenshot(page: Page, name: str) -> None:
-    """Save a full-page screenshot as a test artifact."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

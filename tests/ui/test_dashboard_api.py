@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
+
+from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
 
 
 def _get(url: str, path: str, **params: str) -> httpx.Response:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
 from playwright.sync_api import Page, expect
 
-from conftest import screenshot
+from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
+from ui.screenshots import screenshot
 
 
 def test_overview_shows_each_models_health(page: Page, dashboard_url: str) -> None:

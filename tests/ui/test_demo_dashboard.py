@@ -13,8 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from conftest import screenshot
 from live_servers import free_port
+from ui.screenshots import screenshot
 
 STORY_TOLD = "The story so far"
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field
@@ -364,6 +365,8 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     async def unknown_silence(request: Request, error: UnknownSilenceError) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(error)})
 
+    # The dashboard's views run to hundreds of kilobytes of JSON for wide models.
+    app.add_middleware(GZipMiddleware, minimum_size=4096)
     app.include_router(dashboard_router(service))
     app.mount("/ui", static_assets(), name="ui")
 

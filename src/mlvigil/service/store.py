@@ -668,6 +668,14 @@ class Store:
         """Run a read-only query on a cursor of its own (for views that aggregate)."""
         return self._read(sql, params)
 
+    def read_table(self, sql: str, params: Sequence[Any]) -> pa.Table:
+        """Run a read-only query; its rows as an Arrow table (for large results)."""
+        cursor = self._connection.cursor()
+        try:
+            return cursor.sql(sql, params=list(params)).to_arrow_table()
+        finally:
+            cursor.close()
+
     # -- plumbing ----------------------------------------------------------------
 
     @contextmanager

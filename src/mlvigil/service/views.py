@@ -11,6 +11,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,14 +35,18 @@ QUALITY_CHECKS = ("volume", "schema", "completeness", "uniqueness", "outliers", 
 # threshold, above 1 when drifted. Distances: statistic / threshold. p-value tests:
 # log(p) / log(alpha), so p = alpha gives 1 and p = alpha^2 gives 2.
 _DRIFT_SCORES = """
-    SELECT window_start, "column",
+    WITH numbered AS (
+        SELECT window_start, row_number() OVER (ORDER BY window_start) - 1 AS window_index
+        FROM windows WHERE model = ?
+    )
+    SELECT window_index, "column",
         CASE WHEN json_extract_string(details, '$.rule') = 'p_value'
              THEN ln(greatest(coalesce(
                     TRY_CAST(json_extract_string(details, '$.p_value_adjusted') AS DOUBLE),
                     TRY_CAST(json_extract_string(details, '$.p_value') AS DOUBLE)), 1e-300))
                   / ln(threshold)
              ELSE value / nullif(threshold, 0) END AS score
-    FROM results
+    FROM results JOIN numbered USING (window_start)
     WHERE model = ? AND "check" = 'drift' AND "column" IS NOT NULL AND segment IS NULL
       AND status IN ('passed', 'failed')
 """
@@ -177,11 +182,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
     index = {w.start: i for i, w in enumerate(windows)}
     count = len(windows)
 
-    columns: dict[str, list[float | None]] = {}
-    for start, column, score in store.read(_DRIFT_SCORES, [model]).fetchall():
-        at = index.get(start.astimezone(UTC))
-        if at is not None:
-            columns.setdefault(column, [None] * count)[at] = _finite(score, 3)
+    columns = _drift_scores(store.read_table(_DRIFT_SCORES, [model, model]), count)
     order = [c for c in (*config.column_types, config.schema.target) if c in columns]
     order += sorted(c for c in columns if c not in order)
 
@@ -233,6 +234,25 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
     }
 
 
+def _drift_scores(table: pa.Table, windows: int) -> dict[str, list[float | None]]:
+    """Scores per column as one list per column, ``None`` where a window has none.
+
+    Built with numpy: a model of 100 columns and 1,000 windows has 100,000 scores.
+    """
+    table = table.combine_chunks()
+    names = pc.dictionary_encode(table.column("column")).combine_chunks()
+    row = names.indices.to_numpy(zero_copy_only=False)
+    column = table.column("window_index").to_numpy()
+    scores = pc.fill_null(table.column("score"), float("nan")).to_numpy()
+    matrix = np.full((len(names.dictionary), windows), np.nan)
+    matrix[row, column] = np.round(scores, 3)
+    matrix[~np.isfinite(matrix)] = np.nan
+    return {
+        name: [None if v != v else v for v in values]
+        for name, values in zip(names.dictionary.to_pylist(), matrix.tolist(), strict=True)
+    }
+
+
 def _window_start(service: MonitoringService, model: str, window: datetime | None) -> WindowRecord:
     windows = service.store.windows(model)
     if not windows:
@@ -258,10 +278,10 @@ def _profiles(
     reference = service.reference(model)
     if reference is None:
         raise InputError(f"model {model!r} has no reference profile yet")
-    blob = service.store.profile(model, record.start)
-    if blob is None:
+    current = service.window_profile(model, record.start)
+    if current is None:
         raise InputError(f"the window starting {record.start.isoformat()} holds no rows")
-    return reference, DatasetProfile.deserialize(blob)
+    return reference, current
 
 
 def _label_profile(service: MonitoringService, model: str, record: WindowRecord) -> DatasetProfile:
