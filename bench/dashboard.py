@@ -108,10 +108,10 @@ def _results(features: int, rng: np.random.Generator, drifting: bool) -> list[Ch
             "",
         )
     )
-    for i in range(features):
-        results.append(
-            CheckResult("completeness", "null_rate", f"f{i}", 0.0, 0.05, CheckStatus.PASSED)
-        )
+    results.extend(
+        CheckResult("completeness", "null_rate", f"f{i}", 0.0, 0.05, CheckStatus.PASSED)
+        for i in range(features)
+    )
     results.append(
         CheckResult(
             "performance", "accuracy", None, float(rng.uniform(0.8, 0.9)), 0.8, CheckStatus.PASSED
