@@ -5,7 +5,8 @@ drift share, quality and performance results, and a real 100-column profile), st
 ``mlvigil serve`` on it, and measures over real HTTP from this process:
 
 - ``overview``, ``model_view``, ``distribution``, ``window_report``: latency of each
-  endpoint (median of ``--runs``) and the bytes it sends;
+  endpoint's first request (cold: the window profile is read from the store) and the
+  median of ``--runs`` more, and the bytes it sends (plain and gzip);
 - ``browser``: with Debian's chromium (skipped if absent), time from navigation to the
   model page's heatmap and charts being drawn, median of ``--runs`` fresh page loads.
 
@@ -143,14 +144,21 @@ def _free_port() -> int:
 
 
 def _timed(client: httpx.Client, path: str, runs: int, **params: str) -> dict[str, Any]:
+    """Latency of the first request and median of ``runs`` more, and the bytes sent."""
     seconds, size = [], 0
-    for _ in range(runs):
+    for _ in range(runs + 1):
         started = time.perf_counter()
-        response = client.get(path, params=params)
+        response = client.get(path, params=params, headers={"Accept-Encoding": "identity"})
         seconds.append(time.perf_counter() - started)
         response.raise_for_status()
         size = len(response.content)
-    return {"median_ms": round(statistics.median(seconds) * 1000, 1), "bytes": size}
+    gzipped = client.get(path, params=params, headers={"Accept-Encoding": "gzip"})
+    return {
+        "first_ms": round(seconds[0] * 1000, 1),
+        "median_ms": round(statistics.median(seconds[1:]) * 1000, 1),
+        "bytes": size,
+        "gzip_bytes": int(gzipped.headers.get("content-length", size)),
+    }
 
 
 def _browser(url: str, runs: int) -> dict[str, Any] | None:

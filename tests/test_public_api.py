@@ -19,6 +19,7 @@ import mlvigil
         "mlvigil.io",
         "mlvigil.profile",
         "mlvigil.telemetry",
+        "mlvigil.report",
     ],
 )
 def test_all_names_resolve(module_name: str) -> None:

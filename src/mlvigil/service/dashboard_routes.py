@@ -12,9 +12,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mlvigil.service import views
@@ -55,10 +56,12 @@ def dashboard_router(service: MonitoringService) -> APIRouter:
         return await run_in_threadpool(views.overview, service)
 
     @router.get("/api/v1/models/{model}/dashboard")
-    async def model_dashboard(model: str) -> dict[str, Any]:
+    async def model_dashboard(model: str) -> Response:
         """Per-window drift share, drift scores per column, quality, performance, alerts."""
         service.model(model)
-        return await run_in_threadpool(views.model_view, service, model)
+        view = await run_in_threadpool(views.model_view, service, model)
+        # orjson directly: FastAPI's encoder takes ~0.3 s over 100,000 scores.
+        return Response(orjson.dumps(view), media_type="application/json")
 
     @router.get("/api/v1/models/{model}/distribution")
     async def distribution(
