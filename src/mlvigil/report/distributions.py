@@ -64,14 +64,14 @@ class Distribution:
     current_null_rate: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON view."""
+        """Plain-JSON view (shares rounded to 6 decimals: more is noise from the sketches)."""
         return {
             "column": self.column,
             "kind": self.kind,
             "labels": list(self.labels),
             "edges": list(self.edges),
-            "reference": list(self.reference),
-            "current": list(self.current),
+            "reference": [round(share, 6) for share in self.reference],
+            "current": [round(share, 6) for share in self.current],
             "reference_null_rate": self.reference_null_rate,
             "current_null_rate": self.current_null_rate,
         }

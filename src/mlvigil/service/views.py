@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile, profile_table
-from mlvigil.report import Distribution, ReportData, column_distribution, distributions
+from mlvigil.report import ReportData, column_distribution, distributions, render_report
 from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
 
@@ -61,7 +61,7 @@ _SERIES = """
 """
 
 _QUALITY_FAILURES = f"""
-    SELECT window_start, count(*) FILTER (WHERE status <> 'passed'), count(*)
+    SELECT window_start, count(*) FILTER (WHERE status <> 'passed')
     FROM results
     WHERE model = ? AND "check" IN ({", ".join(f"'{c}'" for c in QUALITY_CHECKS)})
     GROUP BY window_start
@@ -206,7 +206,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         series["failed"][at] = status != "passed"
 
     quality_failed: list[int | None] = [None] * count
-    for start, failed, _ in store.read(_QUALITY_FAILURES, [model]).fetchall():
+    for start, failed in store.read(_QUALITY_FAILURES, [model]).fetchall():
         at = index.get(start.astimezone(UTC))
         if at is not None:
             quality_failed[at] = int(failed)
@@ -305,20 +305,11 @@ def column_distribution_view(
     distribution = column_distribution(
         column, reference.columns.get(column), current.columns.get(column)
     )
-    return {"window": _window(record), **_rounded(distribution)}
-
-
-def _rounded(distribution: Distribution) -> dict[str, Any]:
-    data = distribution.to_dict()
-    for side in ("reference", "current"):
-        data[side] = [round(share, 5) for share in data[side]]
-    return data
+    return {"window": _window(record), **distribution.to_dict()}
 
 
 def window_report(service: MonitoringService, model: str, window: datetime | None) -> str:
     """The HTML report of one window: its stored drift and quality results, with charts."""
-    from mlvigil.report import render_report
-
     config = service.model(model)
     record = _window_start(service, model, window)
     reference, current = _profiles(service, model, record)
