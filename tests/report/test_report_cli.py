@@ -25,9 +25,13 @@ class _Resources(HTMLParser):
         super().__init__()
         self.urls: list[str] = []
         self.tags: list[str] = []
+        self.policy = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
+        values = dict(attrs)
+        if tag == "meta" and values.get("http-equiv") == "Content-Security-Policy":
+            self.policy = values.get("content") or ""
         self.urls += [v or "" for k, v in attrs if k in ("src", "href", "srcset", "action")]
 
 
@@ -84,7 +88,8 @@ def test_user_strings_are_escaped_and_nothing_is_fetched(
     assert parser.urls == []
     assert HOSTILE not in html
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
-    assert "default-src 'none'" in html  # and a CSP forbids fetching anyway
+    assert parser.policy.startswith("default-src 'none';")  # a CSP forbids fetching anyway
+    assert "script-src 'sha256-" in parser.policy  # and any script but the page's own
 
 
 def test_quality_results_come_with_a_config(files: tuple[Path, Path], tmp_path: Path) -> None:

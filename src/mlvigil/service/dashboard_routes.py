@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from mlvigil.report.html import CONTENT_SECURITY_POLICY
 from mlvigil.service import views
 from mlvigil.service.monitor import MonitoringService
 
@@ -28,8 +29,6 @@ DASHBOARD_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-#: Reports carry their own inline styles and script (they must open as a lone file).
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 _SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
@@ -82,7 +81,7 @@ def dashboard_router(service: MonitoringService) -> APIRouter:
         service.model(model)
         html = await run_in_threadpool(views.window_report, service, model, window)
         return HTMLResponse(
-            html, headers={"Content-Security-Policy": REPORT_CSP, **_SECURITY_HEADERS}
+            html, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, **_SECURITY_HEADERS}
         )
 
     return router
