@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
@@ -107,3 +108,29 @@ def test_window_report_opens_and_sorts_by_statistic(page: Page, dashboard_url: s
     assert values == sorted(values, reverse=True)
     assert len(values) >= 4
     screenshot(page, "4-window-report")
+
+
+def test_a_silenced_alert_shows_as_silenced_beside_its_silence(
+    page: Page, dashboard_url: str
+) -> None:
+    silence = httpx.post(
+        f"{dashboard_url}/api/v1/silences",
+        json={
+            "matchers": {"alertname": "quality_failure"},
+            "duration": 3600,
+            "created_by": "on-call <b>",
+            "comment": "known pipeline bug",
+        },
+    )
+    assert silence.status_code == 201, silence.text
+    try:
+        page.goto(f"{dashboard_url}/#/models/{MODEL}")
+        row = page.locator("#alerts tr", has_text="quality_failure")
+        expect(row).to_contain_text("silenced")
+        expect(page.locator("#silences")).to_contain_text("alertname=quality_failure until")
+        expect(page.locator("#silences")).to_contain_text("known pipeline bug (on-call <b>)")
+        page.get_by_role("link", name="Models").click()
+        expect(page.locator(f'tr[data-model="{MODEL}"]')).to_contain_text("1 silenced")
+        screenshot(page, "7-silenced")
+    finally:
+        httpx.delete(f"{dashboard_url}/api/v1/silences/{silence.json()['id']}")

@@ -284,7 +284,7 @@ async function renderOverview() {
     el("td", { class: "num" }, m.drift ? percent(m.drift.share) : "—"),
     el("td", { class: "num" }, `${m.quality.failed} / ${m.quality.total}`),
     el("td", {}, m.performance.length
-      ? m.performance.map((p) => el("div", {}, `${p.metric} ${number(p.value)}`, p.threshold !== null ? ` (min ${number(p.threshold)})` : "", " ", badge(p.status, p.status === "passed" ? "ok" : "bad")))
+      ? m.performance.map((p) => el("div", {}, `${p.metric} ${number(p.value)}`, p.threshold !== null ? ` (threshold ${number(p.threshold)})` : "", " ", badge(p.status, p.status === "passed" ? "ok" : "bad")))
       : el("span", { class: "muted" }, "no labelled window yet")),
     el("td", { class: "num" }, String(m.alerts.firing)),
     el("td", {}, age(m.data_age_seconds)),
@@ -295,7 +295,7 @@ async function renderOverview() {
     el("h1", {}, "Models"),
     el("section", { class: "card" }, el("table", { id: "models" },
       el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))),
-    el("p", { class: "muted" }, "Drift and quality are from each model's latest window; performance from its latest window whose labels have matured."),
+    el("p", { class: "muted" }, "Drift and quality are from each model's latest window; performance and label coverage from its latest window with enough labels to measure."),
   ];
 }
 
