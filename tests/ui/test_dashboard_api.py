@@ -121,6 +121,9 @@ def test_window_report_is_html_with_the_windows_results(dashboard_url: str) -> N
     assert "No dataset drift" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert HOSTILE not in html
+    # Every column has its chart, the label too (from the window's labels).
+    label_row = html.split('<td data-sort="label">')[1].split("</tr>")[0]
+    assert label_row.count('class="cur"') == 2
 
 
 def test_dashboard_page_and_assets_are_served_with_a_strict_policy(dashboard_url: str) -> None:

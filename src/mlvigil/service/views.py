@@ -315,6 +315,11 @@ def window_report(service: MonitoringService, model: str, window: datetime | Non
     reference, current = _profiles(service, model, record)
     results = service.store.results(model, start=record.start, end=record.end)
     names = [c for c in config.column_types if c in reference.columns and c in current.columns]
+    charts = distributions(reference, current, names)
+    target = config.schema.target
+    if target in reference.columns and record.labelled:
+        labels = _label_profile(service, model, record).columns.get(target)
+        charts.append(column_distribution(target, reference.columns[target], labels))
     return render_report(
         ReportData(
             title=f"{model}: window {record.start:%Y-%m-%d %H:%M} – {record.end:%H:%M} UTC",
@@ -323,6 +328,6 @@ def window_report(service: MonitoringService, model: str, window: datetime | Non
             reference_rows=reference.row_count,
             current_rows=record.rows,
             results=[r for r in results if r["check"] != "serving" and r["segment"] is None],
-            distributions=distributions(reference, current, names),
+            distributions=charts,
         )
     )
