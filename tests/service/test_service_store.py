@@ -43,6 +43,30 @@ def test_migrations_run_once_and_reopening_keeps_data(settings):
     reopened.close()
 
 
+def test_profiles_stored_before_migration_7_stay_readable(settings):
+    import duckdb
+
+    settings.store.parent.mkdir(parents=True, exist_ok=True)
+    old = duckdb.connect(str(settings.store))
+    old.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+    )
+    for version, sql in enumerate(MIGRATIONS[:6], start=1):
+        old.execute(sql)
+        old.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    old.execute(
+        "INSERT INTO windows VALUES ('credit', ?, ?, 10, 0, now(), false, ?)",
+        [START, START + timedelta(hours=1), b"a profile"],
+    )
+    old.close()
+
+    store = _store(settings)
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.profile("credit", START) == b"a profile"
+    assert store.profile("credit", START + timedelta(hours=1)) is None
+    store.close()
+
+
 def test_a_new_feature_adds_a_column_and_a_changed_type_is_refused(settings):
     _store(settings).close()
     credit = settings.models["credit"]

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -38,9 +37,6 @@ Clock = Callable[[], datetime]
 
 #: Most windows one evaluate request may cover (a backfill goes in several requests).
 MAX_WINDOWS_PER_REQUEST = 1_000
-#: Window profiles kept deserialized for the dashboard and reports (the latest ones,
-#: mostly: reading one from the store scans the profile column of every window).
-PROFILE_CACHE_SIZE = 16
 
 
 def _utc_now() -> datetime:
@@ -76,8 +72,6 @@ class MonitoringService:
             name: _file_reference(model) for name, model in config.models.items()
         }
         self._evaluating = threading.Lock()
-        self._profiles: OrderedDict[tuple[str, datetime], DatasetProfile] = OrderedDict()
-        self._profiles_lock = threading.Lock()
         self.ready = True
 
     def close(self) -> None:
@@ -362,25 +356,8 @@ class MonitoringService:
 
     def window_profile(self, name: str, start: datetime) -> DatasetProfile | None:
         """The profile of the window of model ``name`` starting at ``start``, if it has one."""
-        key = (name, start)
-        with self._profiles_lock:
-            cached = self._profiles.get(key)
-            if cached is not None:
-                self._profiles.move_to_end(key)
-                return cached
         blob = self.store.profile(name, start)
-        if blob is None:
-            return None
-        profile = DatasetProfile.deserialize(blob)
-        self._remember_profile(key, profile)
-        return profile
-
-    def _remember_profile(self, key: tuple[str, datetime], profile: DatasetProfile) -> None:
-        with self._profiles_lock:
-            self._profiles[key] = profile
-            self._profiles.move_to_end(key)
-            while len(self._profiles) > PROFILE_CACHE_SIZE:
-                self._profiles.popitem(last=False)
+        return None if blob is None else DatasetProfile.deserialize(blob)
 
     def _closed_windows(
         self, config: ModelConfig, now: datetime, *, lateness: timedelta
@@ -413,8 +390,6 @@ class MonitoringService:
         profile = evaluation.profile
         blob = None if profile is None else profile.serialize()
         self.store.save_window(config.name, evaluation.window, blob, evaluation.results)
-        if profile is not None:
-            self._remember_profile((config.name, start), profile)
         _log.info(
             "window evaluated",
             extra={
@@ -438,13 +413,13 @@ class MonitoringService:
     def _reference_from_windows(self, config: ModelConfig, count: int) -> DatasetProfile | None:
         profiles = []
         for window in self.store.windows(config.name):
-            blob = self.store.profile(config.name, window.start) if window.rows else None
-            if blob is not None:
-                profiles.append(DatasetProfile.deserialize(blob))
+            profile = self.window_profile(config.name, window.start) if window.rows else None
+            if profile is not None:
+                profiles.append(profile)
             if len(profiles) == count:
                 merged = profiles[0]
-                for profile in profiles[1:]:
-                    merged = merged.merge(profile)
+                for other in profiles[1:]:
+                    merged = merged.merge(other)
                 return merged
         return None
 

@@ -8,7 +8,9 @@ Tables, created by numbered migrations (``schema_migrations`` records what ran):
 - ``labels_<n>``: one per model, the latest label per prediction id;
 - ``ingest_batches``: idempotency keys of acknowledged batches, so a retried batch is
   not stored twice;
-- ``windows``: every evaluated window with its profile;
+- ``windows``: every evaluated window;
+- ``window_profiles``: each window's profile, under a one-column key so that reading
+  one is an index lookup (a filter on ``windows`` would scan every profile);
 - ``results``: the :class:`~mlvigil.checks.result.CheckResult` rows of every window.
 
 Every write is one transaction; a method returns only after DuckDB committed it, so
@@ -21,7 +23,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,16 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     """
     ALTER TABLE results ADD COLUMN segment VARCHAR;
+    """,
+    """
+    CREATE TABLE window_profiles (
+        window_key VARCHAR PRIMARY KEY,  -- model|window_start in epoch microseconds
+        profile BLOB NOT NULL
+    );
+    INSERT INTO window_profiles
+        SELECT model || '|' || epoch_us(window_start), profile FROM windows
+        WHERE profile IS NOT NULL;
+    UPDATE windows SET profile = NULL;
     """,
 )
 
@@ -389,9 +401,13 @@ class Store:
                     window.labelled,
                     window.evaluated_at,
                     window.labels_final,
-                    profile,
+                    None,  # profiles live in window_profiles
                 ],
             )
+            key = _profile_key(model, start)
+            cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
+            if profile is not None:
+                cursor.execute("INSERT INTO window_profiles VALUES (?, ?)", [key, profile])
             if rows:
                 cursor.executemany(
                     "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
@@ -602,7 +618,8 @@ class Store:
     def profile(self, model: str, start: datetime) -> bytes | None:
         """The stored profile of the window starting at ``start``."""
         row = self._read(
-            "SELECT profile FROM windows WHERE model = ? AND window_start = ?", [model, start]
+            "SELECT profile FROM window_profiles WHERE window_key = ?",
+            [_profile_key(model, start)],
         ).fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
 
@@ -698,6 +715,7 @@ class Store:
         return cursor.execute(sql, params) if params is not None else cursor.execute(sql)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SQL_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
 _ARROW_TYPES = {
     "DOUBLE": pa.float64(),
@@ -713,6 +731,11 @@ def _same_type(have: str, want: str) -> bool:
 
 def _number(value: float | None) -> float | None:
     return None if value is None or value != value else float(value)
+
+
+def _profile_key(model: str, start: datetime) -> str:
+    """Key of a window's profile: as ``model || '|' || epoch_us(window_start)`` in SQL."""
+    return f"{model}|{(start - _EPOCH) // timedelta(microseconds=1)}"
 
 
 def _utc(moment: datetime) -> datetime:
