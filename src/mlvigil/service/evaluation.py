@@ -33,10 +33,10 @@ MAX_SEGMENT_VALUES = 20
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A window's record, its profile (none when it holds no rows) and its results."""
+    """A window's record, its serialized profile and its results."""
 
     window: WindowRecord
-    profile: DatasetProfile | None
+    profile: bytes | None
     results: tuple[CheckResult, ...]
 
 
@@ -83,7 +83,7 @@ def evaluate_window(
     if config.performance is not None:
         results.extend(_performance(config, table))
         results.extend(_segment_performance(config, table))
-    return Evaluation(record, profile, tuple(results))
+    return Evaluation(record, profile.serialize(), tuple(results))
 
 
 def _latency(table: pa.Table) -> list[CheckResult]:

@@ -387,9 +387,9 @@ class MonitoringService:
         evaluation = evaluate_window(
             config, self.store, start, end, reference=self.reference(config.name), now=self.clock()
         )
-        profile = evaluation.profile
-        blob = None if profile is None else profile.serialize()
-        self.store.save_window(config.name, evaluation.window, blob, evaluation.results)
+        self.store.save_window(
+            config.name, evaluation.window, evaluation.profile, evaluation.results
+        )
         _log.info(
             "window evaluated",
             extra={
