@@ -33,7 +33,11 @@ class Run:
         self.rules = rules
         self.states: dict = {}
 
-    def tick(self, minutes: int, *rows) -> list[tuple[str, AlertState]]:
+    def tick(self, minutes: int, *rows, window: int | None = None) -> list[tuple[str, AlertState]]:
+        """Evaluate the rows as the results of the window starting at minute ``window``
+        (by default each tick is a new window, starting at the tick)."""
+        start = T0 + timedelta(minutes=minutes if window is None else window)
+        rows = tuple({**r, "window_start": start.isoformat()} for r in rows)
         self.states, transitions = evaluate_rules(
             self.rules, rows, self.states, T0 + timedelta(minutes=minutes)
         )
@@ -68,6 +72,36 @@ def test_conditions(text, value, holds):
 def test_unreadable_conditions_say_what_to_write(text):
     with pytest.raises(ConfigError, match=r"'> 0\.1'|low end"):
         Condition.parse(text)
+
+
+def test_a_window_evaluated_again_is_not_one_more_window_for_the_for_count():
+    run = Run(AlertRule("drift", "drift_share", Condition.parse(">= 0.5"), for_windows=2))
+    assert run.tick(0, row(0.6)) == []
+    assert run.tick(5, row(0.7), window=0) == []  # the same window again (late labels)
+    assert run.state(alertname="drift") is AlertState.PENDING
+    assert run.tick(60, row(0.7)) == [("drift", AlertState.FIRING)]
+
+
+def test_an_alert_whose_result_disappears_keeps_firing_for_its_own_rules_keep_firing_for():
+    null_rate = AlertRule(
+        "nulls",
+        "null_rate",
+        Condition.parse("> 0.1"),
+        column="income",
+        keep_firing_for=timedelta(hours=2),
+    )
+    drift = AlertRule("drift", "drift_share", Condition.parse(">= 0.5"))  # no keep_firing_for
+    run = Run(null_rate, drift)
+    nulls = row(0.3, metric="null_rate", column="income", check="completeness")
+    assert run.tick(0, nulls, row(0.6)) == [
+        ("nulls", AlertState.FIRING),
+        ("drift", AlertState.FIRING),
+    ]
+    # The null-rate result is gone (the column was dropped from the checks): its alert
+    # keeps firing for its own rule's 2 h, not the last rule's 0.
+    assert run.tick(60, row(0.6)) == []
+    assert run.state(alertname="nulls") is AlertState.FIRING
+    assert run.tick(130, row(0.6)) == [("nulls", AlertState.RESOLVED)]
 
 
 def test_an_alert_fires_after_its_for_windows_and_resolves_when_the_value_recovers():

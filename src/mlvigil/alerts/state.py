@@ -68,10 +68,13 @@ class Alert:
     """When the condition started holding (pending or firing), else ``None``."""
     last_true: datetime | None
     windows_true: int
-    """Consecutive evaluations the condition held."""
+    """Consecutive windows the condition held in."""
     fired_at: datetime | None
     resolved_at: datetime | None
     annotations: Mapping[str, str]
+    window: str | None = None
+    """Start of the window whose result the alert last saw: a window evaluated again
+    (late labels, late rows) is not one more window for ``for``."""
 
     @property
     def key(self) -> AlertKey:
@@ -90,6 +93,7 @@ class Alert:
             "fired_at": _iso(self.fired_at),
             "resolved_at": _iso(self.resolved_at),
             "annotations": dict(self.annotations),
+            "window": self.window,
         }
 
     @classmethod
@@ -105,6 +109,7 @@ class Alert:
             fired_at=_time(data["fired_at"]),
             resolved_at=_time(data["resolved_at"]),
             annotations=dict(data["annotations"]),
+            window=data.get("window"),
         )
 
 
@@ -133,13 +138,16 @@ def step(
     value: float | None,
     annotations: Mapping[str, str],
     now: datetime,
+    window: str | None = None,
 ) -> tuple[Alert, Transition | None]:
-    """Advance one alert by one evaluation."""
+    """Advance one alert by one evaluation of the result of ``window``."""
     state = previous.state if previous else AlertState.INACTIVE
     if holds:
         active = state in (AlertState.PENDING, AlertState.FIRING)
+        counted = previous.windows_true if active and previous else 0
+        same_window = previous is not None and window is not None and previous.window == window
+        windows = counted if same_window and counted else counted + 1
         since = (previous.active_since if active and previous else None) or now
-        windows = (previous.windows_true if active and previous else 0) + 1
         alert = Alert(
             labels,
             state,
@@ -150,6 +158,7 @@ def step(
             previous.fired_at if previous and state is AlertState.FIRING else None,
             None,
             annotations,
+            window,
         )
         if state is AlertState.FIRING:
             return alert, None
@@ -159,15 +168,20 @@ def step(
         return replace(alert, state=AlertState.PENDING), None
     if previous is None or state in (AlertState.INACTIVE, AlertState.RESOLVED):
         quiet = previous or Alert(labels, AlertState.INACTIVE, value, None, None, 0, None, None, {})
-        return replace(quiet, value=value, windows_true=0), None
+        return replace(quiet, value=value, windows_true=0, window=window), None
     if state is AlertState.PENDING:
         return replace(
-            previous, state=AlertState.INACTIVE, value=value, active_since=None, windows_true=0
+            previous,
+            state=AlertState.INACTIVE,
+            value=value,
+            active_since=None,
+            windows_true=0,
+            window=window,
         ), None
     # Firing and the condition stopped holding: keep firing for a while, then resolve.
     last_true = previous.last_true or now
     if now - last_true < rule.keep_firing_for:
-        return replace(previous, value=value, windows_true=0), None
+        return replace(previous, value=value, windows_true=0, window=window), None
     resolved = replace(
         previous,
         state=AlertState.RESOLVED,
@@ -175,6 +189,7 @@ def step(
         active_since=None,
         windows_true=0,
         resolved_at=now,
+        window=window,
     )
     return resolved, Transition(resolved, AlertState.RESOLVED)
 
@@ -218,7 +233,14 @@ def evaluate_rules(
             status = str(row.get("status", ""))
             holds = rule.condition.holds(math.nan if value is None else float(value), status)
             alert, transition = step(
-                rule, previous.get(key), labels, holds, value, rule.render(row, value), now
+                rule,
+                previous.get(key),
+                labels,
+                holds,
+                value,
+                rule.render(row, value),
+                now,
+                _window_of(row),
             )
             states[key] = alert
             if transition is not None:
@@ -233,11 +255,18 @@ def evaluate_rules(
                 states[key] = resolved
                 transitions.append(Transition(resolved, AlertState.RESOLVED))
             continue
-        alert_now, transition = step(rule, alert, alert.labels, False, None, alert.annotations, now)
+        alert_now, transition = step(
+            owner, alert, alert.labels, False, None, alert.annotations, now, alert.window
+        )
         states[key] = alert_now
         if transition is not None:
             transitions.append(transition)
     return states, transitions
+
+
+def _window_of(row: Mapping[str, Any]) -> str | None:
+    window = row.get("window_start")
+    return None if window is None else str(window)
 
 
 class _ResultIndex:
