@@ -117,6 +117,8 @@ def _profile_numbers(
     # Integers are hashed as their float64 value, so 1 and 1.0 are one distinct value.
     distinct = HyperLogLog.of(pa.array(array), config.distinct_precision)
     tally = _NumberTally()
+    # Past quantile_k values the sketch sorts one copy of the finite values, once:
+    # a deterministic sketch, the same bytes for the same column in any process.
     quantiles = QuantileSketch.of(tally.finite_slices(array), config.quantile_k)
     counts: dict[Label, int] | None = None
     capped = False
