@@ -77,8 +77,8 @@ def test_performance_alerts_come_from_the_latest_window_whose_labels_matured(
     config_path.write_text(
         config_path.read_text().replace("min_labels: 20", "min_labels: 20\n        label_delay: 2h")
     )
-    now = START + 3 * HOUR + 30 * timedelta(minutes=1)  # first window final, second not
-    service = MonitoringService(load_service_config(config_path), clock=lambda: now)
+    clock = [START + 65 * timedelta(minutes=1)]
+    service = MonitoringService(load_service_config(config_path), clock=lambda: clock[0])
     try:
         credit = service.config.models["credit"]
         first = records(300, seed=5)
@@ -87,8 +87,10 @@ def test_performance_alerts_come_from_the_latest_window_whose_labels_matured(
         right = [{"id": r["id"], "label": r["prediction"]} for r in first[150:]]
         body = orjson.dumps({"records": wrong + right})
         service.store.insert_labels("credit", labels_from_json(body, credit))
+        service.evaluate("credit", START, START + HOUR)  # live: just after the window closed
+        clock[0] = START + 3 * HOUR + 30 * timedelta(minutes=1)  # first window final now
         ingest(service, records(300, seed=6, start=START + HOUR, prefix="later"))
-        service.evaluate("credit", START, START + 2 * HOUR)
+        service.evaluate("credit", START, START + 2 * HOUR)  # the second: first seen now
         assert "performance_degradation" in firing(service)
         (alert,) = [
             a for a in service.alerts() if a["labels"]["alertname"] == "performance_degradation"

@@ -70,8 +70,9 @@ def _zero_or_duration(value: Any) -> Any:
 
 Wait = Annotated[timedelta, BeforeValidator(_zero_or_duration)]
 
-#: The rules a new user gets: (check, metric, condition, severity, summary).
-DEFAULT_RULES: dict[str, tuple[str, str, str, str, str]] = {
+#: The rules a new user gets: (check or None for every check, metric, condition,
+#: severity, summary).
+DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
     "dataset_drift": (
         "drift",
         "drift_share",
@@ -106,6 +107,13 @@ DEFAULT_RULES: dict[str, tuple[str, str, str, str, str]] = {
         "== 0",
         "critical",
         "{model}: no predictions in window {window}",
+    ),
+    "check_error": (
+        None,
+        ANY,
+        "error",
+        "warning",
+        "{model}: {check} {metric} {column} could not be computed in window {window}: {message}",
     ),
 }
 

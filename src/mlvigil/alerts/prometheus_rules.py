@@ -238,6 +238,17 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
         "{{ $labels.column }} in the latest window.",
     )
     group.alert(
+        "MLCheckError",
+        "mlvigil_check_error == 1",
+        for_="5m",
+        severity="warning",
+        summary="{{ $labels.model }}: {{ $labels.check }} {{ $labels.metric }} could not be "
+        "computed",
+        description="The {{ $labels.check }} check ({{ $labels.metric }}) could not be "
+        "computed on {{ $labels.column }} in the latest window: its inputs do not line up "
+        "(see the result's message).",
+    )
+    group.alert(
         "MLNoDataInWindow",
         "mlvigil_window_rows == 0",
         for_="5m",

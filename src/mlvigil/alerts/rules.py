@@ -54,18 +54,23 @@ class Condition:
 
     @classmethod
     def parse(cls, text: str) -> Condition:
-        """Read ``"> 0.1"``, ``"<= 5"``, ``"!= 0"``, ``"outside [0.2, 0.8]"`` or ``"failed"``.
+        """Read a condition: ``"> 0.1"``, ``"<= 5"``, ``"outside [0.2, 0.8]"``, ``"failed"``...
+
+        Comparisons are ``>``, ``>=``, ``<``, ``<=``, ``==`` and ``!=``.
 
         ``failed`` holds when the result itself failed its check (whatever its metric),
-        which is how the built-in rules follow each check's own threshold.
+        which is how the built-in rules follow each check's own threshold. ``error``
+        holds when the check could not be computed (status ``error``: inputs that do
+        not line up, a column of the wrong type...), except informational errors such
+        as a window still waiting for its labels or for a reference.
 
         Raises
         ------
         ConfigError
             When the text is none of those forms.
         """
-        if text.strip() == "failed":
-            return cls("failed", math.nan)
+        if text.strip() in ("failed", "error"):
+            return cls(text.strip(), math.nan)
         match = _CONDITION.fullmatch(text)
         try:
             if match:
@@ -79,14 +84,16 @@ class Condition:
         except ValueError:
             pass
         raise ConfigError(
-            f"cannot read condition {text!r}; write e.g. '> 0.1', '<= 5', '!= 0' or "
-            "'outside [0.2, 0.8]' or 'failed'"
+            f"cannot read condition {text!r}; write e.g. '> 0.1', '<= 5', '!= 0', "
+            "'outside [0.2, 0.8]', 'failed' or 'error'"
         )
 
-    def holds(self, value: float, status: str = "") -> bool:
-        """Whether ``value`` (or, for ``failed``, ``status``) meets the condition."""
+    def holds(self, value: float, status: str = "", severity: str = "") -> bool:
+        """Whether ``value`` (or, for ``failed`` and ``error``, ``status``) meets it."""
         if self.op == "failed":
             return status == "failed"
+        if self.op == "error":
+            return status == "error" and severity != "info"
         if math.isnan(value):
             return False
         if self.op == "outside":
@@ -97,6 +104,8 @@ class Condition:
     def __str__(self) -> str:
         if self.op == "failed":
             return "check failed"
+        if self.op == "error":
+            return "check could not be computed"
         if self.op == "outside":
             return f"outside [{self.threshold:g}, {self.high:g}]"
         return f"{self.op} {self.threshold:g}"
@@ -135,8 +144,8 @@ class AlertRule:
     labels, annotations
         Extra labels (for routing), and templates (``summary``, ``description``,
         ``runbook_url``...) filled with ``{value}``, ``{threshold}``, ``{condition}``,
-        ``{model}``, ``{column}``, ``{metric}``, ``{segment}``, ``{window}``, ``{rule}``,
-        ``{severity}``.
+        ``{model}``, ``{column}``, ``{metric}``, ``{check}``, ``{message}`` (the result's
+        own message), ``{segment}``, ``{window}``, ``{rule}``, ``{severity}``.
     """
 
     name: str
@@ -191,6 +200,8 @@ class AlertRule:
             labels["column"] = str(row["column"])
         if self.metric == ANY:  # one alert per metric the rule watches, not one for all
             labels["metric"] = str(row["metric"])
+            if self.check is None:  # and per check, when it watches every check
+                labels["check"] = str(row["check"])
         if row.get("segment") is not None:
             labels["segment"] = str(row["segment"])
         return labels
@@ -204,6 +215,8 @@ class AlertRule:
             model=str(row.get("model", "")),
             column=str(row.get("column") or ""),
             metric=str(row.get("metric", "")),
+            check=str(row.get("check", "")),
+            message=str(row.get("message", "")),
             segment=str(row.get("segment") or ""),
             window=f"{row.get('window_start', '')}/{row.get('window_end', '')}",
             rule=self.name,

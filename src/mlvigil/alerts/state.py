@@ -230,8 +230,9 @@ def evaluate_rules(
             labels = rule.alert_labels(row)
             key = alert_key(labels)
             value = row["value"]
-            status = str(row.get("status", ""))
-            holds = rule.condition.holds(math.nan if value is None else float(value), status)
+            status, severity = str(row.get("status", "")), str(row.get("severity", ""))
+            number = math.nan if value is None else float(value)
+            holds = rule.condition.holds(number, status, severity)
             alert, transition = step(
                 rule,
                 previous.get(key),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from mlvigil.checks.limits import LearnedLimits
 from mlvigil.schema import ColumnType
 from mlvigil.stats.correction import Correction
 
@@ -72,6 +73,10 @@ class ColumnDrift:
     approximation_error
         Bound on the statistic's absolute error when it was computed from
         profiles (sketches); ``None`` when computed exactly from data.
+    limits
+        Limits learned from reference chunks, when the verdict compares the
+        statistic with them (``threshold`` is then their upper limit) instead of
+        with the method's threshold.
     """
 
     column: str
@@ -94,6 +99,7 @@ class ColumnDrift:
     new_categories: tuple[str, ...] = ()
     missing_categories: tuple[str, ...] = ()
     approximation_error: float | None = None
+    limits: LearnedLimits | None = None
 
     @property
     def tested(self) -> bool:

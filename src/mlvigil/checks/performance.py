@@ -1,9 +1,15 @@
-"""Model performance once labels arrive: classification and regression metrics.
+"""Model performance once labels arrive, as :class:`CheckResult` rows.
 
-Pure functions on arrays (no scikit-learn needed; the tests agree with it), and
-:func:`performance_results`, which turns them into :class:`CheckResult` rows judged
-against a baseline: a metric fails when it is worse than its baseline by more than the
-allowed degradation.
+:func:`measure` computes a window's metrics (:mod:`mlvigil.checks.metrics`) after
+checking that its inputs line up: labels and predictions must be of the classes the
+reference knows, or at least share a value; scores must mean what ``score_is``
+declares (:mod:`mlvigil.checks.scores`). Inputs that do not line up give results with
+status ``error`` and the reason, never a metric that looks measured.
+
+:func:`performance_results` judges each metric against its limits: learned from the
+reference (``mean ± 3 std`` of the metric over reference chunks, two-sided: a value
+below is a degradation, above an improvement, reported as such), or a fixed baseline
+with a tolerance per metric, in the metric's own units.
 """
 
 from __future__ import annotations
@@ -14,126 +20,53 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
 
+from mlvigil.checks.classes import ClassSet
+from mlvigil.checks.limits import LearnedLimits
+from mlvigil.checks.metrics import (
+    CLASSIFICATION_METRICS,
+    LOWER_IS_BETTER,
+    REGRESSION_METRICS,
+    classification_metrics,
+    metric_names,
+    multiclass_metrics,
+    regression_metrics,
+    roc_auc,
+)
 from mlvigil.checks.result import CheckResult, CheckStatus, Severity
-from mlvigil.exceptions import ConfigError, InputError
+from mlvigil.checks.scores import (
+    SCORE_SEMANTICS,
+    ScoreSemantics,
+    positive_probability,
+    probability_contradiction,
+    score_contradiction,
+)
+from mlvigil.exceptions import ConfigError
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "Measurement",
+    "PerformanceConfig",
+    "classification_metrics",
+    "measure",
+    "metric_range",
+    "performance_results",
+    "regression_metrics",
+    "roc_auc",
+]
 
 Task = Literal["classification", "regression"]
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss")
-REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
-# Metrics where a larger value is worse; the rest are better when larger.
-_LOWER_IS_BETTER = frozenset({"log_loss", "mae", "rmse", "mape"})
-_EPS = 1e-15
+_SCORE_METRICS = ("roc_auc", "log_loss")
 
 
-def _binary(values: ArrayLike, positive: Any) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    return np.asarray(np.asarray(values, dtype=object) == positive, dtype=np.bool_)
-
-
-def classification_metrics(
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
-    *,
-    y_score: ArrayLike | None = None,
-    positive_label: Any = 1,
-) -> dict[str, float]:
-    """Binary classification metrics for the ``positive_label`` class.
-
-    Parameters
-    ----------
-    y_true, y_pred
-        True and predicted labels, compared as values (``1`` is not ``"1"``).
-    y_score
-        Probability of the positive class, for ``roc_auc`` and ``log_loss``.
-    positive_label
-        The class precision, recall and F1 are about.
-
-    Returns
-    -------
-    ``accuracy``, ``precision``, ``recall``, ``f1`` and, with scores, ``roc_auc``
-    (NaN when only one class is present) and ``log_loss``. Precision or recall with
-    a zero denominator is 0, as in scikit-learn's ``zero_division=0``.
-
-    Examples
-    --------
-    >>> m = classification_metrics([1, 0, 1, 1], [1, 0, 0, 1], y_score=[0.9, 0.2, 0.4, 0.8])
-    >>> m["accuracy"], m["recall"], m["roc_auc"]
-    (0.75, 0.6666666666666666, 1.0)
-    """
-    truth = np.asarray(y_true, dtype=object)
-    if truth.size == 0:
-        raise InputError("no labelled predictions to compute metrics on")
-    actual = _binary(truth, positive_label)
-    predicted = _binary(y_pred, positive_label)
-    true_positive = float(np.sum(actual & predicted))
-    predicted_positive = float(np.sum(predicted))
-    actual_positive = float(np.sum(actual))
-    precision = true_positive / predicted_positive if predicted_positive else 0.0
-    recall = true_positive / actual_positive if actual_positive else 0.0
-    metrics = {
-        "accuracy": float(np.mean(truth == np.asarray(y_pred, dtype=object))),
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-    }
-    if y_score is not None:
-        score = np.asarray(y_score, dtype=np.float64)
-        metrics["roc_auc"] = roc_auc(actual, score)
-        clipped = np.clip(score, _EPS, 1 - _EPS)
-        metrics["log_loss"] = float(-np.mean(np.where(actual, np.log(clipped), np.log1p(-clipped))))
-    return metrics
-
-
-def roc_auc(actual: ArrayLike, score: ArrayLike) -> float:
-    """Area under the ROC curve: the Mann–Whitney U statistic, ties counted half.
-
-    Examples
-    --------
-    >>> roc_auc([True, False, True], [0.8, 0.3, 0.3])
-    0.75
-    """
-    positive = np.asarray(actual, dtype=bool)
-    values = np.asarray(score, dtype=np.float64)
-    n_positive = int(positive.sum())
-    n_negative = positive.size - n_positive
-    if n_positive == 0 or n_negative == 0:
-        return math.nan
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(values.size, dtype=np.float64)
-    sorted_values = values[order]
-    # Average ranks over ties.
-    _, first, counts = np.unique(sorted_values, return_index=True, return_counts=True)
-    average = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(average, counts)
-    u = ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0
-    return float(u / (n_positive * n_negative))
-
-
-def regression_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, float]:
-    """``mae``, ``rmse``, ``mape`` (rows with a zero target left out) and ``r2``.
-
-    Examples
-    --------
-    >>> m = regression_metrics([3.0, 5.0, 2.0], [2.5, 5.0, 3.0])
-    >>> round(m["mae"], 3), round(m["r2"], 3)
-    (0.5, 0.732)
-    """
-    truth = np.asarray(y_true, dtype=np.float64)
-    predicted = np.asarray(y_pred, dtype=np.float64)
-    if truth.size == 0:
-        raise InputError("no labelled predictions to compute metrics on")
-    error = predicted - truth
-    nonzero = truth != 0
-    spread = float(np.sum((truth - truth.mean()) ** 2))
-    return {
-        "mae": float(np.mean(np.abs(error))),
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "mape": float(np.mean(np.abs(error[nonzero] / truth[nonzero])))
-        if nonzero.any()
-        else math.nan,
-        "r2": 1.0 - float(np.sum(error**2)) / spread if spread else math.nan,
-    }
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take (for clipping learned limits)."""
+    if metric in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        return 0.0, 1.0
+    if metric == "r2":
+        return -math.inf, 1.0
+    return 0.0, math.inf
 
 
 @dataclass(frozen=True)
@@ -147,57 +80,257 @@ class PerformanceConfig:
     metrics
         Which metrics to report; all of the task's by default.
     baseline
-        Expected value per metric (e.g. from validation); without one a metric is
-        reported but never fails.
+        Expected value per metric (e.g. from validation). A metric fails when it is
+        worse than its baseline by more than its tolerance. Without a baseline or
+        learned limits a metric is reported but never fails.
     max_degradation
-        How much worse than the baseline a metric may get, in the metric's own units
-        (0.05 = five accuracy points).
+        The tolerance: how much worse than the baseline a metric may get, in the
+        metric's own units (0.05 = five accuracy points); one number for every metric,
+        or one per metric (metrics left out of the mapping have no fixed limit).
     positive_label
-        The positive class for precision, recall, F1, ROC AUC and log loss.
+        The positive class of a binary model, for precision, recall, F1, ROC AUC and
+        log loss.
     min_labels
         Fewer labelled rows than this in a window gives an error result, not a verdict.
     severity
         Severity of a degradation.
+    score_is
+        What the score column holds: ``positive_probability`` (the probability of the
+        positive class) or ``confidence`` (the probability of the predicted class).
+    limits
+        Limits learned from the reference, per metric; they take precedence over the
+        baseline.
     """
 
     task: Task = "classification"
     metrics: tuple[str, ...] = ()
     baseline: Mapping[str, float] = field(default_factory=dict)
-    max_degradation: float = 0.05
+    max_degradation: float | Mapping[str, float] = 0.05
     positive_label: Any = 1
     min_labels: int = 30
     severity: Severity = Severity.ERROR
+    score_is: ScoreSemantics = "positive_probability"
+    limits: Mapping[str, LearnedLimits] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        known = CLASSIFICATION_METRICS if self.task == "classification" else REGRESSION_METRICS
         if self.task not in ("classification", "regression"):
             raise ConfigError(f"task must be classification or regression, got {self.task!r}")
+        known = metric_names(self.task)
         chosen = self.metrics or known
-        unknown = [m for m in (*chosen, *self.baseline) if m not in known]
+        tolerances = self.max_degradation if isinstance(self.max_degradation, Mapping) else {}
+        unknown = [m for m in (*chosen, *self.baseline, *tolerances) if m not in known]
         if unknown:
             raise ConfigError(
                 f"unknown {self.task} metric(s) {unknown}; choose from {', '.join(known)}"
             )
-        if self.max_degradation < 0:
-            raise ConfigError(f"max_degradation must be >= 0, got {self.max_degradation}")
+        for metric, tolerance in (
+            tolerances.items() if tolerances else [("max_degradation", self.max_degradation)]
+        ):
+            if not isinstance(tolerance, int | float) or not tolerance >= 0:
+                raise ConfigError(f"max_degradation of {metric} must be >= 0, got {tolerance}")
+        if self.score_is not in SCORE_SEMANTICS:
+            raise ConfigError(
+                f"score_is must be one of {', '.join(SCORE_SEMANTICS)}, got {self.score_is!r}"
+            )
         object.__setattr__(self, "metrics", tuple(chosen))
 
-    def limit(self, metric: str) -> tuple[float, bool] | None:
-        """The worst allowed value of ``metric`` and whether lower is better.
+    def tolerance(self, metric: str) -> float | None:
+        """How much worse than its baseline ``metric`` may get (``None``: no limit)."""
+        if isinstance(self.max_degradation, Mapping):
+            return self.max_degradation.get(metric)
+        return float(self.max_degradation)
 
-        ``None`` when the metric has no baseline (it is reported but never fails).
+    def limit(self, metric: str) -> tuple[float, bool] | None:
+        """The worst allowed value of ``metric`` by its baseline, and whether lower is better.
+
+        ``None`` when the metric has no baseline or no tolerance.
 
         Examples
         --------
         >>> PerformanceConfig(baseline={"accuracy": 0.9}, max_degradation=0.05).limit("accuracy")
         (0.85, False)
         """
-        baseline = self.baseline.get(metric)
-        if baseline is None:
+        baseline, tolerance = self.baseline.get(metric), self.tolerance(metric)
+        if baseline is None or tolerance is None:
             return None
-        lower_is_better = metric in _LOWER_IS_BETTER
-        step = self.max_degradation if lower_is_better else -self.max_degradation
+        lower_is_better = metric in LOWER_IS_BETTER
+        step = tolerance if lower_is_better else -tolerance
         return round(baseline + step, 12), lower_is_better
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A window's metrics, and why the others could not be computed."""
+
+    values: Mapping[str, float]
+    problems: Mapping[str, str]
+    """Metric -> the reason it has no value."""
+
+
+def _all(metrics: Sequence[str], reason: str) -> Measurement:
+    return Measurement({}, dict.fromkeys(metrics, reason))
+
+
+def _quoted(values: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _class_problem(truth: list[Any], predicted: list[Any], classes: ClassSet | None) -> str | None:
+    if classes is not None:
+        for side, values in (("labels", truth), ("predictions", predicted)):
+            unknown = classes.unknown(values)
+            if unknown:
+                return (
+                    f"the {side} hold classes the reference never had: {_quoted(unknown)} "
+                    f"(reference classes: {_quoted(list(classes.classes))}); send the "
+                    "reference's class values"
+                )
+        return None
+    if not set(truth) & set(predicted):
+        labels, preds = sorted({str(v) for v in truth}), sorted({str(v) for v in predicted})
+        return (
+            f"the labels share no value with the predictions (labels: {_quoted(labels)}; "
+            f"predictions: {_quoted(preds)}); send both as the same class values"
+        )
+    return None
+
+
+def measure(
+    config: PerformanceConfig,
+    y_true: Sequence[Any],
+    y_pred: Sequence[Any],
+    *,
+    y_score: Sequence[float] | None = None,
+    probabilities: Mapping[Any, Sequence[float]] | None = None,
+    classes: ClassSet | None = None,
+) -> Measurement:
+    """The configured metrics of some labelled rows, or why each cannot be computed.
+
+    Parameters
+    ----------
+    config
+        Task, metrics, positive label and score semantics.
+    y_true, y_pred
+        Labels and predictions (class text for classification).
+    y_score
+        One score per row (see ``config.score_is``), or ``None``.
+    probabilities
+        One probability column per class, or ``None``.
+    classes
+        The classes the reference knows; without them labels and predictions must
+        share at least one value.
+
+    Examples
+    --------
+    >>> config = PerformanceConfig(metrics=("accuracy", "roc_auc"))
+    >>> m = measure(config, ["1.0", "0.0"], ["1", "0"], y_score=[0.9, 0.2])
+    >>> m.values, m.problems["accuracy"][:46]
+    ({}, 'the labels share no value with the predictions')
+    """
+    wanted = config.metrics
+    if not y_true:
+        return _all(wanted, "no labelled predictions")
+    if config.task == "regression":
+        actual, estimate = np.asarray(y_true, dtype=np.float64), np.asarray(y_pred, np.float64)
+        if not (np.isfinite(actual).all() and np.isfinite(estimate).all()):
+            return _all(wanted, "labels or predictions hold non-finite values")
+        return _chosen(wanted, regression_metrics(actual, estimate), {})
+    truth, predicted = list(y_true), list(y_pred)
+    problem = _class_problem(truth, predicted, classes)
+    if problem is not None:
+        return _all(wanted, problem)
+    known = list(classes.classes) if classes else sorted({*map(str, truth), *map(str, predicted)})
+    if len(known) > 2 or (probabilities is not None and len(probabilities) > 2):
+        return _multiclass(config, truth, predicted, probabilities)
+    return _binary(config, truth, predicted, y_score, probabilities)
+
+
+def _chosen(
+    wanted: Sequence[str], values: Mapping[str, float], problems: Mapping[str, str]
+) -> Measurement:
+    out, why = {}, {}
+    for metric in wanted:
+        if metric in problems:
+            why[metric] = problems[metric]
+        elif math.isnan(values.get(metric, math.nan)):
+            why[metric] = f"{metric} is undefined on these rows (e.g. a single class)"
+        else:
+            out[metric] = values[metric]
+    return Measurement(out, why)
+
+
+def _binary(
+    config: PerformanceConfig,
+    truth: list[Any],
+    predicted: list[Any],
+    y_score: Sequence[float] | None,
+    probabilities: Mapping[Any, Sequence[float]] | None,
+) -> Measurement:
+    positive = config.positive_label
+    values = classification_metrics(truth, predicted, positive_label=positive)
+    problems: dict[str, str] = {}
+    predicted_positive = np.asarray(predicted, dtype=object) == positive
+    if probabilities is not None:
+        if positive not in probabilities:
+            reason = f"no probability column for the positive class {positive!r}"
+            return _chosen(config.metrics, values, dict.fromkeys(_SCORE_METRICS, reason))
+        scores = np.asarray(probabilities[positive], dtype=np.float64)
+        semantics: ScoreSemantics = "positive_probability"
+    elif y_score is not None:
+        scores, semantics = np.asarray(y_score, dtype=np.float64), config.score_is
+    else:
+        reason = "no score column: declare schema.score or schema.probabilities"
+        return _chosen(config.metrics, values, dict.fromkeys(_SCORE_METRICS, reason))
+    missing = int(np.count_nonzero(~np.isfinite(scores)))
+    contradiction = (
+        f"{missing} of the {scores.size} labelled rows have no score"
+        if missing
+        else score_contradiction(semantics, scores, predicted_positive)
+    )
+    if contradiction is not None:
+        problems.update(dict.fromkeys(_SCORE_METRICS, contradiction))
+    else:
+        probability = positive_probability(semantics, scores, predicted_positive)
+        scored = classification_metrics(
+            truth, predicted, y_score=probability, positive_label=positive
+        )
+        values["roc_auc"] = scored["roc_auc"]
+        if probability.min() < 0 or probability.max() > 1:
+            problems["log_loss"] = "scores outside [0, 1] are not probabilities"
+        else:
+            values["log_loss"] = scored["log_loss"]
+    return _chosen(config.metrics, values, problems)
+
+
+def _multiclass(
+    config: PerformanceConfig,
+    truth: list[Any],
+    predicted: list[Any],
+    probabilities: Mapping[Any, Sequence[float]] | None,
+) -> Measurement:
+    problems: dict[str, str] = {}
+    usable = None
+    if probabilities is None:
+        reason = (
+            "a multiclass model needs one probability column per class for roc_auc and "
+            "log_loss: declare schema.probabilities"
+        )
+        problems.update(dict.fromkeys(_SCORE_METRICS, reason))
+    else:
+        columns = {c: np.asarray(p, dtype=np.float64) for c, p in probabilities.items()}
+        missing = sum(int(np.count_nonzero(~np.isfinite(p))) for p in columns.values())
+        contradiction = (
+            f"{missing} class probabilities of the labelled rows are missing"
+            if missing
+            else probability_contradiction(columns, predicted)
+        )
+        if contradiction is not None:
+            problems.update(dict.fromkeys(_SCORE_METRICS, contradiction))
+        else:
+            usable = columns
+    values = multiclass_metrics(truth, predicted, probabilities=usable)
+    return _chosen(config.metrics, values, problems)
 
 
 def performance_results(
@@ -206,6 +339,8 @@ def performance_results(
     y_pred: Sequence[Any],
     *,
     y_score: Sequence[float] | None = None,
+    probabilities: Mapping[Any, Sequence[float]] | None = None,
+    classes: ClassSet | None = None,
     rows: int | None = None,
 ) -> list[CheckResult]:
     """Metrics of one window as check results, plus its label coverage.
@@ -213,9 +348,9 @@ def performance_results(
     Parameters
     ----------
     config
-        Metrics, baseline and tolerance.
-    y_true, y_pred, y_score
-        The labelled rows of the window.
+        Metrics, limits and tolerances.
+    y_true, y_pred, y_score, probabilities, classes
+        The labelled rows of the window, as :func:`measure` takes them.
     rows
         All predictions in the window, labelled or not, for ``label_coverage``.
 
@@ -242,50 +377,48 @@ def performance_results(
         )
     ]
     if labelled < config.min_labels:
+        # Waiting for labels is not a fault: informational, so no alert by default.
         message = f"{labelled} labelled rows; at least {config.min_labels} needed for metrics"
         return results + [
-            CheckResult(
-                "performance",
-                metric,
-                None,
-                None,
-                None,
-                CheckStatus.ERROR,
-                config.severity,
-                message,
-                {"labelled": labelled},
-            )
-            for metric in config.metrics
+            _error(config, metric, message, labelled, Severity.INFO) for metric in config.metrics
         ]
-    if config.task == "classification":
-        values = classification_metrics(
-            y_true, y_pred, y_score=y_score, positive_label=config.positive_label
-        )
-    else:
-        values = regression_metrics(y_true, y_pred)
-    results.extend(
-        _judged(config, metric, values.get(metric, math.nan), labelled) for metric in config.metrics
+    measurement = measure(
+        config, y_true, y_pred, y_score=y_score, probabilities=probabilities, classes=classes
     )
+    for metric in config.metrics:
+        if metric in measurement.values:
+            results.append(_judged(config, metric, measurement.values[metric], labelled))
+        else:
+            reason = measurement.problems[metric]
+            results.append(_error(config, metric, reason, labelled, Severity.WARNING))
     return results
 
 
+def _error(
+    config: PerformanceConfig, metric: str, message: str, labelled: int, severity: Severity
+) -> CheckResult:
+    return CheckResult(
+        "performance",
+        metric,
+        None,
+        None,
+        None,
+        CheckStatus.ERROR,
+        severity,
+        message,
+        {"labelled": labelled},
+    )
+
+
 def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int) -> CheckResult:
+    learned = config.limits.get(metric)
+    if learned is not None:
+        return _judged_learned(config, metric, value, labelled, learned)
     baseline = config.baseline.get(metric)
     limit = config.limit(metric)
-    details: dict[str, Any] = {"labelled": labelled, "baseline": baseline}
-    if math.isnan(value):
-        return CheckResult(
-            "performance",
-            metric,
-            None,
-            None,
-            None,
-            CheckStatus.ERROR,
-            config.severity,
-            f"{metric} is undefined on this window (e.g. a single class)",
-            details,
-        )
+    details: dict[str, Any] = {"labelled": labelled, "baseline": baseline, "limits": "fixed"}
     if baseline is None or limit is None:
+        why = "no baseline" if baseline is None else f"no tolerance; baseline {baseline:.4g}"
         return CheckResult(
             "performance",
             metric,
@@ -294,12 +427,13 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
             None,
             CheckStatus.PASSED,
             config.severity,
-            f"{metric} {value:.4g} (no baseline)",
+            f"{metric} {value:.4g} ({why})",
             details,
         )
     threshold, lower_is_better = limit
     degraded = value > threshold if lower_is_better else value < threshold
     details["degradation"] = (value - baseline) if lower_is_better else (baseline - value)
+    tolerance = config.tolerance(metric)
     return CheckResult(
         "performance",
         metric,
@@ -309,6 +443,42 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
         CheckStatus.FAILED if degraded else CheckStatus.PASSED,
         config.severity,
         f"{metric} {value:.4g} vs baseline {baseline:.4g} "
-        f"({'worse than' if degraded else 'within'} the allowed {config.max_degradation:g})",
+        f"({'worse than' if degraded else 'within'} the allowed {tolerance:g})",
         details,
+    )
+
+
+def _judged_learned(
+    config: PerformanceConfig, metric: str, value: float, labelled: int, learned: LearnedLimits
+) -> CheckResult:
+    lower_is_better = metric in LOWER_IS_BETTER
+    below, above = value < learned.lower, value > learned.upper
+    degraded = above if lower_is_better else below
+    improved = below if lower_is_better else above
+    direction = "degraded" if degraded else "improved" if improved else "within"
+    span = f"[{learned.lower:.4g}, {learned.upper:.4g}]"
+    if degraded or improved:
+        side = "above" if above else "below"
+        verdict = "worse than the reference" if degraded else "better than the reference"
+        message = f"{metric} {value:.4g} {side} the reference range {span}: {verdict}"
+    else:
+        message = f"{metric} {value:.4g} within the reference range {span}"
+    if learned.note:
+        message += f" ({learned.note})"
+    return CheckResult(
+        "performance",
+        metric,
+        None,
+        value,
+        learned.upper if lower_is_better else learned.lower,
+        CheckStatus.FAILED if degraded else CheckStatus.PASSED,
+        config.severity,
+        message,
+        {
+            "labelled": labelled,
+            "baseline": learned.mean,
+            "limits": "learned",
+            "direction": direction,
+            **learned.to_dict(),
+        },
     )

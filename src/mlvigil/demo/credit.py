@@ -107,7 +107,10 @@ class CreditModel:
 
 
 def decisions(probability: FloatArray) -> tuple[list[int], list[float]]:
-    """Predicted class (1 = default) and the confidence in it, per applicant."""
+    """Predicted class (1 = default) and its score (the probability of default), per applicant.
+
+    The score is the positive-class probability, as ``predict_proba(X)[:, 1]`` gives and
+    as the service reads scores by default (``score_is: positive_probability``).
+    """
     predicted = (probability >= 0.5).astype(int)
-    confidence = np.where(predicted == 1, probability, 1.0 - probability)
-    return predicted.tolist(), confidence.round(4).tolist()
+    return predicted.tolist(), np.round(probability, 4).tolist()

@@ -38,7 +38,7 @@ models:
         region: categorical
       prediction: prediction      # 1 = predicted default
       prediction_type: categorical
-      score: score                # the model's confidence in its prediction
+      score: score                # the probability of default (the positive class)
       target: label               # the true outcome, sent later to /labels
       segments: [region]
     reference: {{path: reference.parquet}}   # training data; or {{first_windows: 3}}

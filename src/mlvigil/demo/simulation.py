@@ -129,7 +129,7 @@ class Simulation:
         self.phase = [p for p in PHASES if p.after <= elapsed][-1]
         world = self.phase.world
         columns = applicants(rows, self._rng, world)
-        predicted, confidence = decisions(self.model.default_chance(columns))
+        predicted, score = decisions(self.model.default_chance(columns))
         defaulted = self._rng.random(rows) < default_probability(columns, world)
         labelled = self._rng.random(rows) < self.label_share
         stamp = now.timestamp()
@@ -139,7 +139,7 @@ class Simulation:
                 model=MODEL,
                 features=features,
                 prediction=predicted[i],
-                score=confidence[i],
+                score=score[i],
                 version="1",
                 latency_ms=float(self._rng.gamma(2.0, 1.5)),
                 timestamp=stamp,

@@ -225,9 +225,17 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
         start: Annotated[datetime, Query(description="ISO 8601; naive times are UTC")],
         end: Annotated[datetime, Query(description="ISO 8601, exclusive")],
     ) -> dict[str, Any]:
-        """Evaluate the model's windows overlapping ``[start, end)`` now."""
+        """Evaluate the model's windows overlapping ``[start, end)`` now.
+
+        A row-counted window still filling is closed with the rows it has. When no
+        window matches, ``detail`` says why.
+        """
         service.model(model)
-        evaluations = await run_in_threadpool(service.evaluate, model, _utc(start), _utc(end))
+        begin, finish = _utc(start), _utc(end)
+        evaluations = await run_in_threadpool(service.evaluate, model, begin, finish)
+        if not evaluations:
+            reason = await run_in_threadpool(service.no_windows_reason, model, begin, finish)
+            return {"windows": [], "detail": reason}
         return {
             "windows": [
                 {
@@ -235,6 +243,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
                     "end": e.window.end.isoformat(),
                     "rows": e.window.rows,
                     "labelled": e.window.labelled,
+                    "revision": e.window.revision,
                     "results": len(e.results),
                     "failed": sum(1 for r in e.results if r.status.value == "failed"),
                 }
@@ -255,9 +264,17 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     async def get_model(model: str) -> dict[str, Any]:
         """A model's configuration, including its schema, so clients can build records."""
         config = service.model(model)
+        reference = await run_in_threadpool(service.reference, model)
         return {
             "name": config.name,
             "schema": config.schema.model_dump(),
+            "reference": None
+            if reference is None
+            else {
+                "rows": reference.table.num_rows,
+                "classes": list(reference.classes.classes) if reference.classes else None,
+                "warnings": list(reference.warnings),
+            },
             "window_seconds": config.window.total_seconds() if config.window else None,
             "window_rows": config.window_rows,
             "label_delay_seconds": config.label_delay.total_seconds(),
@@ -282,6 +299,9 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
                     "labelled": w.labelled,
                     "evaluated_at": w.evaluated_at.isoformat(),
                     "labels_final": w.labels_final,
+                    "revision": w.revision,
+                    "late_rows": w.late_rows,
+                    "late_labels": w.late_labels,
                 }
                 for w in windows
             ]

@@ -13,7 +13,7 @@ A minimal file::
           features: {age: numerical, income: numerical, region: categorical}
           prediction: prediction      # column names; these are the defaults
           prediction_type: categorical
-          score: score
+          score: score                # the positive-class probability
           target: label
         reference: {path: reference.parquet}   # or {first_windows: 3}
         window: 1h                    # or {rows: 10000}
@@ -22,8 +22,7 @@ A minimal file::
           quality: {completeness: {default_max_null_rate: 0.05}}
           performance:
             task: classification
-            baseline: {accuracy: 0.85}
-            max_degradation: 0.05
+            thresholds: auto          # learned from the reference, or fixed baselines
             label_delay: 1d
 """
 
@@ -55,6 +54,7 @@ from mlvigil.checks.performance import PerformanceConfig
 from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.quality.options import QualityConfig
 from mlvigil.exceptions import ConfigError
+from mlvigil.io.conform import category_text
 from mlvigil.schema import ColumnType
 from mlvigil.yaml_config import read_yaml, validation_message
 
@@ -82,12 +82,25 @@ class SchemaModel(_Strict):
     prediction: str = "prediction"
     prediction_type: TypeName = "categorical"
     score: str | None = "score"
+    probabilities: dict[str, str] | None = None
+    """One probability column per class (class -> column), as ``predict_proba`` gives."""
     target: str = "label"
     segments: list[str] = Field(default_factory=list)
 
+    @property
+    def score_columns(self) -> list[str]:
+        """The columns holding scores: the score, or the probability of each class."""
+        if self.probabilities:
+            return list(self.probabilities.values())
+        return [self.score] if self.score is not None else []
+
     @model_validator(mode="after")
     def _distinct_names(self) -> SchemaModel:
-        roles = [self.id, self.timestamp, self.prediction, self.target, self.score]
+        if self.probabilities is not None and len(self.probabilities) < 2:
+            raise ValueError("probabilities needs a column for each class (at least two)")
+        if self.probabilities and "score" in self.model_fields_set and self.score is not None:
+            raise ValueError("give score (one column) or probabilities (one per class), not both")
+        roles = [self.id, self.timestamp, self.prediction, self.target, *self.score_columns]
         names = [n for n in roles if n is not None] + list(self.features)
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -106,6 +119,9 @@ class ReferenceModel(_Strict):
 
     path: str | None = None
     first_windows: int | None = Field(default=None, ge=1)
+    chunk_rows: int | None = Field(default=None, ge=2)
+    """Rows per reference chunk for learned thresholds; by default a window's rows, or
+    a window's period of the reference's timestamp column."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ReferenceModel:
@@ -119,6 +135,7 @@ class DriftModel(_Strict):
 
     method: str | None = None
     threshold: float | None = None
+    thresholds: Literal["fixed", "learned"] = "fixed"
     drift_share: float = Field(default=0.5, gt=0, le=1)
     correction: Literal["bonferroni", "bh"] | None = None
     columns: list[str] | None = None
@@ -129,12 +146,13 @@ class PerformanceModel(_Strict):
 
     task: Literal["classification", "regression"] = "classification"
     metrics: list[str] = Field(default_factory=list)
+    thresholds: Literal["auto", "fixed", "learned"] = "auto"
     baseline: dict[str, float] = Field(default_factory=dict)
-    max_degradation: float = Field(default=0.05, ge=0)
-    positive_label: str | int | bool = 1
+    max_degradation: float | dict[str, float] = 0.05
+    positive_label: str | int | float | bool = 1
     min_labels: int = Field(default=30, ge=1)
     label_delay: Duration = timedelta(0)
-    score_is: Literal["confidence", "positive_probability"] = "confidence"
+    score_is: Literal["positive_probability", "confidence"] = "positive_probability"
 
 
 class ChecksModel(_Strict):
@@ -146,9 +164,14 @@ class ChecksModel(_Strict):
 
 
 class RowWindowModel(_Strict):
-    """A window of a fixed number of rows (in timestamp order) instead of a duration."""
+    """A window of a fixed number of rows (in timestamp order) instead of a duration.
+
+    A window closes when it is full, or with the rows it has once no row has arrived
+    for ``idle`` (so the last rows of a batch are evaluated too).
+    """
 
     rows: int = Field(ge=1)
+    idle: Duration = timedelta(minutes=5)
 
 
 def _window(value: Any) -> Any:
@@ -200,17 +223,23 @@ class ModelConfig:
     performance: PerformanceConfig | None
     label_delay: timedelta
     retention: timedelta | None
-    score_is: str = "confidence"
     window_rows: int | None = None
     """Rows per window when windows are counted in rows."""
+    window_idle: timedelta = timedelta(minutes=5)
+    """A row window closes with fewer rows after this long without a new row."""
+    drift_thresholds: str = "fixed"
+    """``fixed`` (the methods' thresholds) or ``learned`` (from reference chunks)."""
+    performance_thresholds: str = "auto"
+    """``auto``, ``fixed`` or ``learned``; see the README."""
+    reference_chunk_rows: int | None = None
 
     @property
     def column_types(self) -> dict[str, ColumnType]:
         """Type of every stored column that checks look at."""
         types = {name: ColumnType(kind) for name, kind in self.schema.features.items()}
         types[self.schema.prediction] = ColumnType(self.schema.prediction_type)
-        if self.schema.score is not None:
-            types[self.schema.score] = ColumnType.NUMERICAL
+        for column in self.schema.score_columns:
+            types[column] = ColumnType.NUMERICAL
         return types
 
     @property
@@ -321,6 +350,7 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
                 max_degradation=settings.max_degradation,
                 positive_label=_as_stored(settings.positive_label, model.schema_),
                 min_labels=settings.min_labels,
+                score_is=settings.score_is,
             )
         except ConfigError as error:
             raise ConfigError(f"{where}.checks.performance: {error}") from None
@@ -330,6 +360,7 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         schema=model.schema_,
         window=model.window if isinstance(model.window, timedelta) else None,
         window_rows=model.window.rows if isinstance(model.window, RowWindowModel) else None,
+        window_idle=model.window.idle if isinstance(model.window, RowWindowModel) else timedelta(0),
         reference_path=base / reference.path if reference.path is not None else None,
         reference_windows=reference.first_windows,
         drift=drift,
@@ -340,21 +371,17 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         performance=performance,
         label_delay=checks.performance.label_delay if checks.performance else timedelta(0),
         retention=model.retention,
-        score_is=checks.performance.score_is if checks.performance else "confidence",
+        drift_thresholds=checks.drift.thresholds if checks.drift else "fixed",
+        performance_thresholds=checks.performance.thresholds if checks.performance else "auto",
+        reference_chunk_rows=reference.chunk_rows,
     )
 
 
-def _as_stored(label: str | int | bool, schema: SchemaModel) -> Any:
-    """The positive label as the store holds labels: text unless the type is boolean."""
+def _as_stored(label: str | int | float | bool, schema: SchemaModel) -> Any:
+    """The positive label as the store holds labels: canonical category text, or a bool."""
     if schema.prediction_type == "boolean":
         return bool(label)
-    if isinstance(label, bool):
-        return str(label).lower()
-    return label if schema.prediction_type == "numerical" else str(label)
-
-
-def _drift_columns(drift: DriftModel | None) -> tuple[str, ...] | None:
-    return tuple(drift.columns) if drift is not None and drift.columns else None
+    return category_text(label)
 
 
 def _rules(alerting: AlertingModel, source: str) -> tuple[AlertRule, ...]:

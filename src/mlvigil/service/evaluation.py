@@ -1,28 +1,33 @@
 """Evaluate one window of one model: profile it once, then run its checks.
 
-Quality checks run on the window's rows; drift compares the window's profile with the
-reference profile (features, prediction and score, plus the label when the reference
-has one); performance joins the window's labels and is judged against the baseline,
-for the whole window and for each value of the schema's segment columns.
-Every check yields :class:`~mlvigil.checks.result.CheckResult` rows.
+Quality checks run on the window's rows; drift compares the window's rows with the
+reference's rows, exactly (features, prediction and scores, plus the labels when the
+reference has a target), judged by the methods' thresholds or by limits learned from
+the reference; performance joins the window's labels and is judged against the limits
+or baselines from the reference, for the whole window and for each value of the
+schema's segment columns. Every check yields :class:`~mlvigil.checks.result.CheckResult`
+rows. The profile is kept for the dashboard, reports and merged references.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlvigil.checks.drift import DriftConfig
-from mlvigil.checks.performance import performance_results
+from mlvigil.checks.classes import ClassSet
+from mlvigil.checks.drift import detect_drift
+from mlvigil.checks.performance import PerformanceConfig, performance_results
 from mlvigil.checks.quality.drift_results import drift_check_results
 from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.checks.result import CheckResult, CheckStatus, Severity
-from mlvigil.profile import DatasetProfile, profile_drift, profile_table
+from mlvigil.checks.thresholds import apply_drift_limits
+from mlvigil.profile import profile_table
 from mlvigil.service.config import ModelConfig
+from mlvigil.service.reference import Reference
+from mlvigil.service.rows import performance_inputs
 from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
@@ -61,16 +66,14 @@ def evaluate_window(
     start: datetime,
     end: datetime,
     *,
-    reference: DatasetProfile | None,
+    reference: Reference | None,
     now: datetime,
 ) -> Evaluation:
     """Run every configured check on the window ``[start, end)`` of ``config``'s model."""
     table = store.window_table(config.name, start, end)
     labels = table.column(LABEL_COLUMN)
     labelled = table.num_rows - labels.null_count
-    record = WindowRecord(
-        start, end, table.num_rows, labelled, now, labels_final=now >= end + config.label_delay
-    )
+    record = WindowRecord(start, end, table.num_rows, labelled, now, labels_final=False)
     if table.num_rows == 0:
         return Evaluation(record, None, (_no_data(start, end),))
     data = table.drop_columns([c for c in _STORE_ONLY if c in table.column_names])
@@ -78,11 +81,15 @@ def evaluate_window(
     results: list[CheckResult] = _latency(table)
     if config.quality is not None:
         results.extend(run_quality_checks(data, config.quality, now=end).results)
+    classes = reference.classes if reference is not None else None
     if config.drift is not None:
-        results.extend(_drift(config, config.drift, profile, reference, table))
-    if config.performance is not None:
-        results.extend(_performance(config, table))
-        results.extend(_segment_performance(config, table))
+        results.extend(_drift(config, reference, table))
+    performance = config.performance
+    if performance is not None:
+        if reference is not None and reference.performance is not None:
+            performance = reference.performance
+        results.extend(_performance(config, performance, table, classes))
+        results.extend(_segment_performance(config, performance, table, classes))
     return Evaluation(record, profile.serialize(), tuple(results))
 
 
@@ -126,14 +133,13 @@ def _no_data(start: datetime, end: datetime) -> CheckResult:
     )
 
 
-def _drift(
-    config: ModelConfig,
-    drift: DriftConfig,
-    profile: DatasetProfile,
-    reference: DatasetProfile | None,
-    table: pa.Table,
-) -> list[CheckResult]:
-    if reference is None:
+def _as_classes(values: pa.ChunkedArray, classes: ClassSet | None) -> pa.ChunkedArray:
+    return values if classes is None else classes.map_column(values)
+
+
+def _drift(config: ModelConfig, reference: Reference | None, table: pa.Table) -> list[CheckResult]:
+    """Exact drift of the window's rows against the reference's rows."""
+    if reference is None or reference.drift is None:
         return [
             CheckResult(
                 "drift",
@@ -148,34 +154,46 @@ def _drift(
         ]
     types = config.column_types
     wanted = config.drift_columns or tuple(types)
-    columns = [c for c in wanted if c in reference.columns and c in profile.columns]
-    report = profile_drift(
-        reference, profile, columns=columns, schema={c: types[c] for c in columns}, config=drift
+    columns = [c for c in wanted if c in reference.columns and c in table.column_names]
+    current = {c: table.column(c) for c in columns}
+    prediction = config.schema.prediction
+    if prediction in current and types[prediction].is_categorical:
+        current[prediction] = _as_classes(current[prediction], reference.classes)
+    report = detect_drift(
+        reference.table.select(columns),
+        pa.table(current),
+        columns=columns,
+        schema={c: types[c] for c in columns},
+        config=reference.drift,
     )
-    results = drift_check_results(report)
+    results = drift_check_results(apply_drift_limits(report, reference.learned_drift))
     target = config.schema.target
     labels = pc.drop_null(table.column(LABEL_COLUMN))
     if target in reference.columns and len(labels) > 0:
-        label_profile = profile_table(pa.table({target: labels}))
-        label_report = profile_drift(
-            reference,
-            label_profile,
-            columns=[target],
+        if config.target_type.is_categorical:
+            labels = _as_classes(labels, reference.classes)
+        label_report = detect_drift(
+            reference.table.select([target]),
+            pa.table({target: labels}),
             schema={target: config.target_type},
-            config=drift,
+            config=reference.drift,
         )
+        label_report = apply_drift_limits(label_report, reference.learned_drift)
         results.extend(r for r in drift_check_results(label_report) if r.column == target)
     return results
 
 
-def _segment_performance(config: ModelConfig, table: pa.Table) -> list[CheckResult]:
+def _segment_performance(
+    config: ModelConfig,
+    performance: PerformanceConfig,
+    table: pa.Table,
+    classes: ClassSet | None,
+) -> list[CheckResult]:
     """Performance per value of each segment column (its most frequent values).
 
     A value with fewer labelled rows than ``min_labels`` gets no results rather than an
     error per metric: small slices come and go, and would only add noise.
     """
-    performance = config.performance
-    assert performance is not None
     labelled = table.filter(pc.is_valid(table.column(LABEL_COLUMN)))
     results: list[CheckResult] = []
     for column in config.schema.segments:
@@ -190,27 +208,18 @@ def _segment_performance(config: ModelConfig, table: pa.Table) -> list[CheckResu
             value = entry["values"]
             rows = table.filter(pc.equal(table.column(column), value))
             segment = f"{column}={value}"
-            results.extend(replace(r, segment=segment) for r in _performance(config, rows))
+            results.extend(
+                replace(r, segment=segment)
+                for r in _performance(config, performance, rows, classes)
+            )
     return results
 
 
-def _performance(config: ModelConfig, table: pa.Table) -> list[CheckResult]:
-    performance = config.performance
-    assert performance is not None
-    schema = config.schema
-    labelled = table.filter(pc.is_valid(table.column(LABEL_COLUMN)))
-    y_true: list[Any] = labelled.column(LABEL_COLUMN).to_pylist()
-    y_pred: list[Any] = labelled.column(schema.prediction).to_pylist()
-    y_score = None
-    if performance.task == "classification" and schema.score is not None:
-        scores = labelled.column(schema.score).to_pylist()
-        if all(s is not None for s in scores):
-            positive = performance.positive_label
-            # ROC AUC and log loss need the probability of the positive class; the SDK's
-            # default score is the confidence in the predicted class.
-            y_score = (
-                scores
-                if config.score_is == "positive_probability"
-                else [s if p == positive else 1.0 - s for s, p in zip(scores, y_pred, strict=True)]
-            )
-    return performance_results(performance, y_true, y_pred, y_score=y_score, rows=table.num_rows)
+def _performance(
+    config: ModelConfig,
+    performance: PerformanceConfig,
+    table: pa.Table,
+    classes: ClassSet | None,
+) -> list[CheckResult]:
+    y_true, y_pred, extra = performance_inputs(config, table, LABEL_COLUMN, classes)
+    return performance_results(performance, y_true, y_pred, rows=table.num_rows, **extra)

@@ -8,6 +8,9 @@ Prometheus (and the alert rules built on it) sees exactly what the API reports:
 - ``mlvigil_drift_share{model}``, ``mlvigil_dataset_drift{model}``;
 - ``mlvigil_null_rate{model,column}``;
 - ``mlvigil_quality_check_passed{model,check,metric,column}``: 1 passed, 0 failed;
+- ``mlvigil_check_error{model,check,metric,column}``: 1 for every result that could not be
+  computed (status ``error``; informational ones, such as a window waiting for labels,
+  left out);
 - ``mlvigil_performance{model,metric}`` (accuracy, f1, mae...), ``mlvigil_label_coverage``;
 - ``mlvigil_segment_performance{model,segment,metric}``: the same per segment value;
 - ``mlvigil_window_latency_seconds{model,quantile}``: p50, p95, p99 of the records' latency;
@@ -62,6 +65,11 @@ class ResultGauges(Collector):
             "passed": GaugeMetricFamily(
                 "mlvigil_quality_check_passed",
                 "1 when the data-quality check passed in the latest window.",
+                labels=["model", "check", "metric", "column"],
+            ),
+            "error": GaugeMetricFamily(
+                "mlvigil_check_error",
+                "1 when a check could not be computed in the latest window (see its message).",
                 labels=["model", "check", "metric", "column"],
             ),
             "performance": GaugeMetricFamily(
@@ -123,6 +131,8 @@ def _add(families: dict[str, GaugeMetricFamily], row: dict[str, object]) -> None
         if check == "performance" and isinstance(value, float):
             families["segment_performance"].add_metric([model, str(row["segment"]), metric], value)
         return
+    if row["status"] == "error" and row["severity"] != "info":
+        families["error"].add_metric([model, check, metric, column], 1.0)
     if check == "serving":
         if isinstance(value, float):
             quantile = int(metric.removeprefix("latency_p").removesuffix("_ms")) / 100

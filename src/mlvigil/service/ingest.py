@@ -9,6 +9,12 @@ problems listed (row number, field, what is wrong, the first :data:`MAX_PROBLEMS
 and nothing is stored. The client fixes or drops those rows and sends again; no row is
 ever half-accepted. A feature missing from a record is stored as null (missing values
 are what data-quality checks are for), and fields the schema does not name are ignored.
+
+Values take their column's declared type the same way on every path
+(:mod:`mlvigil.io.conform`): a class ``1``, ``1.0`` or ``"1"`` is stored as ``"1"``,
+timestamps may be ISO 8601 text in JSON, Arrow and Parquet alike. Label records name
+their fields ``id``, ``label`` and ``timestamp``, or as the schema names those columns
+(e.g. ``loan_id``, ``default``).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from mlvigil.exceptions import InputError
+from mlvigil.io.conform import STORED_TYPES, ConformError, as_boolean, category_text, conform_column
 from mlvigil.schema import ColumnType
 from mlvigil.service.config import ModelConfig
 
@@ -75,19 +82,9 @@ def _number(value: Any) -> float | None:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    if type(value) is bool:
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    raise ValueError(f"expected text, got {_show(value)}")
-
-
-def _boolean(value: Any) -> bool | None:
-    if value is None or type(value) is bool:
-        return value
-    raise ValueError(f"expected true or false, got {_show(value)}")
+    if isinstance(value, dict | list):
+        raise ValueError(f"expected text, got {_show(value)}")
+    return category_text(value)
 
 
 def _moment(value: Any) -> datetime | None:
@@ -112,47 +109,56 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-_CONVERTERS: dict[ColumnType, tuple[Callable[[Any], Any], pa.DataType]] = {
-    ColumnType.NUMERICAL: (_number, pa.float64()),
-    ColumnType.CATEGORICAL: (_text, pa.string()),
-    ColumnType.TEXT: (_text, pa.string()),
-    ColumnType.BOOLEAN: (_boolean, pa.bool_()),
-    ColumnType.DATETIME: (_moment, pa.timestamp("us", tz="UTC")),
+_CONVERTERS: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.NUMERICAL: _number,
+    ColumnType.CATEGORICAL: _text,
+    ColumnType.TEXT: _text,
+    ColumnType.BOOLEAN: as_boolean,
+    ColumnType.DATETIME: _moment,
 }
-_TIMESTAMP_TYPE = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True)
 class _Field:
     name: str
-    convert: Callable[[Any], Any]
-    arrow_type: pa.DataType
+    kind: ColumnType
     required: bool
-    in_features: bool
+    aliases: tuple[str, ...] = ()
+    """Other names the field may have in a record or column (the first present wins)."""
+
+    @property
+    def convert(self) -> Callable[[Any], Any]:
+        return _CONVERTERS[self.kind]
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return STORED_TYPES[self.kind]
+
+    def pick(self, names: Sequence[str] | Mapping[str, Any]) -> str | None:
+        """The name this field has among ``names``, if any."""
+        return next((n for n in (self.name, *self.aliases) if n in names), None)
 
 
 def _prediction_fields(config: ModelConfig) -> list[_Field]:
     schema = config.schema
     fields = [
-        _Field(schema.id, _text, pa.string(), True, False),
-        _Field(schema.timestamp, _moment, _TIMESTAMP_TYPE, True, False),
-        _Field("model_version", _text, pa.string(), False, False),
-        _Field("latency_ms", _number, pa.float64(), False, False),
+        _Field(schema.id, ColumnType.TEXT, True),
+        _Field(schema.timestamp, ColumnType.DATETIME, True),
+        _Field("model_version", ColumnType.TEXT, False),
+        _Field("latency_ms", ColumnType.NUMERICAL, False),
     ]
-    for name, kind in config.column_types.items():
-        convert, arrow_type = _CONVERTERS[kind]
-        fields.append(
-            _Field(name, convert, arrow_type, name == schema.prediction, name in schema.features)
-        )
+    fields.extend(
+        _Field(name, kind, name == schema.prediction) for name, kind in config.column_types.items()
+    )
     return fields
 
 
 def _label_fields(config: ModelConfig) -> list[_Field]:
-    convert, arrow_type = _CONVERTERS[config.target_type]
+    schema = config.schema
     return [
-        _Field("id", _text, pa.string(), True, False),
-        _Field("label", convert, arrow_type, True, False),
-        _Field("timestamp", _moment, _TIMESTAMP_TYPE, False, False),
+        _Field("id", ColumnType.TEXT, True, (schema.id,)),
+        _Field("label", config.target_type, True, (schema.target,)),
+        _Field("timestamp", ColumnType.DATETIME, False, (schema.timestamp,)),
     ]
 
 
@@ -190,7 +196,8 @@ def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
     for field in fields:
         values: list[Any] = []
         for row, record in enumerate(flat):
-            raw = record.get(field.name)
+            name = field.pick(record)
+            raw = record.get(name) if name is not None else None
             if row in not_objects:
                 values.append(None)
                 continue
@@ -250,19 +257,19 @@ def _conform(table: pa.Table, fields: Sequence[_Field]) -> pa.Table:
     problems: list[Problem] = []
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for field in fields:
-        if field.name not in table.column_names:
+        name = field.pick(table.column_names)
+        if name is None:
             if field.required:
                 problems.append(Problem(None, field.name, "required column is missing"))
             else:
                 columns[field.name] = pa.nulls(table.num_rows, field.arrow_type)
             continue
-        column = table.column(field.name)
+        raw = table.column(name)
         try:
-            column = column.cast(field.arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            problems.append(
-                Problem(None, field.name, f"cannot read {column.type} as {field.arrow_type}")
-            )
+            column = conform_column(raw, field.kind)
+        except ConformError as error:
+            message = f"cannot read {raw.type} as {field.arrow_type}: {error}"
+            problems.append(Problem(None, name, message))
             continue
         if field.required and column.null_count:
             first = column.is_null().to_pylist().index(True)
@@ -289,7 +296,7 @@ def _default_label_time(table: pa.Table) -> pa.Table:
     times = table.column("timestamp")
     if not times.null_count:
         return table
-    now = pa.scalar(datetime.now(UTC), _TIMESTAMP_TYPE)
+    now = pa.scalar(datetime.now(UTC), STORED_TYPES[ColumnType.DATETIME])
     filled = pc.coalesce(times, now)
     return table.set_column(table.column_names.index("timestamp"), "timestamp", filled)
 

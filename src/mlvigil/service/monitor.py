@@ -1,9 +1,20 @@
-"""The service's state: the store, reference profiles, and window evaluation on a clock.
+"""The service's state: the store, references, and window evaluation on a clock.
 
 :class:`MonitoringService` is what the API and the scheduler share. Evaluation is
-idempotent per window (results are replaced), and which windows are done is kept in the
-store, so a restart resumes where it stopped: closed windows not yet evaluated are
-evaluated, evaluated ones are not redone (except once more when their labels mature).
+idempotent per window (results are replaced, the revision counted), and which windows
+are done is kept in the store, so a restart resumes where it stopped. The scheduler
+evaluates:
+
+- closed windows not evaluated yet (a row-counted window closes when full, or with the
+  rows it has once no row arrived for its ``idle`` time);
+- evaluated windows that received rows or labels since (the store logs such data in
+  the same transaction), whether or not their labels were final: late data gets a new
+  revision of the window, and data after final is also counted as late;
+- windows whose labels became final (``label_delay`` after the later of the window's
+  end and its first evaluation, so a replay or backfill waits for its labels too).
+
+After each window the model's alert rules run on its latest results, so alerts on a
+backfilled or re-evaluated window behave as on a fresh one.
 """
 
 from __future__ import annotations
@@ -24,11 +35,13 @@ from mlvigil.alerts.grouping import Group, plan_notifications
 from mlvigil.alerts.notifiers import DeliveryError, Notification
 from mlvigil.alerts.silences import Silence, muted
 from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
-from mlvigil.exceptions import ConfigError, InputError
-from mlvigil.profile import DatasetProfile, profile_table
+from mlvigil.exceptions import InputError
+from mlvigil.io.tables import open_table
+from mlvigil.profile import DatasetProfile
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.evaluation import Evaluation, evaluate_window, window_bounds
-from mlvigil.service.store import Store
+from mlvigil.service.reference import Reference, build_reference, conform_reference
+from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
@@ -67,9 +80,9 @@ class MonitoringService:
         self._own_http = http is None
         self._http = httpx.Client(timeout=10.0) if http is None else http
         self.retry = retry or RetryPolicy(initial=1.0, multiplier=2.0, maximum=300.0)
-        self.store = Store(config.store, config.models)
-        self._references: dict[str, DatasetProfile | None] = {
-            name: _file_reference(model) for name, model in config.models.items()
+        self.store = Store(config.store, config.models, clock=clock)
+        self._references: dict[str, Reference | None] = {
+            name: _file_reference(model, config.source) for name, model in config.models.items()
         }
         self._evaluating = threading.Lock()
         self.ready = True
@@ -112,17 +125,32 @@ class MonitoringService:
                     f"{start.isoformat()} to {end.isoformat()} spans more than "
                     f"{MAX_WINDOWS_PER_REQUEST} windows; evaluate fewer at a time"
                 )
-            evaluations = [self._evaluate_one(config, a, b) for a, b in bounds]
-            if evaluations:
-                self._evaluate_alerts(self.clock())
+            known = {w.start: w for w in self.store.windows(name)}
+            evaluations = []
+            for a, b in bounds:
+                evaluations.append(self._evaluate_one(config, a, b, known.get(a)))
+                self._evaluate_alerts(self.clock(), model=name)
             return evaluations
+
+    def no_windows_reason(self, name: str, start: datetime, end: datetime) -> str:
+        """Why :meth:`evaluate` found no window of ``name`` in ``[start, end)``."""
+        span = self.store.data_range(name)
+        if span is None:
+            return f"model {name!r} has no predictions yet"
+        return (
+            f"no predictions of model {name!r} between {start.isoformat()} and "
+            f"{end.isoformat()}; its predictions run from {span[0].isoformat()} to "
+            f"{span[1].isoformat()}"
+        )
 
     def _windows_between(
         self, config: ModelConfig, start: datetime, end: datetime
     ) -> Iterator[tuple[datetime, datetime]]:
         if config.window is None:
             far_future = datetime.max.replace(tzinfo=UTC)
-            for a, b in self._closed_windows(config, far_future, lateness=timedelta(0)):
+            # Asked for explicitly: the last window closes with the rows it has.
+            closed = self._closed_windows(config, far_future, lateness=timedelta(0), partial=True)
+            for a, b in closed:
                 if a < end and b > start:
                     yield a, b
             return
@@ -151,29 +179,63 @@ class MonitoringService:
         done = 0
         with self._evaluating:
             for config in self.config.models.values():
-                evaluated = {w.start: w for w in self.store.windows(config.name)}
-                closed = self._closed_windows(config, now, lateness=self.config.lateness)
-                for start, end in list(closed):
-                    known = evaluated.get(start)
-                    matured = now >= end + config.label_delay
-                    if known is None or (matured and not known.labels_final):
-                        self._evaluate_one(config, start, end)
-                        done += 1
+                changes = self.store.changes(config.name)
+                for start, end, known in self._due_windows(config, now, changes):
+                    self._evaluate_one(config, start, end, known)
+                    self._evaluate_alerts(self.clock(), model=config.name)
+                    done += 1
+                if changes:
+                    self.store.clear_changes(config.name, changes[-1].id)
                 if config.retention is not None:
                     self.store.delete_before(config.name, now - config.retention)
-            if done:
-                self._evaluate_alerts(now)
         return done
 
-    def _evaluate_alerts(self, now: datetime) -> list[Transition]:
-        """Run the alert rules on every model's latest results; persist the outcome."""
-        previous = {
+    def _due_windows(
+        self, config: ModelConfig, now: datetime, changes: list[DataChange]
+    ) -> Iterator[tuple[datetime, datetime, WindowRecord | None]]:
+        """Windows to evaluate now, oldest first, with their last evaluation if any."""
+        evaluated = {w.start: w for w in self.store.windows(config.name)}
+        closed = dict(self._closed_windows(config, now, lateness=self.config.lateness))
+        # Windows evaluated early (through the API) are due when data changes them too.
+        closed.update({w.start: w.end for w in evaluated.values()})
+        for start in sorted(closed):
+            end, known = closed[start], evaluated.get(start)
+            if (
+                known is None
+                or any(change.concerns(known) for change in changes)
+                or (not known.labels_final and now >= self._final_at(config, known))
+            ):
+                yield start, end, known
+
+    @staticmethod
+    def _final_at(config: ModelConfig, window: WindowRecord) -> datetime:
+        """When a window's labels are final.
+
+        ``label_delay`` after the later of its end and its first evaluation: a replayed
+        or backfilled window is evaluated long after its end, and its labels come later.
+        """
+        first = window.first_evaluated_at or window.evaluated_at
+        return max(window.end, first) + config.label_delay
+
+    def _evaluate_alerts(self, now: datetime, *, model: str | None = None) -> list[Transition]:
+        """Run the alert rules on the latest results (of ``model``, or of every model).
+
+        With a model, only its alerts advance; the others keep their state.
+        """
+        every = {
             alert_key(data["labels"]): Alert.from_dict(data)
             for data in self.store.alert_states().values()
         }
-        states, transitions = evaluate_rules(
-            self.config.rules, self.store.latest_results(), previous, now
-        )
+        previous = {
+            key: alert
+            for key, alert in every.items()
+            if model is None or alert.labels.get("model") == model
+        }
+        results = self.store.latest_results()
+        if model is not None:
+            results = [r for r in results if r["model"] == model]
+        states, transitions = evaluate_rules(self.config.rules, results, previous, now)
+        states = {**{k: a for k, a in every.items() if k not in previous}, **states}
         self._notify(
             now,
             states.values(),
@@ -360,9 +422,13 @@ class MonitoringService:
         return None if blob is None else DatasetProfile.deserialize(blob)
 
     def _closed_windows(
-        self, config: ModelConfig, now: datetime, *, lateness: timedelta
+        self, config: ModelConfig, now: datetime, *, lateness: timedelta, partial: bool = False
     ) -> Iterator[tuple[datetime, datetime]]:
-        """Every window from the model's first prediction that has closed by ``now``."""
+        """Every window from the model's first prediction that has closed by ``now``.
+
+        A row-counted window closes when full, or (``partial``, or after the window's
+        idle time without a new row) with the rows it has.
+        """
         span = self.store.data_range(config.name)
         if span is None:
             return
@@ -376,33 +442,60 @@ class MonitoringService:
         known = self.store.windows(config.name)
         yield from ((w.start, w.end) for w in known)
         window_start = known[-1].end if known else span[0]
+        if not partial:
+            received = self.store.last_received(config.name)
+            partial = received is not None and now - received >= config.window_idle
         while True:
-            end = self.store.row_boundary(config.name, window_start, config.window_rows)
-            if end is None or end + lateness > now:
+            end = self.store.row_window_end(
+                config.name, window_start, config.window_rows, partial=partial
+            )
+            if end is None:
                 return
             yield window_start, end
             window_start = end
 
-    def _evaluate_one(self, config: ModelConfig, start: datetime, end: datetime) -> Evaluation:
-        evaluation = evaluate_window(
-            config, self.store, start, end, reference=self.reference(config.name), now=self.clock()
+    def _evaluate_one(
+        self, config: ModelConfig, start: datetime, end: datetime, known: WindowRecord | None
+    ) -> Evaluation:
+        """Evaluate one window and save it as its next revision."""
+        seen = self.store.mark_evaluating(config.name, end)
+        reference = self.reference(config.name)
+        now = self.clock()
+        evaluation = evaluate_window(config, self.store, start, end, reference=reference, now=now)
+        window = evaluation.window
+        first = now if known is None else known.first_evaluated_at or known.evaluated_at
+        late_rows = late_labels = 0
+        if known is not None:
+            late_rows, late_labels = known.late_rows, known.late_labels
+            if known.labels_final:  # data after final: evaluated, and counted as late
+                late_rows += max(0, window.rows - known.rows)
+                late_labels += max(0, window.labelled - known.labelled)
+        window = replace(
+            window,
+            revision=1 if known is None else known.revision + 1,
+            first_evaluated_at=first,
+            late_rows=late_rows,
+            late_labels=late_labels,
+            changes_seen=seen,
         )
-        self.store.save_window(
-            config.name, evaluation.window, evaluation.profile, evaluation.results
-        )
+        window = replace(window, labels_final=now >= self._final_at(config, window))
+        evaluation = replace(evaluation, window=window)
+        self.store.save_window(config.name, window, evaluation.profile, evaluation.results)
         _log.info(
             "window evaluated",
             extra={
                 "model": config.name,
                 "window_start": start.isoformat(),
-                "rows": evaluation.window.rows,
+                "rows": window.rows,
+                "labelled": window.labelled,
+                "revision": window.revision,
                 "failed": sum(1 for r in evaluation.results if not r.passed),
             },
         )
         return evaluation
 
-    def reference(self, name: str) -> DatasetProfile | None:
-        """The reference profile of model ``name``: its file, or its first windows merged."""
+    def reference(self, name: str) -> Reference | None:
+        """The reference of model ``name``: its file, or its first windows' rows."""
         config = self.model(name)
         reference = self._references.get(config.name)
         if reference is None and config.reference_windows:
@@ -410,18 +503,19 @@ class MonitoringService:
             self._references[config.name] = reference
         return reference
 
-    def _reference_from_windows(self, config: ModelConfig, count: int) -> DatasetProfile | None:
-        profiles = []
-        for window in self.store.windows(config.name):
-            profile = self.window_profile(config.name, window.start) if window.rows else None
-            if profile is not None:
-                profiles.append(profile)
-            if len(profiles) == count:
-                merged = profiles[0]
-                for other in profiles[1:]:
-                    merged = merged.merge(other)
-                return merged
-        return None
+    def _reference_from_windows(self, config: ModelConfig, count: int) -> Reference | None:
+        """The rows of the model's first ``count`` windows with rows, once evaluated."""
+        windows = [w for w in self.store.windows(config.name) if w.rows][:count]
+        if len(windows) < count:
+            return None
+        parts = [self.store.window_table(config.name, w.start, w.end) for w in windows]
+        table = pa.concat_tables(parts)
+        target = config.schema.target
+        wanted = [c for c in config.column_types if c in table.column_names]
+        columns = {c: table.column(c) for c in wanted}
+        columns[target] = table.column(LABEL_COLUMN)
+        where = f"model {config.name!r}: reference (its first {count} windows)"
+        return build_reference(config, pa.table(columns), where=where)
 
     async def run_scheduler(self, tick: float = 1.0) -> None:
         """Evaluate due windows and deliver notifications, until cancelled.
@@ -465,20 +559,12 @@ class UnknownModelError(InputError):
         super().__init__(f"unknown model {name!r}; configured models: {', '.join(known)}")
 
 
-def _file_reference(config: ModelConfig) -> DatasetProfile | None:
+def _file_reference(config: ModelConfig, source: str) -> Reference | None:
     if config.reference_path is None:
         return None
-    from mlvigil.io.tables import open_table
-
-    source = open_table(config.reference_path)
-    wanted = (*config.column_types, config.schema.target)
-    keep = [c for c in wanted if c in source.column_names]
-    if not keep:
-        raise ConfigError(
-            f"model {config.name!r}: reference {config.reference_path} has none of the "
-            f"monitored columns {list(wanted)}"
-        )
-    return profile_table(pa.table({c: source.column(c) for c in keep}))
+    where = f"{source}: models.{config.name}: reference {config.reference_path}"
+    table = conform_reference(config, open_table(config.reference_path), where)
+    return build_reference(config, table, where=where)
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:

@@ -8,7 +8,11 @@ Tables, created by numbered migrations (``schema_migrations`` records what ran):
 - ``labels_<n>``: one per model, the latest label per prediction id;
 - ``ingest_batches``: idempotency keys of acknowledged batches, so a retried batch is
   not stored twice;
-- ``windows``: every evaluated window;
+- ``windows``: every evaluated window, with its revision (how often it was evaluated)
+  and the rows and labels that arrived after it was final;
+- ``data_changes``: a log of rows and labels that arrived for windows already
+  evaluated (written in the same transaction as the data), which the scheduler reads
+  to re-evaluate those windows;
 - ``window_profiles``: each window's profile, under a one-column key so that reading
   one is an index lookup (a filter on ``windows`` would scan every profile);
 - ``results``: the :class:`~mlvigil.checks.result.CheckResult` rows of every window.
@@ -20,7 +24,7 @@ an acknowledged write survives the process being killed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +34,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mlvigil.checks.result import CheckResult
 from mlvigil.exceptions import ConfigError
@@ -141,6 +146,23 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE profile IS NOT NULL;
     UPDATE windows SET profile = NULL;
     """,
+    """
+    ALTER TABLE windows ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE windows ADD COLUMN first_evaluated_at TIMESTAMPTZ;
+    UPDATE windows SET first_evaluated_at = evaluated_at;
+    ALTER TABLE windows ADD COLUMN late_rows BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE windows ADD COLUMN late_labels BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE windows ADD COLUMN changes_seen BIGINT NOT NULL DEFAULT 0;
+    CREATE SEQUENCE change_ids;
+    CREATE TABLE data_changes (
+        id BIGINT PRIMARY KEY DEFAULT nextval('change_ids'),
+        model VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,           -- predictions or labels
+        first_at TIMESTAMPTZ NOT NULL,   -- timestamps of the predictions concerned
+        last_at TIMESTAMPTZ NOT NULL,
+        rows BIGINT NOT NULL
+    );
+    """,
 )
 
 
@@ -157,7 +179,30 @@ def quote(name: str) -> str:
 
 @dataclass(frozen=True)
 class WindowRecord:
-    """An evaluated window."""
+    """An evaluated window.
+
+    Attributes
+    ----------
+    start, end
+        The window ``[start, end)``.
+    rows, labelled
+        Predictions in it, and how many had a label, at its last evaluation.
+    evaluated_at
+        When it was last evaluated (service clock).
+    labels_final
+        Whether its labels were final then: ``label_delay`` after the later of its end
+        and its first evaluation (so a backfill of old windows waits for labels too).
+    revision
+        How many times it was evaluated (1 the first time).
+    first_evaluated_at
+        When it was first evaluated.
+    late_rows, late_labels
+        Predictions and labels that arrived after it was final (it is evaluated
+        again for them; they are counted so that late data is visible).
+    changes_seen
+        The newest logged data change when its evaluation began: later changes that
+        concern it make it due again.
+    """
 
     start: datetime
     end: datetime
@@ -165,6 +210,30 @@ class WindowRecord:
     labelled: int
     evaluated_at: datetime
     labels_final: bool
+    revision: int = 1
+    first_evaluated_at: datetime | None = None
+    late_rows: int = 0
+    late_labels: int = 0
+    changes_seen: int = 0
+
+
+@dataclass(frozen=True)
+class DataChange:
+    """Rows or labels that arrived for predictions timed ``[first_at, last_at]``."""
+
+    id: int
+    kind: str
+    first_at: datetime
+    last_at: datetime
+    rows: int
+
+    def concerns(self, window: WindowRecord) -> bool:
+        """Whether the change came after the window's last evaluation and touches it."""
+        return (
+            self.id > window.changes_seen
+            and self.first_at < window.end
+            and self.last_at >= window.start
+        )
 
 
 @dataclass(frozen=True)
@@ -187,17 +256,29 @@ class Store:
         The configured models; their tables are created or extended to match.
     """
 
-    def __init__(self, path: Path | str, models: Mapping[str, ModelConfig]) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        models: Mapping[str, ModelConfig],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = duckdb.connect(str(path))
         self._connection.execute("SET TimeZone = 'UTC'")
         self._lock = threading.Lock()
+        self.clock = clock
         self.models = dict(models)
         self._migrate()
         self._tables = {name: self._ensure_tables(config) for name, config in models.items()}
         self._layout = {
             name: self._column_layout(table) for name, (table, _) in self._tables.items()
+        }
+        # End of each model's latest evaluated window: data timed before it concerns an
+        # evaluated window and is logged as a change (see ``mark_evaluating``).
+        self._evaluated_until: dict[str, datetime | None] = {
+            name: self._latest_window_end(name) for name in models
         }
 
     def close(self) -> None:
@@ -299,17 +380,78 @@ class Store:
         """
         predictions, _ = self._tables[model]
         rows = self._in_table_order(model, table)
+        times = pc.min_max(rows.column(self.models[model].schema.timestamp))
         with self._transaction() as cursor:
             if self._seen(cursor, model, "predictions", idempotency_key, table.num_rows):
                 return 0, True
             # The relation API skips the SQL planner: a one-row batch commits in about
             # half the time of INSERT ... SELECT from a registered table.
             cursor.from_arrow(rows).insert_into(predictions)
+            self._log_change(
+                cursor, model, "predictions", times["min"].as_py(), times["max"].as_py(), len(rows)
+            )
         return table.num_rows, False
+
+    def _log_change(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        model: str,
+        kind: str,
+        first_at: datetime | None,
+        last_at: datetime | None,
+        rows: int,
+    ) -> None:
+        """Log data for predictions timed ``[first_at, last_at]`` if a window has them.
+
+        Runs inside the data's transaction, under the store's lock, so it cannot slip
+        between an evaluation's :meth:`mark_evaluating` and its read of the window.
+        """
+        until = self._evaluated_until[model]
+        if first_at is None or last_at is None or until is None or first_at >= until:
+            return  # only windows not evaluated yet: the usual case, nothing to log
+        cursor.execute(
+            "INSERT INTO data_changes (model, kind, first_at, last_at, rows) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [model, kind, first_at, last_at, rows],
+        )
+
+    def mark_evaluating(self, model: str, end: datetime) -> int:
+        """Record that a window ending at ``end`` is about to be read for evaluation.
+
+        Data for earlier predictions that commits after this is logged as a change, so
+        an evaluation never misses rows that arrive while it reads.
+
+        Returns
+        -------
+        The newest change logged so far (the window's ``changes_seen``).
+        """
+        with self._lock:
+            until = self._evaluated_until[model]
+            self._evaluated_until[model] = end if until is None else max(until, end)
+            row = self._read("SELECT max(id) FROM data_changes").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def changes(self, model: str) -> list[DataChange]:
+        """Logged changes of ``model`` not yet cleared, oldest first."""
+        rows = self._read(
+            "SELECT id, kind, first_at, last_at, rows FROM data_changes WHERE model = ? "
+            "ORDER BY id",
+            [model],
+        ).fetchall()
+        return [DataChange(int(i), k, _utc(a), _utc(b), int(n)) for i, k, a, b, n in rows]
+
+    def clear_changes(self, model: str, through: int) -> None:
+        """Forget the changes of ``model`` up to id ``through`` (they were handled)."""
+        with self._transaction() as cursor:
+            cursor.execute("DELETE FROM data_changes WHERE model = ? AND id <= ?", [model, through])
+
+    def _latest_window_end(self, model: str) -> datetime | None:
+        row = self._read("SELECT max(window_end) FROM windows WHERE model = ?", [model]).fetchone()
+        return None if row is None or row[0] is None else _utc(row[0])
 
     def _in_table_order(self, model: str, table: pa.Table) -> pa.Table:
         """``table`` with every stored column, in the table's order, stamped now."""
-        now = pa.scalar(datetime.now(UTC), pa.timestamp("us", tz="UTC"))
+        now = pa.scalar(self.clock(), pa.timestamp("us", tz="UTC"))
         size = table.num_rows
         arrays = []
         for name, arrow_type in self._layout[model]:
@@ -326,21 +468,34 @@ class Store:
     ) -> LabelOutcome:
         """Store labels (columns ``id``, ``label``, ``timestamp``); a newer label replaces."""
         predictions, labels = self._tables[model]
-        id_column = quote(self.models[model].schema.id)
+        schema = self.models[model].schema
+        id_column, time_column = quote(schema.id), quote(schema.timestamp)
         with self._transaction() as cursor:
             if self._seen(cursor, model, "labels", idempotency_key, table.num_rows):
                 return LabelOutcome(0, 0, duplicate=True)
             cursor.register("incoming", table)
+            # One join says which ids are unknown and which predictions the labels concern.
             row = cursor.execute(
-                f"SELECT count(*) FROM incoming i WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {predictions} p WHERE p.{id_column} = i.id)"
+                f"SELECT count(*) FILTER (WHERE p.{id_column} IS NULL), min(p.{time_column}), "
+                f"max(p.{time_column}) FROM incoming i "
+                f"LEFT JOIN {predictions} p ON p.{id_column} = i.id"
             ).fetchone()
             cursor.execute(
                 f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at) "
-                "SELECT id, label, timestamp, now() FROM incoming"
+                "SELECT id, label, timestamp, ? FROM incoming",
+                [self.clock()],
             )
             cursor.unregister("incoming")
-        return LabelOutcome(table.num_rows, int(row[0]) if row else 0)
+            unknown, first_at, last_at = row if row else (0, None, None)
+            self._log_change(
+                cursor,
+                model,
+                "labels",
+                _utc(first_at) if first_at else None,
+                _utc(last_at) if last_at else None,
+                table.num_rows,
+            )
+        return LabelOutcome(table.num_rows, int(unknown or 0))
 
     def _seen(
         self, cursor: duckdb.DuckDBPyConnection, model: str, kind: str, key: str | None, rows: int
@@ -392,7 +547,10 @@ class Store:
                 "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
             )
             cursor.execute(
-                "INSERT OR REPLACE INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO windows (model, window_start, window_end, rows, "
+                "labelled, evaluated_at, labels_final, profile, revision, first_evaluated_at, "
+                "late_rows, late_labels, changes_seen) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
                 [
                     model,
                     start,
@@ -401,7 +559,11 @@ class Store:
                     window.labelled,
                     window.evaluated_at,
                     window.labels_final,
-                    None,  # profiles live in window_profiles
+                    window.revision,
+                    window.first_evaluated_at or window.evaluated_at,
+                    window.late_rows,
+                    window.late_labels,
+                    window.changes_seen,
                 ],
             )
             key = _profile_key(model, start)
@@ -580,11 +742,14 @@ class Store:
             return None
         return _utc(row[0]), _utc(row[1])
 
-    def row_boundary(self, model: str, start: datetime, rows: int) -> datetime | None:
-        """Timestamp of the row after the first ``rows`` rows at or after ``start``.
+    def row_window_end(
+        self, model: str, start: datetime, rows: int, *, partial: bool
+    ) -> datetime | None:
+        """End (exclusive) of the row-counted window of ``rows`` rows starting at ``start``.
 
-        The end (exclusive) of a row-counted window starting at ``start``; ``None`` while
-        fewer rows have arrived.
+        The timestamp of the next row once the window is full (just after its last row
+        when no row follows yet); ``None`` while it has fewer rows, unless ``partial``,
+        which closes it with the rows it has (``None`` only when it has none).
         """
         predictions, _ = self._tables[model]
         column = quote(self.models[model].schema.timestamp)
@@ -593,7 +758,15 @@ class Store:
             f"ORDER BY {column} LIMIT 1 OFFSET ?",
             [start, rows],
         ).fetchone()
-        return None if row is None else _utc(row[0])
+        if row is not None:
+            return _utc(row[0])
+        row = self._read(
+            f"SELECT count(*), max({column}) FROM {predictions} WHERE {column} >= ?", [start]
+        ).fetchone()
+        count, last = (int(row[0]), row[1]) if row else (0, None)
+        if last is None or (count < rows and not partial):
+            return None
+        return _utc(last) + timedelta(microseconds=1)
 
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
@@ -606,14 +779,33 @@ class Store:
     def windows(self, model: str) -> list[WindowRecord]:
         """Evaluated windows of ``model``, oldest first."""
         rows = self._read(
-            "SELECT window_start, window_end, rows, labelled, evaluated_at, labels_final "
+            "SELECT window_start, window_end, rows, labelled, evaluated_at, labels_final, "
+            "revision, first_evaluated_at, late_rows, late_labels, changes_seen "
             "FROM windows WHERE model = ? ORDER BY window_start",
             [model],
         ).fetchall()
         return [
-            WindowRecord(_utc(a), _utc(b), int(n), int(lab), _utc(at), bool(final))
-            for a, b, n, lab, at, final in rows
+            WindowRecord(
+                _utc(a),
+                _utc(b),
+                int(n),
+                int(lab),
+                _utc(at),
+                bool(final),
+                int(revision),
+                _utc(first) if first else None,
+                int(late_rows),
+                int(late_labels),
+                int(seen),
+            )
+            for a, b, n, lab, at, final, revision, first, late_rows, late_labels, seen in rows
         ]
+
+    def last_received(self, model: str) -> datetime | None:
+        """When the newest prediction of ``model`` arrived (store clock)."""
+        predictions, _ = self._tables[model]
+        row = self._read(f"SELECT max(received_at) FROM {predictions}").fetchone()
+        return None if row is None or row[0] is None else _utc(row[0])
 
     def profile(self, model: str, start: datetime) -> bytes | None:
         """The stored profile of the window starting at ``start``."""

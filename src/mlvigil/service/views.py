@@ -31,21 +31,22 @@ __all__ = [
 #: Checks that are about data quality (the rest: drift, performance, serving).
 QUALITY_CHECKS = ("volume", "schema", "completeness", "uniqueness", "outliers", "freshness")
 
-# One drift score per column and window, comparable across methods: 1 at the method's
-# threshold, above 1 when drifted. Distances: statistic / threshold. p-value tests:
-# log(p) / log(alpha), so p = alpha gives 1 and p = alpha^2 gives 2.
+# One drift score per column and window, comparable across methods: 1 at the threshold,
+# above 1 when drifted (the results' details.score). Results stored before that key
+# existed: distances statistic / threshold, p-value tests log(p) / log(alpha).
 _DRIFT_SCORES = """
     WITH numbered AS (
         SELECT window_start, row_number() OVER (ORDER BY window_start) - 1 AS window_index
         FROM windows WHERE model = ?
     )
-    SELECT window_index, "column",
+    SELECT window_index, "column", coalesce(
+        TRY_CAST(json_extract_string(details, '$.score') AS DOUBLE),
         CASE WHEN json_extract_string(details, '$.rule') = 'p_value'
              THEN ln(greatest(coalesce(
                     TRY_CAST(json_extract_string(details, '$.p_value_adjusted') AS DOUBLE),
                     TRY_CAST(json_extract_string(details, '$.p_value') AS DOUBLE)), 1e-300))
                   / ln(threshold)
-             ELSE value / nullif(threshold, 0) END AS score
+             ELSE value / nullif(threshold, 0) END) AS score
     FROM results JOIN numbered USING (window_start)
     WHERE model = ? AND "check" = 'drift' AND "column" IS NOT NULL AND segment IS NULL
       AND status IN ('passed', 'failed')
@@ -76,6 +77,15 @@ def _finite(value: Any, digits: int = 4) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
+
+
+def _errors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Results that could not be computed (informational ones left out), for display."""
+    return [
+        {k: r[k] for k in ("check", "metric", "column", "segment", "message", "window_start")}
+        for r in rows
+        if r["status"] == "error" and r["severity"] != "info"
+    ]
 
 
 def _model_alerts(service: MonitoringService, model: str) -> list[dict[str, Any]]:
@@ -119,6 +129,7 @@ def overview(service: MonitoringService) -> dict[str, Any]:
                     "total": len(quality),
                 },
                 "performance": performance,
+                "errors": _errors(mine),
                 "alerts": {
                     "firing": sum(
                         1 for a in firing if a["state"] == "firing" and not a["silenced"]
@@ -212,6 +223,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
             quality_failed[at] = int(failed)
 
     latest = store.results(model, latest_only=True)
+    current = [r for r in store.latest_results() if r["model"] == model]
     return {
         "name": model,
         "columns": {
@@ -226,6 +238,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         "drift_scores": {"columns": order, "scores": [columns[c] for c in order]},
         "quality_failed": quality_failed,
         "quality_latest": [r for r in latest if r["check"] in QUALITY_CHECKS],
+        "errors": _errors(current),
         "performance": performance,
         "alerts": _model_alerts(service, model),
         "silences": [
@@ -278,10 +291,11 @@ def _profiles(
     reference = service.reference(model)
     if reference is None:
         raise InputError(f"model {model!r} has no reference profile yet")
+    profile = reference.profile
     current = service.window_profile(model, record.start)
     if current is None:
         raise InputError(f"the window starting {record.start.isoformat()} holds no rows")
-    return reference, current
+    return profile, current
 
 
 def _label_profile(service: MonitoringService, model: str, record: WindowRecord) -> DatasetProfile:
@@ -308,6 +322,19 @@ def column_distribution_view(
     return {"window": _window(record), **distribution.to_dict()}
 
 
+def _span(start: datetime, end: datetime) -> str:
+    """``2026-01-01 10:00 – 11:00``, with the end's date too when it is another day.
+
+    Examples
+    --------
+    >>> _span(datetime(2026, 1, 1, 10, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC))
+    '2026-01-01 10:00 – 2026-01-03 00:00'
+    """
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    shown = f"{last:%H:%M}" if first.date() == last.date() else f"{last:%Y-%m-%d %H:%M}"
+    return f"{first:%Y-%m-%d %H:%M} – {shown}"
+
+
 def window_report(service: MonitoringService, model: str, window: datetime | None) -> str:
     """The HTML report of one window: its stored drift and quality results, with charts."""
     config = service.model(model)
@@ -322,7 +349,7 @@ def window_report(service: MonitoringService, model: str, window: datetime | Non
         charts.append(column_distribution(target, reference.columns[target], labels))
     return render_report(
         ReportData(
-            title=f"{model}: window {record.start:%Y-%m-%d %H:%M} – {record.end:%H:%M} UTC",
+            title=f"{model}: window {_span(record.start, record.end)} UTC",
             reference_label="reference profile",
             current_label=f"{record.start.isoformat()} to {record.end.isoformat()}",
             reference_rows=reference.row_count,

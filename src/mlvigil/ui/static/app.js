@@ -269,6 +269,7 @@ function healthBadges(m) {
   const badges = [];
   if (m.drift) badges.push(badge(m.drift.status === "failed" ? `drift ${percent(m.drift.share)}` : "no drift", m.drift.status === "failed" ? "bad" : "ok"));
   badges.push(badge(m.quality.failed ? `${m.quality.failed} quality failing` : "quality ok", m.quality.failed ? "bad" : "ok"));
+  if (m.errors.length) badges.push(badge(`${m.errors.length} not computed`, "bad"));
   if (m.alerts.firing) badges.push(badge(`${m.alerts.firing} firing`, "bad"));
   if (m.alerts.silenced) badges.push(badge(`${m.alerts.silenced} silenced`, "warn"));
   return badges;
@@ -283,6 +284,7 @@ async function renderOverview() {
     el("td", {}, healthBadges(m)),
     el("td", { class: "num" }, m.drift ? percent(m.drift.share) : "—"),
     el("td", { class: "num" }, `${m.quality.failed} / ${m.quality.total}`),
+    el("td", { class: "num", title: m.errors.map((e) => `${e.check} ${e.metric}: ${e.message}`).join("\n") }, String(m.errors.length)),
     el("td", {}, m.performance.length
       ? m.performance.map((p) => el("div", {}, `${p.metric} ${number(p.value)}`, p.threshold !== null ? ` (threshold ${number(p.threshold)})` : "", " ", badge(p.status, p.status === "passed" ? "ok" : "bad")))
       : el("span", { class: "muted" }, "no labelled window yet")),
@@ -290,7 +292,7 @@ async function renderOverview() {
     el("td", {}, age(m.data_age_seconds)),
     el("td", { class: "num" }, percent(m.label_coverage)),
   ));
-  const head = ["Model", "Health", "Drift share", "Quality failing", "Performance", "Firing alerts", "Last data", "Label coverage"];
+  const head = ["Model", "Health", "Drift share", "Quality failing", "Not computed", "Performance", "Firing alerts", "Last data", "Label coverage"];
   return [
     el("h1", {}, "Models"),
     el("section", { class: "card" }, el("table", { id: "models" },
@@ -315,6 +317,16 @@ function alertsCard(view) {
       ? el("table", { id: "alerts" }, el("thead", {}, el("tr", {}, ["Alert", "State", "Severity", "Labels", "Summary", "Since"].map((h) => el("th", {}, h)))), el("tbody", {}, rows))
       : el("p", { class: "muted" }, "No alerts pending or firing."),
     silences.length ? [el("h2", {}, "Active silences"), el("ul", { id: "silences" }, silences)] : null);
+}
+
+function errorsCard(view) {
+  if (!view.errors.length) return null;
+  const rows = view.errors.map((e) => el("tr", {},
+    el("td", {}, e.check), el("td", {}, e.column || "—"), el("td", {}, e.metric),
+    el("td", {}, e.segment || ""), el("td", {}, shortTime(e.window_start)), el("td", {}, e.message)));
+  return card("Could not be computed",
+    el("p", { class: "caveat" }, "These results have no value: their inputs do not line up. Each message says what to change."),
+    el("table", { id: "errors" }, el("thead", {}, el("tr", {}, ["Check", "Column", "Metric", "Segment", "Window", "Reason"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)));
 }
 
 function performanceCard(view) {
@@ -357,6 +369,7 @@ async function renderModel(route) {
     el("p", { class: "muted" }, `${view.windows.length} windows`, latest ? ` · latest ${shortTime(latest.start)} – ${shortTime(latest.end)} · ${latest.rows} rows · ` : "",
       latest ? el("a", { href: `api/v1/models/${encodeURIComponent(model)}/report?window=${encodeURIComponent(latest.start)}`, target: "_blank" }, "report of the latest window") : ""),
     alertsCard(view),
+    errorsCard(view),
     el("div", { class: "grid" },
       card("Drift share over time", lineChart(view.windows, [{ values: view.drift_share, dots: true }], { threshold: view.drift_share_threshold, max: 1, label: "drift share over time" })),
       card("Quality: failed checks per window", barChart(view.windows, view.quality_failed, "failed quality checks per window"))),

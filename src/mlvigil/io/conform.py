@@ -1,0 +1,257 @@
+"""Columns as the schema declares them: numbers, category text, booleans, UTC times.
+
+Data arrives in many shapes for one meaning: a class ``1`` comes as the integer ``1``
+from a JSON client, ``1.0`` from a pandas float column, ``"1"`` from a CSV and ``True``
+from a boolean label. Each declared type has one stored form, and every path into
+mlvigil (JSON and columnar ingest, reference files) goes through this module, so the
+same value is stored and compared the same way whichever path it took:
+
+- ``numerical``: float64;
+- ``categorical`` and ``text``: text, with numbers written canonically (``1``, ``1.0``
+  and ``1.00`` are all ``"1"``; ``0.5`` is ``"0.5"``), booleans as ``"true"`` /
+  ``"false"`` and strings unchanged;
+- ``boolean``: true/false, also read from ``0``/``1`` and the strings ``"true"``,
+  ``"false"``, ``"0"``, ``"1"`` (any case);
+- ``datetime``: UTC timestamps, also read from ISO 8601 text (naive times are UTC).
+
+A value that cannot take its column's type raises :class:`ConformError` with a message
+naming the value, for the caller to put in context (a row, a column, a file).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlvigil.schema import ColumnType
+
+__all__ = [
+    "STORED_TYPES",
+    "ConformError",
+    "as_boolean",
+    "as_category_text",
+    "category_text",
+    "conform_column",
+]
+
+#: The Arrow type each declared column type is stored as.
+STORED_TYPES: dict[ColumnType, pa.DataType] = {
+    ColumnType.NUMERICAL: pa.float64(),
+    ColumnType.CATEGORICAL: pa.string(),
+    ColumnType.TEXT: pa.string(),
+    ColumnType.BOOLEAN: pa.bool_(),
+    ColumnType.DATETIME: pa.timestamp("us", tz="UTC"),
+}
+
+#: Integral floats below this magnitude are written as integers (``1.0`` -> ``"1"``);
+#: beyond it a float no longer holds every integer exactly.
+_EXACT_INTEGERS = 2.0**53
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+class ConformError(ValueError):
+    """A value or column that cannot take its declared type; the message says why."""
+
+
+def category_text(value: Any) -> str | None:
+    """The canonical text of one category value.
+
+    Examples
+    --------
+    >>> [category_text(v) for v in (1, 1.0, "1", True, 0.5, None, float("nan"), "yes")]
+    ['1', '1', '1', 'true', '0.5', None, None, 'yes']
+    """
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        if number.is_integer() and abs(number) < _EXACT_INTEGERS:
+            return str(int(number))
+        return repr(number)
+    raise ConformError(f"expected a category (text, a number or true/false), got {_show(value)}")
+
+
+def as_boolean(value: Any) -> bool | None:
+    """One value as true or false.
+
+    Examples
+    --------
+    >>> [as_boolean(v) for v in (True, 1, 0.0, "TRUE", "0", None)]
+    [True, True, False, True, False, None]
+    """
+    if value is None or type(value) is bool:
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE or lowered in _FALSE:
+            return lowered in _TRUE
+    raise ConformError(f"expected true or false (or 1 or 0), got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
+
+
+def _decoded(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dictionary (pandas ``category``) and view columns as plain values."""
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    if pa.types.is_string_view(values.type) or pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    return values
+
+
+def as_category_text(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as canonical category text (see :func:`category_text`).
+
+    Only the distinct values are converted, so a million rows of a few classes cost a
+    few conversions.
+
+    Examples
+    --------
+    >>> as_category_text(pa.array([1.0, 0.0, None, 1.0])).to_pylist()
+    ['1', '0', None, '1']
+    """
+    column = _decoded(_chunked(values))
+    if _is_text(column.type):
+        return column
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    if not (
+        pa.types.is_integer(column.type)
+        or pa.types.is_floating(column.type)
+        or pa.types.is_boolean(column.type)
+        or pa.types.is_decimal(column.type)
+    ):
+        raise ConformError(f"cannot read {column.type} values as categories")
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    texts = pa.array([category_text(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pa.chunked_array([texts.take(encoded.indices)])
+
+
+def _as_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    try:
+        return column.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    if _is_text(column.type):
+        bad = _first_unparsable(column)
+        raise ConformError(f"cannot read {bad!r} as a number")
+    raise ConformError(f"cannot read {column.type} values as numbers")
+
+
+def _first_unparsable(column: pa.ChunkedArray) -> str:
+    for text in pc.unique(column).to_pylist():
+        if text is None:
+            continue
+        try:
+            float(text)
+        except ValueError:
+            return str(text)[:40]
+    return "?"
+
+
+def _as_booleans(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_boolean(column.type):
+        return column
+    if pa.types.is_null(column.type):
+        return column.cast(pa.bool_())
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    try:
+        flags = pa.array([as_boolean(v) for v in encoded.dictionary.to_pylist()], pa.bool_())
+    except ConformError:
+        raise ConformError(f"cannot read {column.type} values as true/false") from None
+    return pa.chunked_array([flags.take(encoded.indices)])
+
+
+def _as_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    target = STORED_TYPES[ColumnType.DATETIME]
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        if kind.tz is None:
+            return pc.assume_timezone(column.cast(pa.timestamp("us")), "UTC").cast(target)
+        return column.cast(target)
+    if pa.types.is_date(kind):
+        return column.cast(pa.timestamp("us")).cast(target)
+    if pa.types.is_null(kind):
+        return column.cast(target)
+    if _is_text(kind):
+        try:
+            return column.cast(target)  # ISO 8601, with or without an offset
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return pa.chunked_array([pa.array(_parse_times(column), target)])
+    raise ConformError(
+        f"cannot read {kind} values as times; send ISO 8601 text or timestamps "
+        "(integer epochs need an explicit unit: send them as timestamps)"
+    )
+
+
+def _parse_times(column: pa.ChunkedArray) -> list[datetime | None]:
+    parsed: list[datetime | None] = []
+    for text in column.to_pylist():
+        if text is None:
+            parsed.append(None)
+            continue
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ConformError(
+                f"cannot read {text[:40]!r} as a time; write ISO 8601 such as 2026-11-24T12:00:00Z"
+            ) from None
+        parsed.append(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment)
+    return parsed
+
+
+def conform_column(values: pa.Array | pa.ChunkedArray, kind: ColumnType) -> pa.ChunkedArray:
+    """A column in the stored form of its declared type (see the module docstring).
+
+    Raises
+    ------
+    ConformError
+        When a value cannot take that type.
+
+    Examples
+    --------
+    >>> conform_column(pa.array(["1.5", "2"]), ColumnType.NUMERICAL).to_pylist()
+    [1.5, 2.0]
+    >>> conform_column(pa.array([1, 0]), ColumnType.BOOLEAN).to_pylist()
+    [True, False]
+    >>> conform_column(pa.array(["2026-11-24T12:00:00Z"]), ColumnType.DATETIME).type
+    TimestampType(timestamp[us, tz=UTC])
+    """
+    column = _decoded(_chunked(values))
+    if kind is ColumnType.NUMERICAL:
+        return _as_numbers(column)
+    if kind in (ColumnType.CATEGORICAL, ColumnType.TEXT):
+        return as_category_text(column)
+    if kind is ColumnType.BOOLEAN:
+        return _as_booleans(column)
+    if kind is ColumnType.DATETIME:
+        return _as_times(column)
+    raise ConformError(f"no stored form for columns of type {kind.value}")

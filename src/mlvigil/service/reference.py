@@ -1,0 +1,253 @@
+"""A model's reference: its rows in the schema's types, and what is learned from them once.
+
+The reference (a file, or the model's first windows) is read once, its columns cast to
+the types the schema declares (a float64 target of a classifier becomes class text like
+every label; a column that cannot take its type stops the start with the column and
+both types named), and kept in memory for exact drift. From it come, once:
+
+- the class set of a classifier (labels and predictions are mapped onto it);
+- the profile (dashboard distributions, reports);
+- thresholds learned from reference chunks of a window's size, for drift and
+  performance (see :mod:`mlvigil.checks.thresholds`);
+- performance baselines (each metric on the whole reference);
+- warnings about the reference itself, such as scores that contradict ``score_is``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import pyarrow as pa
+
+from mlvigil.checks.chunks import Chunk, period_chunks, size_chunks
+from mlvigil.checks.classes import ClassSet
+from mlvigil.checks.drift import DriftConfig
+from mlvigil.checks.performance import PerformanceConfig, measure
+from mlvigil.checks.thresholds import (
+    LearnedDrift,
+    learn_drift_limits,
+    learn_performance_limits,
+)
+from mlvigil.exceptions import ConfigError
+from mlvigil.io.conform import STORED_TYPES, ConformError, conform_column
+from mlvigil.io.tables import TableSource
+from mlvigil.profile import DatasetProfile, profile_table
+from mlvigil.schema import ColumnType
+from mlvigil.service.config import ModelConfig
+from mlvigil.service.rows import performance_inputs
+
+__all__ = ["Reference", "build_reference", "conform_reference"]
+
+_log = logging.getLogger("mlvigil.service")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A model's reference and what was learned from it.
+
+    Attributes
+    ----------
+    table
+        The reference rows: monitored columns and target, in the schema's types.
+    profile
+        The profile of ``table``.
+    classes
+        A classifier's classes (target and prediction values), or ``None``.
+    drift
+        The model's drift options with learned methods, and the learned limits.
+    performance
+        The model's performance options with baselines and limits from the reference.
+    warnings
+        Problems of the reference itself, for the start-up log and the model's API.
+    """
+
+    table: pa.Table
+    profile: DatasetProfile
+    classes: ClassSet | None = None
+    drift: DriftConfig | None = None
+    learned_drift: LearnedDrift = field(default_factory=LearnedDrift)
+    performance: PerformanceConfig | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> list[str]:
+        """The reference's columns."""
+        return list(self.table.column_names)
+
+
+def _wanted_types(config: ModelConfig) -> dict[str, ColumnType]:
+    return {**config.column_types, config.schema.target: config.target_type}
+
+
+def conform_reference(config: ModelConfig, source: TableSource, where: str) -> pa.Table:
+    """The monitored columns (and target, timestamp) of ``source``, cast to the schema.
+
+    Raises
+    ------
+    ConfigError
+        When it has none of the monitored columns, or one cannot take its declared type.
+    """
+    wanted = _wanted_types(config)
+    timestamp = config.schema.timestamp
+    if timestamp in source.column_names:
+        wanted[timestamp] = ColumnType.DATETIME
+    present = [c for c in wanted if c in source.column_names]
+    if not any(c in config.column_types for c in present):
+        raise ConfigError(
+            f"{where} has none of the monitored columns {list(config.column_types)}; "
+            f"its columns are {source.column_names[:20]}"
+        )
+    columns = {}
+    for name in present:
+        raw = source.column(name)
+        kind = wanted[name]
+        try:
+            columns[name] = conform_column(raw, kind)
+        except ConformError as error:
+            raise ConfigError(
+                f"{where}: column {name!r} holds {raw.type} values, which cannot be read as "
+                f"{kind.value} ({STORED_TYPES[kind]}) as the schema declares: {error}"
+            ) from None
+    return pa.table(columns)
+
+
+def reference_chunks(config: ModelConfig, table: pa.Table) -> tuple[list[Chunk], str | None]:
+    """Reference chunks of a window's size, or none and the reason."""
+    rows = config.reference_chunk_rows or config.window_rows
+    if rows is not None:
+        return size_chunks(table.num_rows, rows), None
+    timestamp = config.schema.timestamp
+    if config.window is not None and timestamp in table.column_names:
+        return period_chunks(table.column(timestamp), config.window), None
+    return [], (
+        f"the reference has no {timestamp!r} column to cut into windows of {config.window}: "
+        "set reference.chunk_rows to the rows of a typical window"
+    )
+
+
+def _classes(config: ModelConfig, table: pa.Table) -> ClassSet | None:
+    performance = config.performance
+    if performance is not None and performance.task == "regression":
+        return None
+    if config.schema.prediction_type == "numerical":
+        return None
+    schema = config.schema
+    columns = [
+        table.column(c) for c in (schema.target, schema.prediction) if c in table.column_names
+    ]
+    found = ClassSet.of_columns(*columns) if columns else None
+    if found is not None and schema.probabilities:
+        named = {found.canonical(name) for name in schema.probabilities}
+        found = ClassSet.of([*found.classes, *named])
+    return found
+
+
+def _positive(performance: PerformanceConfig, classes: ClassSet | None, where: str) -> object:
+    positive = performance.positive_label
+    if classes is None or performance.task == "regression":
+        return positive
+    mapped = classes.canonical(positive)
+    if len(classes) == 2 and mapped not in classes:
+        raise ConfigError(
+            f"{where}: checks.performance.positive_label {positive!r} is not one of the "
+            f"reference's classes {list(classes.classes)}; set it to the positive class"
+        )
+    return mapped
+
+
+def _drift(
+    config: ModelConfig, table: pa.Table, chunks: Sequence[Chunk], reason: str | None, where: str
+) -> tuple[DriftConfig | None, LearnedDrift]:
+    drift = config.drift
+    if drift is None or config.drift_thresholds != "learned":
+        return drift, LearnedDrift()
+    if not chunks:
+        raise ConfigError(f"{where}: learned drift thresholds need reference chunks: {reason}")
+    types = _wanted_types(config)
+    columns = [c for c in (config.drift_columns or types) if c in table.column_names]
+    learned = learn_drift_limits(
+        table, chunks, columns=columns, schema={c: types[c] for c in columns}, config=drift
+    )
+    return learned.config(drift), learned
+
+
+def _performance(
+    config: ModelConfig,
+    table: pa.Table,
+    classes: ClassSet | None,
+    chunks: Sequence[Chunk],
+    reason: str | None,
+    where: str,
+) -> tuple[PerformanceConfig | None, list[str]]:
+    performance = config.performance
+    if performance is None:
+        return None, []
+    performance = replace(performance, positive_label=_positive(performance, classes, where))
+    schema = config.schema
+    mode = config.performance_thresholds
+    if schema.target not in table.column_names or schema.prediction not in table.column_names:
+        if mode == "learned":
+            raise ConfigError(
+                f"{where}: learned performance thresholds need the reference's "
+                f"{schema.target!r} and {schema.prediction!r} columns"
+            )
+        return performance, []
+    y_true, y_pred, extra = performance_inputs(config, table, schema.target, classes)
+    measured = measure(performance, y_true, y_pred, **extra)
+    missing = [c for c in schema.score_columns if c not in table.column_names]
+    warnings = [
+        f"the reference's {metric}: {why}"
+        for metric, why in measured.problems.items()
+        if not (missing and metric in ("roc_auc", "log_loss"))
+    ]
+    if missing and any(m in performance.metrics for m in ("roc_auc", "log_loss")):
+        warnings.append(
+            f"the reference has no {', '.join(missing)} column: roc_auc and log_loss have no "
+            "baseline from it"
+        )
+    if mode == "auto":
+        mode = "fixed" if performance.baseline or not chunks else "learned"
+    if mode == "learned":
+        if not chunks:
+            raise ConfigError(f"{where}: learned performance thresholds need chunks: {reason}")
+
+        def inputs(chunk: Chunk) -> tuple[list[object], list[object], dict[str, object]]:
+            part = table.take(chunk.indices) if chunk.indices is not None else None
+            if part is None:
+                assert chunk.offset is not None
+                part = table.slice(chunk.offset, chunk.rows)
+            return performance_inputs(config, part, schema.target, classes)
+
+        limits = learn_performance_limits(performance, chunks, inputs)
+        return replace(performance, limits=limits, baseline=dict(measured.values)), warnings
+    baseline = {**measured.values, **performance.baseline}
+    return replace(performance, baseline=baseline), warnings
+
+
+def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Reference:
+    """Everything learned once from a model's reference rows (already conformed).
+
+    Raises
+    ------
+    ConfigError
+        When learned thresholds are asked for but the reference cannot be chunked, or
+        the positive label is not one of the reference's classes.
+    """
+    classes = _classes(config, table)
+    chunks, reason = reference_chunks(config, table)
+    drift, learned = _drift(config, table, chunks, reason, where)
+    performance, warnings = _performance(config, table, classes, chunks, reason, where)
+    for warning in warnings:
+        _log.warning("%s: %s", where, warning)
+    data = table.drop_columns([c for c in (config.schema.timestamp,) if c in table.column_names])
+    return Reference(
+        table=data,
+        profile=profile_table(data),
+        classes=classes,
+        drift=drift,
+        learned_drift=learned,
+        performance=performance,
+        warnings=tuple(warnings),
+    )
