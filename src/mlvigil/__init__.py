@@ -20,8 +20,9 @@ from mlvigil._lazy import lazy_exports
 from mlvigil._version import __version__
 
 if TYPE_CHECKING:
+    from mlvigil.checks.chunked import ChunkDrift, ChunkedDriftReport, detect_drift_chunks
     from mlvigil.checks.config import load_quality_config
-    from mlvigil.checks.drift import DriftConfig, detect_drift
+    from mlvigil.checks.drift import DriftConfig, PreparedReference, detect_drift, prepare_reference
     from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
     from mlvigil.checks.export import export_to_prometheus
     from mlvigil.checks.quality import QualityConfig, QualityReport, run_quality_checks
@@ -40,8 +41,13 @@ if TYPE_CHECKING:
     from mlvigil.stats.result import StatTestResult
 
 _HOMES = {
+    "ChunkDrift": "mlvigil.checks.chunked",
+    "ChunkedDriftReport": "mlvigil.checks.chunked",
+    "detect_drift_chunks": "mlvigil.checks.chunked",
     "DriftConfig": "mlvigil.checks.drift",
+    "PreparedReference": "mlvigil.checks.drift",
     "detect_drift": "mlvigil.checks.drift",
+    "prepare_reference": "mlvigil.checks.drift",
     "ColumnDrift": "mlvigil.checks.drift_report",
     "ColumnStatus": "mlvigil.checks.drift_report",
     "DriftReport": "mlvigil.checks.drift_report",
@@ -71,6 +77,8 @@ _HOMES = {
 __all__ = [
     "CheckResult",
     "CheckStatus",
+    "ChunkDrift",
+    "ChunkedDriftReport",
     "ColumnDrift",
     "ColumnMismatchError",
     "ColumnStatus",
@@ -82,6 +90,7 @@ __all__ = [
     "DriftReport",
     "InputError",
     "MlvigilError",
+    "PreparedReference",
     "ProfileConfig",
     "QualityConfig",
     "QualityReport",
@@ -91,8 +100,10 @@ __all__ = [
     "UnreadableInputError",
     "__version__",
     "detect_drift",
+    "detect_drift_chunks",
     "export_to_prometheus",
     "load_quality_config",
+    "prepare_reference",
     "profile_drift",
     "profile_table",
     "run_quality_checks",

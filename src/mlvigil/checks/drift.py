@@ -3,12 +3,18 @@
 Each column is read once, prepared once (sorted for numerical columns, counted
 for categorical ones) and handed to its method; columns run in parallel threads
 because the heavy steps (Parquet decoding, sorting, counting) release the GIL.
+
+A reference compared with many current tables (the chunks of a file, the windows
+of a service) is prepared once: :func:`prepare_reference` returns a
+:class:`PreparedReference` that keeps each column's prepared side, and
+:func:`detect_drift` accepts it in place of the reference.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,7 +36,7 @@ from mlvigil.checks.drift_rules import (
     with_result,
 )
 from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
-from mlvigil.io.tables import TableLike, TableSource, open_table
+from mlvigil.io.tables import ArrowSource, ParquetSource, TableLike, TableSource, open_table
 from mlvigil.schema import ColumnType, infer_column_type
 from mlvigil.stats.correction import Correction, parse_correction
 from mlvigil.stats.registry import get_method
@@ -46,7 +52,13 @@ from mlvigil.stats.selection import SMALL_SAMPLE_SIZE
 if TYPE_CHECKING:
     from mlvigil.profile import DatasetProfile
 
-__all__ = ["PROFILE_SUFFIX", "DriftConfig", "detect_drift"]
+__all__ = [
+    "PROFILE_SUFFIX",
+    "DriftConfig",
+    "PreparedReference",
+    "detect_drift",
+    "prepare_reference",
+]
 
 #: File suffix of saved profiles; such paths are read as profiles, not data.
 PROFILE_SUFFIX = ".profile"
@@ -158,7 +170,9 @@ def _prepare_numerical(values: pa.ChunkedArray) -> _Side:
         nulls += nans
         infinite = int((~finite).sum()) - nans
         array = array[finite]
-    return _Side(rows, nulls, infinite, sample=SortedSample(np.sort(array)))
+    ordered = np.sort(array)
+    ordered.flags.writeable = False  # a prepared reference shares it between comparisons
+    return _Side(rows, nulls, infinite, sample=SortedSample(ordered))
 
 
 def _prepare_categorical(values: pa.ChunkedArray) -> _Side:
@@ -186,6 +200,209 @@ def _family(kind: pa.DataType) -> str:
     return "string"
 
 
+#: How a side is prepared: ``(categorical, as_text)``. Categorical sides are counted
+#: (as text when the other side holds another kind of value), the others sorted.
+_Preparation = tuple[bool, bool]
+
+_READ_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
+
+
+def _prepare(values: pa.ChunkedArray, how: _Preparation) -> _Side:
+    categorical, as_text = how
+    if as_text:
+        values = values.cast(pa.string())
+    return _prepare_categorical(values) if categorical else _prepare_numerical(values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What a comparison needs to know of a reference column before preparing it."""
+
+    rows: int
+    nulls: int
+    arrow_type: pa.DataType
+    inferred: ColumnType
+
+
+class _ReferenceColumn:
+    """One reference column: read on first use, then prepared once per way it is compared.
+
+    Only the prepared sides are kept; the raw values are dropped once a side exists
+    (or at once for types that are not tested), and read again only if the column is
+    ever prepared another way.
+    """
+
+    def __init__(self, name: str, source: TableSource, declared: ColumnType | None) -> None:
+        self.name = name
+        self._source = source
+        self._declared = declared
+        self._lock = threading.Lock()
+        self._values: pa.ChunkedArray | None = None
+        self._facts: _Facts | None = None
+        self._sides: dict[_Preparation, _Side | str] = {}
+
+    def prepared(
+        self, plan: Callable[[_Facts], _Preparation | None]
+    ) -> tuple[_Facts, _Side | str | None]:
+        """The column's facts and its side prepared as ``plan`` decides from them.
+
+        ``plan`` returns ``None`` when the column is not tested; the side is then
+        ``None``. A side that cannot be prepared is the reason, as text.
+        """
+        with self._lock:
+            if self._facts is None:
+                values = self._source.column(self.name)
+                self._facts = _Facts(
+                    len(values), values.null_count, values.type, infer_column_type(values)
+                )
+                kind = self._declared or self._facts.inferred
+                skipped = kind in (ColumnType.DATETIME, ColumnType.TEXT)
+                self._values = None if skipped else values
+            how = plan(self._facts)
+            if how is None:
+                return self._facts, None
+            side = self._sides.get(how)
+            if side is None:
+                values = (
+                    self._values if self._values is not None else self._source.column(self.name)
+                )
+                self._values = None
+                try:
+                    side = _prepare(values, how)
+                except _READ_ERRORS as error:
+                    side = str(error)
+                self._sides[how] = side
+            return self._facts, side
+
+
+class PreparedReference:
+    """A reference whose columns are read and prepared once, for many comparisons.
+
+    Make one with :func:`prepare_reference` and pass it to
+    :func:`detect_drift` as the reference, as often as needed. Each column is read
+    and prepared (sorted, or counted) the first time a comparison needs it and kept
+    in that form; later comparisons reuse it. Results are the same as with the raw
+    reference. It is safe to share between threads.
+    """
+
+    def __init__(self, source: TableSource, schema: Mapping[str, ColumnType]) -> None:
+        # Use prepare_reference(), which opens the input and checks the schema.
+        self._source = source
+        self._schema = dict(schema)
+        self._lock = threading.Lock()
+        self._columns: dict[str, _ReferenceColumn] = {}
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the reference's columns, in order."""
+        return self._source.column_names
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the reference."""
+        return self._source.num_rows
+
+    @property
+    def schema(self) -> Mapping[str, ColumnType]:
+        """Column types declared when it was prepared (the others are inferred)."""
+        return dict(self._schema)
+
+    def _column(self, name: str) -> _ReferenceColumn:
+        with self._lock:
+            column = self._columns.get(name)
+            if column is None:
+                column = _ReferenceColumn(name, self._source, self._schema.get(name))
+                self._columns[name] = column
+            return column
+
+    def _table(self) -> pa.Table:
+        # The raw reference, for comparisons with profiles.
+        return pa.table({name: self._source.column(name) for name in self.column_names})
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedReference({self.num_rows} rows, {len(self.column_names)} columns, "
+            f"{len(self._columns)} prepared)"
+        )
+
+
+def _is_source(data: object) -> bool:
+    # A TableSource (from mlvigil.io.open_table, or the caller's own); Arrow tables have
+    # the same attributes but are opened, which normalises their column types.
+    if isinstance(data, ArrowSource | ParquetSource):
+        return True
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        return False
+    return all(hasattr(data, name) for name in ("column_names", "num_rows", "column"))
+
+
+def _open(data: TableLike) -> TableSource:
+    if _is_source(data):
+        source: TableSource = data
+        return source
+    return open_table(data)
+
+
+def _declared_types(
+    where: str, schema: Mapping[str, ColumnType | str] | None
+) -> dict[str, ColumnType]:
+    return {
+        name: parse_column_type(f"the {where} of column {name!r}", kind)
+        for name, kind in (schema or {}).items()
+    }
+
+
+def prepare_reference(
+    reference: TableLike, *, schema: Mapping[str, ColumnType | str] | None = None
+) -> PreparedReference:
+    """Open a reference to compare many current tables with, preparing each column once.
+
+    Parameters
+    ----------
+    reference
+        A CSV or Parquet path, a pyarrow / pandas / polars table, or a
+        :class:`~mlvigil.io.TableSource` such as :func:`~mlvigil.io.open_table` returns
+        (not a profile: profiles are prepared already).
+    schema
+        Column types that override inference, e.g. ``{"zip": "categorical"}``; a
+        ``schema`` given to :func:`detect_drift` wins over it.
+
+    Returns
+    -------
+    PreparedReference
+        Nothing is read but the column names (and a CSV file, which is parsed
+        whole); columns are read and prepared when first compared.
+
+    Raises
+    ------
+    InputError
+        When the reference cannot be read, or is a profile.
+    ConfigError
+        When the schema names a column the reference lacks, or an unknown type.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> reference = prepare_reference(pa.table({"x": [1.0, 2.0, 3.0, 4.0, 5.0]}))
+    >>> [detect_drift(reference, pa.table({"x": [s + 1.0, s + 2.0, s + 3.0]}))["x"].drifted
+    ...  for s in (0.0, 10.0)]
+    [False, True]
+    """
+    if _is_profile(reference):
+        raise InputError(
+            "prepare_reference needs data, not a profile: a profile is compared as it is "
+            "(pass it to detect_drift)"
+        )
+    source = _open(reference)
+    declared = _declared_types("schema", schema)
+    unknown = [name for name in declared if name not in source.column_names]
+    if unknown:
+        raise ConfigError(
+            f"the schema names columns the reference does not have: {', '.join(unknown)}"
+        )
+    return PreparedReference(source, declared)
+
+
 # ---------------------------------------------------------------- one column
 
 
@@ -195,7 +412,7 @@ class _ColumnJob:
     def __init__(
         self,
         name: str,
-        reference: pa.ChunkedArray,
+        reference: _ReferenceColumn,
         current: pa.ChunkedArray,
         declared: ColumnType | None,
         config: DriftConfig,
@@ -203,10 +420,13 @@ class _ColumnJob:
         self.name = name
         self.reference = reference
         self.current = current
+        self.declared = declared
         self.config = config
-        self.type = declared or infer_column_type(reference)
-        if self.type is ColumnType.UNKNOWN:
-            self.type = infer_column_type(current)
+        self.type = ColumnType.UNKNOWN
+        self.facts = _Facts(0, 0, pa.null(), ColumnType.UNKNOWN)
+        self.as_text = False
+        # Set when the column ends before any test (empty, skipped, mismatched).
+        self.outcome: ColumnDrift | None = None
 
     def _base(
         self, status: ColumnStatus, message: str | None, ref: _Side, cur: _Side
@@ -214,39 +434,55 @@ class _ColumnJob:
         return base_result(self.config, self.name, self.type, status, message, ref, cur)
 
     def _unprepared(self, status: ColumnStatus, message: str) -> ColumnDrift:
-        ref = _Side(len(self.reference), self.reference.null_count)
+        ref = _Side(self.facts.rows, self.facts.nulls)
         cur = _Side(len(self.current), self.current.null_count)
         return self._base(status, message, ref, cur)
 
-    def run(self) -> ColumnDrift:
-        if len(self.reference) == 0 or len(self.current) == 0:
-            side = "reference" if len(self.reference) == 0 else "current"
-            return self._unprepared(ColumnStatus.EMPTY, f"{side} has no rows")
+    def _plan(self, facts: _Facts) -> _Preparation | None:
+        """Decide how to prepare both sides, or end the column (:attr:`outcome`)."""
+        self.facts = facts
+        self.type = self.declared or facts.inferred
+        if self.type is ColumnType.UNKNOWN:
+            self.type = infer_column_type(self.current)
+        if facts.rows == 0 or len(self.current) == 0:
+            side = "reference" if facts.rows == 0 else "current"
+            self.outcome = self._unprepared(ColumnStatus.EMPTY, f"{side} has no rows")
+            return None
         if self.type in (ColumnType.DATETIME, ColumnType.TEXT):
-            return self._unprepared(
+            self.outcome = self._unprepared(
                 ColumnStatus.SKIPPED,
                 f"{self.type.value} columns are not tested for drift; declare the column "
                 "categorical or numerical in the schema to test it",
             )
-        ref_family, cur_family = _family(self.reference.type), _family(self.current.type)
-        if "null" not in (ref_family, cur_family) and ref_family != cur_family:
-            if not self.type.is_categorical:
-                return self._unprepared(
-                    ColumnStatus.TYPE_MISMATCH,
-                    f"reference holds {ref_family} values but current holds {cur_family}",
-                )
-            self.reference, self.current = (
-                self.reference.cast(pa.string()),
-                self.current.cast(pa.string()),
+            return None
+        ref_family, cur_family = _family(facts.arrow_type), _family(self.current.type)
+        # Categories of different kinds (1 and "1") are compared as text.
+        self.as_text = "null" not in (ref_family, cur_family) and ref_family != cur_family
+        if self.as_text and not self.type.is_categorical:
+            self.outcome = self._unprepared(
+                ColumnStatus.TYPE_MISMATCH,
+                f"reference holds {ref_family} values but current holds {cur_family}",
             )
+            return None
+        return self.type.is_categorical, self.as_text
+
+    def run(self) -> ColumnDrift:
+        _, ref = self.reference.prepared(self._plan)
+        if self.outcome is not None:
+            return self.outcome
+        assert ref is not None
+        if isinstance(ref, str):
+            return self._cannot_read(ref)
         try:
-            prepare = _prepare_categorical if self.type.is_categorical else _prepare_numerical
-            ref, cur = prepare(self.reference), prepare(self.current)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            return self._unprepared(
-                ColumnStatus.TYPE_MISMATCH, f"cannot read values as {self.type.value}: {error}"
-            )
+            cur = _prepare(self.current, (self.type.is_categorical, self.as_text))
+        except _READ_ERRORS as error:
+            return self._cannot_read(str(error))
         return self._test(ref, cur)
+
+    def _cannot_read(self, reason: str) -> ColumnDrift:
+        return self._unprepared(
+            ColumnStatus.TYPE_MISMATCH, f"cannot read values as {self.type.value}: {reason}"
+        )
 
     def _test(self, ref: _Side, cur: _Side) -> ColumnDrift:
         empty = untestable(ref, cur)
@@ -310,25 +546,39 @@ def _as_profile(data: TableLike) -> DatasetProfile:
         return data
     if _is_profile(data):
         return DatasetProfile.load(data)
+    if isinstance(data, PreparedReference):
+        return profile_table(data._table())
+    if _is_source(data):
+        return profile_table(pa.table({name: data.column(name) for name in data.column_names}))
     return profile_table(data)
 
 
 def _resolve_columns(
-    reference: TableSource, current: TableSource, columns: Sequence[str] | None
+    ref_names: Sequence[str],
+    cur_names: Sequence[str],
+    columns: Sequence[str] | None,
+    exclude: Sequence[str] = (),
 ) -> list[str]:
-    ref_names, cur_names = reference.column_names, current.column_names
+    unknown = [c for c in exclude if c not in ref_names and c not in cur_names]
+    if unknown:
+        raise InputError(
+            f"exclude names columns that neither side has: {', '.join(map(repr, unknown))}"
+        )
+    left_out = set(exclude)
     if columns is not None:
         missing = [c for c in columns if c not in ref_names or c not in cur_names]
         if missing:
             where = [f"{c!r} ({'reference' if c not in ref_names else 'current'})" for c in missing]
             raise InputError(f"columns not found: {', '.join(where)}")
-        return list(dict.fromkeys(columns))
-    if set(ref_names) != set(cur_names):
+        return [c for c in dict.fromkeys(columns) if c not in left_out]
+    ref_kept = [c for c in ref_names if c not in left_out]
+    cur_kept = [c for c in cur_names if c not in left_out]
+    if set(ref_kept) != set(cur_kept):
         raise ColumnMismatchError(
-            [c for c in ref_names if c not in cur_names],
-            [c for c in cur_names if c not in ref_names],
+            [c for c in ref_kept if c not in cur_kept],
+            [c for c in cur_kept if c not in ref_kept],
         )
-    return list(ref_names)
+    return ref_kept
 
 
 def detect_drift(
@@ -336,6 +586,7 @@ def detect_drift(
     current: TableLike,
     *,
     columns: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     schema: Mapping[str, ColumnType | str] | None = None,
     config: DriftConfig | None = None,
     on_column: Callable[[ColumnDrift], None] | None = None,
@@ -345,13 +596,19 @@ def detect_drift(
     Parameters
     ----------
     reference, current
-        CSV or Parquet paths, or pyarrow / pandas / polars tables; or saved
-        profiles (``*.profile`` paths or :class:`~mlvigil.profile.DatasetProfile`),
-        compared with :func:`~mlvigil.profile.profile_drift` (the other side is
-        profiled if it is data; methods that need raw values report an error).
+        CSV or Parquet paths, pyarrow / pandas / polars tables, or
+        :class:`~mlvigil.io.TableSource` objects (:func:`~mlvigil.io.open_table`);
+        or saved profiles (``*.profile`` paths or
+        :class:`~mlvigil.profile.DatasetProfile`), compared with
+        :func:`~mlvigil.profile.profile_drift` (the other side is profiled if it is
+        data; methods that need raw values report an error). ``reference`` may be a
+        :class:`PreparedReference` (:func:`prepare_reference`), which prepares each
+        column once for many comparisons.
     columns
         Compare only these columns. Without it, both sides must have the same
-        columns.
+        columns (those in ``exclude`` aside).
+    exclude
+        Leave these columns out (ids, timestamps); each must exist on a side.
     schema
         Column types that override inference, e.g. ``{"zip": "categorical"}``.
     config
@@ -381,33 +638,49 @@ def detect_drift(
     ('ks', True, False)
     >>> report.drift_share, report.dataset_drift
     (0.5, True)
+    >>> [c.column for c in detect_drift(reference, current, exclude=["c"])]
+    ['x']
     """
+    excluded = list(exclude or ())
     if _is_profile(reference) or _is_profile(current):
         from mlvigil.profile import profile_drift
 
+        ref_profile, cur_profile = _as_profile(reference), _as_profile(current)
+        if excluded:
+            columns = _resolve_columns(
+                list(ref_profile.columns), list(cur_profile.columns), columns, excluded
+            )
         return profile_drift(
-            _as_profile(reference),
-            _as_profile(current),
-            columns=columns,
-            schema=schema,
-            config=config,
+            ref_profile, cur_profile, columns=columns, schema=schema, config=config
         )
     config = config or DriftConfig()
-    declared = {
-        name: parse_column_type(f"the schema of column {name!r}", kind)
-        for name, kind in (schema or {}).items()
-    }
-    ref_source, cur_source = open_table(reference), open_table(current)
-    names = _resolve_columns(ref_source, cur_source, columns)
+    declared = _declared_types("schema", schema)
+    if isinstance(reference, PreparedReference):
+        prepared: PreparedReference | None = reference
+        ref_names = reference.column_names
+    else:
+        prepared = None
+        ref_source = _open(reference)
+        ref_names = ref_source.column_names
+    cur_source = _open(current)
+    names = _resolve_columns(ref_names, cur_source.column_names, columns, excluded)
     unknown = sorted(
         (set(declared) | set(config.column_methods) | set(config.column_thresholds)) - set(names)
     )
     if unknown:
         raise ConfigError(f"options name columns that are not compared: {', '.join(unknown)}")
+    if prepared is not None:
+        declared = {**{n: t for n, t in prepared.schema.items() if n in names}, **declared}
+
+    def reference_column(name: str) -> _ReferenceColumn:
+        if prepared is not None:
+            return prepared._column(name)
+        # Used once: nothing outlives the comparison of its column.
+        return _ReferenceColumn(name, ref_source, declared.get(name))
 
     def compare(name: str) -> ColumnDrift:
         job = _ColumnJob(
-            name, ref_source.column(name), cur_source.column(name), declared.get(name), config
+            name, reference_column(name), cur_source.column(name), declared.get(name), config
         )
         result = job.run()
         if on_column is not None:
