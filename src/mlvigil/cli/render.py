@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mlvigil.checks.chunked import ChunkedDriftReport, drift_score
+from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.drift_report import ColumnDrift, DriftReport
 from mlvigil.checks.result import CheckResult, CheckStatus
 
@@ -120,6 +123,107 @@ def drift_table(report: DriftReport, console: Console | None = None) -> None:
         console.print()
         for column, note in notes:
             console.print(Text.assemble((column, "bold"), ": ", note))
+
+
+#: Above this many columns, a chunk table shows only the columns that drifted somewhere.
+CHUNK_TABLE_COLUMNS = 8
+
+
+def _score_cell(result: ColumnDrift) -> Text:
+    if not result.tested:
+        return Text(result.status.value, style="yellow")
+    score = drift_score(result)
+    text = "-" if score is None else f"{score:.2f}"
+    if result.drifted:
+        return Text(f"{text} ●", style="bold red")
+    return Text(text, style="green" if score is not None and score < 0.5 else "default")
+
+
+def _chunk_label(chunk: Chunk) -> str:
+    # Period chunks by their start (UTC): the date alone for whole days.
+    if chunk.start is None or chunk.end is None:
+        return chunk.key
+    whole_days = chunk.start.hour == chunk.start.minute == chunk.start.second == 0 and not (
+        (chunk.end - chunk.start) % timedelta(days=1)
+    )
+    return chunk.start.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
+
+
+def chunked_drift_table(
+    report: ChunkedDriftReport, *, chunking: str = "chunks", console: Console | None = None
+) -> None:
+    """Print drift by chunk: a verdict line, a row per chunk with a cell per column, notes.
+
+    Cells hold the drift score (1 = the method's threshold), comparable across
+    methods, so a column reads the same whichever test a chunk's size picked.
+    """
+    console = console or _console()
+    drifted = len(report.drifted_chunks)
+    verdict = (
+        Text(f"Drift in {drifted} of {len(report)} chunks", style="bold red")
+        if drifted
+        else Text(f"No drift in any of the {len(report)} chunks", style="bold green")
+    )
+    verdict.append(
+        f": CURRENT ({report.current_rows:,} rows) in {chunking}, each compared with "
+        f"REFERENCE ({report.reference_rows:,} rows); a chunk drifts when "
+        f"{report.drift_share_threshold:.0%} of its tested columns do",
+        style="default",
+    )
+    console.print(verdict)
+    columns = list(report.columns)
+    found = report.drifted_columns
+    shown = columns
+    if len(columns) > CHUNK_TABLE_COLUMNS:
+        # The columns that drifted in most chunks, in table order.
+        ranked = sorted(columns, key=lambda c: -len(found.get(c, ())))
+        kept = {c for c in ranked[:CHUNK_TABLE_COLUMNS] if c in found}
+        shown = [c for c in columns if c in kept]
+    table = Table(show_edge=False, header_style="bold")
+    periods = any(item.chunk.start is not None for item in report)
+    table.add_column("chunk (UTC)" if periods else "chunk", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    for name in shown:
+        table.add_column(Text(_shorten(name, 20)), justify="right", no_wrap=True)
+    table.add_column("drifted", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for item in report:
+        chunk_report = item.report
+        table.add_row(
+            Text(_chunk_label(item.chunk)),
+            f"{item.chunk.rows:,}",
+            *(_score_cell(chunk_report[name]) for name in shown),
+            f"{chunk_report.number_of_drifted_columns} of {chunk_report.number_of_tested_columns}",
+            Text("DRIFT", style="bold red") if item.dataset_drift else Text("ok", style="green"),
+        )
+    console.print(table)
+    console.print(
+        Text(
+            "Cells: drift score, 1 = the method's threshold (statistic / threshold for "
+            "distances, log p / log α for tests); ● drifted. --format json has the statistics.",
+            style="dim",
+        )
+    )
+    hidden = [c for c in columns if c not in shown]
+    if hidden:
+        names = ", ".join(_shorten(c, 20) for c in hidden[:10]) + (
+            ", …" if len(hidden) > 10 else ""
+        )
+        console.print(
+            Text(
+                f"{len(hidden)} columns with drift in fewer chunks are not shown: {names}",
+                style="dim",
+            )
+        )
+    if found:
+        console.print()
+    for name, chunks in found.items():
+        keys = ", ".join(_chunk_label(c) for c in chunks[:5]) + (", …" if len(chunks) > 5 else "")
+        console.print(
+            Text.assemble(
+                (name, "bold"), f": drifted in {len(chunks)} of {len(report)} chunks ({keys})"
+            )
+        )
 
 
 _CHECK_COLUMNS = [
