@@ -1,4 +1,4 @@
-"""``mlvigil report``: a self-contained HTML drift and quality report."""
+"""``mlvigil report``: a self-contained HTML drift and quality report, whole or by chunk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
+from mlvigil.cli.drift import (
+    check_columns,
+    column_names,
+    data_inputs,
+    make_chunks,
+    open_input,
+    parse_chunking,
+)
 from mlvigil.cli.errors import exit_on_user_error
+
+_CHUNK_OPTIONS_PANEL = "Chunks"
 
 
 def report(
@@ -21,23 +31,96 @@ def report(
         typer.Option("--config", "-c", help="Quality checks to run on CURRENT, as YAML."),
     ] = None,
     title: Annotated[str, typer.Option(help="Heading of the report.")] = "Drift report",
+    exclude: Annotated[
+        str | None, typer.Option(help="Leave these columns out (comma-separated).")
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-size",
+            metavar="ROWS",
+            help="Cut CURRENT into chunks of ROWS rows: the report shows a column x chunk "
+            "heatmap of drift and each chunk's verdict.",
+            rich_help_panel=_CHUNK_OPTIONS_PANEL,
+        ),
+    ] = None,
+    chunk_period: Annotated[
+        str | None,
+        typer.Option(
+            "--chunk-period",
+            metavar="PERIOD",
+            help="Cut CURRENT into one chunk per PERIOD of --timestamp (1d, 6h, 1w, 30m; UTC).",
+            rich_help_panel=_CHUNK_OPTIONS_PANEL,
+        ),
+    ] = None,
+    timestamp: Annotated[
+        str | None,
+        typer.Option(
+            metavar="COLUMN",
+            help="Column of each row's time (for --chunk-period). Never tested for drift.",
+            rich_help_panel=_CHUNK_OPTIONS_PANEL,
+        ),
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            metavar="COLUMN",
+            help="An id column. Never tested for drift.",
+            rich_help_panel=_CHUNK_OPTIONS_PANEL,
+        ),
+    ] = None,
 ) -> None:
     """Compare CURRENT with REFERENCE and write one HTML file that opens offline.
 
     It holds the dataset verdict, a sortable table of every column (method, statistic,
     p-value, threshold, drifted, nulls) with a reference-vs-current chart, and the
-    quality results when --config is given. Exit code 2 when the input is bad.
+    quality results when --config is given. With --chunk-size or --chunk-period it
+    also holds a heatmap of drift by column and chunk, and the column table is the
+    last chunk's. Exit code 2 when the input is bad.
     """
     with exit_on_user_error():
         from mlvigil.checks.config import load_quality_config
         from mlvigil.cli.progress import column_progress
-        from mlvigil.report import dataset_report
+        from mlvigil.report import chunked_report, dataset_report
 
+        chunking = parse_chunking(chunk_size, chunk_period, timestamp, id_column, exclude)
         quality = load_quality_config(config) if config is not None else None
-        with column_progress("Comparing columns") as advance:
-            html = dataset_report(
-                reference, current, quality=quality, title=title, on_column=advance
-            )
+        ref_input = open_input(reference, "REFERENCE")
+        cur_input = open_input(current, "CURRENT")
+        check_columns(
+            column_names(ref_input), column_names(cur_input), columns=None, chunking=chunking
+        )
+        labels = (reference.name, current.name)
+        if chunking.chunked:
+            flag = "--chunk-size" if chunking.size is not None else "--chunk-period"
+            ref_source, cur_source = data_inputs(ref_input, cur_input, flag)
+            chunks = make_chunks(cur_source, chunking)
+            with column_progress(f"Comparing {len(chunks):,} chunks") as advance:
+                html = chunked_report(
+                    ref_source,
+                    cur_source,
+                    chunks=chunks,
+                    timestamp=chunking.timestamp,
+                    id=chunking.id,
+                    exclude=chunking.exclude,
+                    quality=quality,
+                    title=title,
+                    chunking=chunking.description,
+                    labels=labels,
+                    on_chunk=advance,
+                )
+        else:
+            with column_progress("Comparing columns") as advance:
+                html = dataset_report(
+                    reference,
+                    current,
+                    quality=quality,
+                    title=title,
+                    exclude=chunking.left_out,
+                    labels=labels,
+                    on_column=advance,
+                )
         try:
             output.write_text(html, encoding="utf-8")
         except OSError as error:

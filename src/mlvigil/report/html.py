@@ -3,27 +3,41 @@
 The page has no external requests: styles, the table-sorting script and the charts
 (inline SVG drawn from :class:`~mlvigil.report.distributions.Distribution` shares)
 are all in the file. Every user-controlled string goes through Jinja's autoescape.
+
+A report over chunks (:func:`~mlvigil.checks.chunked.detect_drift_chunks`) adds a
+column-by-chunk heatmap of drift scores (1 = the method's threshold, the scale of the
+dashboard's heatmap) and each chunk's verdict; its column table is the last chunk's.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jinja2
 import markupsafe
 
 from mlvigil._version import __version__
+from mlvigil.checks.quality.options import CHECK_NAMES
 from mlvigil.report.distributions import Distribution
 
-__all__ = ["CONTENT_SECURITY_POLICY", "ReportData", "render_report"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "QUALITY_CHECKS",
+    "ReportData",
+    "render_report",
+    "score_colour",
+]
 
 #: Size of each column's chart, in CSS pixels.
 CHART_WIDTH, CHART_HEIGHT = 220, 56
+
+#: The ``check`` of data-quality results (drift has its own table, performance its own).
+QUALITY_CHECKS = tuple(c for c in CHECK_NAMES if c != "drift")
 
 
 @dataclass(frozen=True)
@@ -40,12 +54,19 @@ class ReportData:
         Rows on each side.
     results
         Check results as plain dicts (:meth:`CheckResult.to_dict` or stored rows):
-        those of check ``drift`` fill the column table and the verdict, the others
-        the quality section.
+        those of check ``drift`` fill the column table and the verdict, data-quality
+        checks the quality section, ``performance`` (and any other check) their own.
     distributions
         Reference-vs-current shares per column, for the charts.
     generated_at
         When the report was made.
+    chunks
+        Drift by chunk, as :meth:`ChunkedDriftReport.to_dict()
+        <mlvigil.checks.chunked.ChunkedDriftReport.to_dict>` gives it: shown as a
+        column-by-chunk heatmap and a table of chunks. ``results`` and
+        ``distributions`` then describe the last chunk.
+    chunking
+        How the chunks were cut, for the page (``"chunks of 1,000 rows"``).
     """
 
     title: str
@@ -56,6 +77,8 @@ class ReportData:
     results: Sequence[Mapping[str, Any]]
     distributions: Sequence[Distribution] = ()
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    chunks: Mapping[str, Any] | None = None
+    chunking: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,116 @@ def _rows(results: Sequence[Mapping[str, Any]], charts: Mapping[str, Distributio
     return rows
 
 
+# 0 → light grey, 1 (the threshold) → amber, 2 and above → dark red: the dashboard's ramp.
+_SCORE_STOPS = ((0.0, (242, 244, 247)), (1.0, (251, 211, 141)), (2.0, (180, 35, 24)))
+
+
+def score_colour(score: float | None) -> str:
+    """The heatmap colour of a drift score, as CSS ``rgb()`` (white when there is none).
+
+    Examples
+    --------
+    >>> score_colour(0.0), score_colour(1.0), score_colour(5.0), score_colour(None)
+    ('rgb(242,244,247)', 'rgb(251,211,141)', 'rgb(180,35,24)', 'rgb(255,255,255)')
+    """
+    if score is None:
+        return "rgb(255,255,255)"
+    s = max(0.0, min(score, 2.0))
+    (a, low), (b, high) = _SCORE_STOPS[:2] if s <= 1.0 else _SCORE_STOPS[1:]
+    t = (s - a) / (b - a)
+    return (
+        "rgb(" + ",".join(str(round(x + t * (y - x))) for x, y in zip(low, high, strict=True)) + ")"
+    )
+
+
+@dataclass(frozen=True)
+class _HeatCell:
+    colour: str
+    ink: str
+    mark: str
+    title: str
+    score: float | None
+    drifted: bool
+
+
+@dataclass(frozen=True)
+class _HeatRow:
+    column: str
+    cells: tuple[_HeatCell, ...]
+    drifted_chunks: int
+
+
+@dataclass(frozen=True)
+class _ChunkRow:
+    index: int
+    key: str
+    label: str
+    rows: int
+    tested: int
+    drifted_columns: tuple[str, ...]
+    dataset_drift: bool
+    drift_share: float
+
+
+@dataclass(frozen=True)
+class _ChunkView:
+    chunks: tuple[_ChunkRow, ...]
+    heat: tuple[_HeatRow, ...]
+    drifted: int
+
+
+def _chunk_label(chunk: Mapping[str, Any]) -> str:
+    # Period chunks by their start (UTC), the date alone for whole days; others by key.
+    if not chunk.get("start") or not chunk.get("end"):
+        return str(chunk["key"])
+    start, end = datetime.fromisoformat(chunk["start"]), datetime.fromisoformat(chunk["end"])
+    midnight = start.hour == start.minute == start.second == 0
+    whole_days = midnight and not (end - start) % timedelta(days=1)
+    return start.strftime("%Y-%m-%d" if whole_days else "%Y-%m-%d %H:%M")
+
+
+def _heat_cell(column: str, label: str, cell: Mapping[str, Any] | None) -> _HeatCell:
+    if cell is None or cell.get("method") is None:
+        status = "not compared" if cell is None else cell["status"]
+        title = f"{column} · {label} · {status}"
+        return _HeatCell("rgb(255,255,255)", "#5a6475", "–", title, None, False)
+    score, drifted = cell.get("score"), bool(cell["drifted"])
+    title = f"{column} · {label} · {cell['method']} {_number(cell.get('statistic'))}"
+    if cell.get("p_value") is not None:
+        p_value = cell.get("p_value_adjusted") or cell["p_value"]
+        title += f", p-value {_number(p_value, 3)}"
+    title += f", threshold {_number(cell.get('threshold'), 3)} · score {_number(score, 3)}"
+    title += " · drift" if drifted else " · no drift"
+    ink = "#ffffff" if score is not None and score >= 1.5 else "#1d2330"
+    return _HeatCell(score_colour(score), ink, "●" if drifted else "", title, score, drifted)
+
+
+def _chunk_view(chunked: Mapping[str, Any]) -> _ChunkView:
+    chunks = list(chunked["chunks"])
+    labels = [_chunk_label(c) for c in chunks]
+    rows = tuple(
+        _ChunkRow(
+            index=c["index"],
+            key=c["key"],
+            label=label,
+            rows=c["rows"],
+            tested=c["number_of_tested_columns"],
+            drifted_columns=tuple(c["drifted_columns"]),
+            dataset_drift=bool(c["dataset_drift"]),
+            drift_share=c["drift_share"],
+        )
+        for c, label in zip(chunks, labels, strict=True)
+    )
+    heat = []
+    for column in chunked["columns"]:
+        cells = tuple(
+            _heat_cell(column, label, c["columns"].get(column))
+            for c, label in zip(chunks, labels, strict=True)
+        )
+        heat.append(_HeatRow(column, cells, sum(1 for cell in cells if cell.drifted)))
+    return _ChunkView(rows, tuple(heat), sum(1 for r in rows if r.dataset_drift))
+
+
 def _number(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}g}"
 
@@ -194,17 +327,30 @@ def render_report(data: ReportData) -> str:
     share = next(
         (r for r in data.results if r["check"] == "drift" and r["metric"] == "drift_share"), None
     )
-    # Failures first: they are what the reader came for.
-    quality = sorted(
-        (r for r in data.results if r["check"] != "drift"), key=lambda r: r["status"] == "passed"
-    )
+
+    def failures_first(check: Callable[[str], bool]) -> list[Mapping[str, Any]]:
+        # Failures first: they are what the reader came for.
+        chosen = (r for r in data.results if check(r["check"]))
+        return sorted(chosen, key=lambda r: r["status"] == "passed")
+
+    quality = failures_first(lambda check: check in QUALITY_CHECKS)
+    performance = failures_first(lambda check: check == "performance")
+    other = failures_first(lambda check: check not in (*QUALITY_CHECKS, "drift", "performance"))
     return _environment.get_template("report.html.j2").render(
         data=data,
         rows=rows,
         share=share,
         drifted=sum(1 for r in rows if r.drifted),
-        quality=quality,
-        quality_failed=sum(1 for r in quality if r["status"] != "passed"),
+        sections=[
+            (name, anchor, results, sum(1 for r in results if r["status"] != "passed"))
+            for name, anchor, results in (
+                ("Quality checks", "quality", quality),
+                ("Performance", "performance", performance),
+                ("Other checks", "other", other),
+            )
+            if results
+        ],
+        chunked=_chunk_view(data.chunks) if data.chunks is not None else None,
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
         version=__version__,
