@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -394,6 +395,19 @@ def test_drift_score_is_one_at_the_threshold_for_distances_and_tests() -> None:
     skipped = detect_drift(pa.table({"t": ["a long text"] * 3}), pa.table({"t": ["x"] * 3}),
                            schema={"t": "text"})["t"]  # fmt: skip
     assert drift_score(skipped) is None
+
+
+def test_drift_score_of_a_learned_limit_is_the_magnitude_over_the_limit() -> None:
+    from mlvigil.checks.limits import LearnedLimits
+
+    rng = np.random.default_rng(1)
+    result = detect_drift(pa.table({"x": rng.normal(0, 1, 400)}),
+                          pa.table({"x": rng.normal(0.5, 1, 400)}))["x"]  # fmt: skip
+    assert result.statistic is not None
+    limits = LearnedLimits.of([0.05, 0.06, 0.07, 0.05], chunk_rows=400, low=0.0, high=1.0)
+    assert limits is not None
+    learned = replace(result, threshold=limits.upper, limits=limits)
+    assert drift_score(learned) == pytest.approx(result.statistic / limits.upper)
 
 
 def test_report_iterates_and_indexes_its_chunks(files: tuple[Path, Path]) -> None:

@@ -53,8 +53,9 @@ def drift_score(result: ColumnDrift) -> float | None:
 
     Distances give ``statistic / threshold``; p-value tests give
     ``log(p) / log(alpha)`` (the adjusted p-value when a correction ran), so
-    ``p = alpha`` scores 1 and ``p = alpha²`` scores 2. Above 1 is drift. The
-    dashboard and the HTML report colour cells by this score.
+    ``p = alpha`` scores 1 and ``p = alpha²`` scores 2; a verdict from learned
+    limits gives the statistic's magnitude over the upper limit. Above 1 is drift.
+    The dashboard and the HTML report colour cells by this score.
 
     Returns
     -------
@@ -74,7 +75,13 @@ def drift_score(result: ColumnDrift) -> float | None:
     if not result.tested or result.method is None or result.threshold is None:
         return None
     threshold = result.threshold
-    if get_method(result.method).rule is DecisionRule.P_VALUE:
+    if result.limits is not None and result.statistic is not None:
+        from mlvigil.checks.thresholds import drift_magnitude
+
+        if threshold == 0.0:
+            return None
+        score = drift_magnitude(result.method, result.statistic) / threshold
+    elif get_method(result.method).rule is DecisionRule.P_VALUE:
         p_value = result.p_value if result.p_value_adjusted is None else result.p_value_adjusted
         if p_value is None or not 0.0 < threshold < 1.0:
             return None
