@@ -8,7 +8,9 @@ with a model of 20 numerical features, then measures from this process:
 - ``arrow``: the same with Arrow IPC stream bodies of ``--arrow-batch`` rows (bulk);
 - ``single``: p50/p99 latency of posting one record at a time (JSON, keep-alive);
 - ``evaluate``: wall time of ``POST /evaluate`` on one window of ``--window-rows`` rows
-  (profile, quality, drift against the reference, performance).
+  (profile, quality, exact drift against the reference's rows, performance);
+- ``reevaluate``: wall time of evaluating that window again after a late batch of
+  ``--late-labels`` labels arrived for it (the scheduler does the same on its own).
 
 Each figure is the median over ``--runs`` runs; every run starts a fresh store and
 server. ``server_peak_rss_mb`` is the server's peak resident memory over the run.
@@ -226,6 +228,18 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
         response.raise_for_status()
         figures["evaluate_window_seconds"] = time.perf_counter() - started
         assert response.json()["windows"][0]["rows"] == args.window_rows
+        labels = {
+            "records": [{"id": f"a30000-{i}", "label": str(i % 2)} for i in range(args.late_labels)]
+        }
+        client.post("/api/v1/models/bench/labels", content=orjson.dumps(labels)).raise_for_status()
+        started = time.perf_counter()
+        response = client.post(
+            "/api/v1/models/bench/evaluate",
+            params={"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()},
+        )
+        response.raise_for_status()
+        figures["reevaluate_after_late_labels_seconds"] = time.perf_counter() - started
+        assert response.json()["windows"][0]["labelled"] == args.late_labels
         figures["server_peak_rss_mb"] = _peak_rss(server_pid) / 2**20
     return figures
 
@@ -238,6 +252,7 @@ def main() -> None:
     parser.add_argument("--arrow-batch", type=int, default=100_000, help="rows per Arrow batch")
     parser.add_argument("--singles", type=int, default=500, help="single-record posts")
     parser.add_argument("--window-rows", type=int, default=100_000)
+    parser.add_argument("--late-labels", type=int, default=10_000)
     args = parser.parse_args()
     runs = []
     for run in range(args.runs):
@@ -251,6 +266,7 @@ def main() -> None:
                 "json_batch_rows": args.batch,
                 "arrow_batch_rows": args.arrow_batch,
                 "window_rows": args.window_rows,
+                "late_labels": args.late_labels,
                 "runs": args.runs,
                 "median": median,
                 "all_runs": runs,

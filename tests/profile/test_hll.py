@@ -6,6 +6,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlvigil.profile import HyperLogLog, ProfileFormatError, ProfileMergeError
 from mlvigil.profile.hll import hash_scheme
@@ -76,3 +78,18 @@ def test_merging_different_precisions_is_refused() -> None:
 def test_hash_scheme_is_stable_within_a_process() -> None:
     assert hash_scheme() == hash_scheme()
     assert hash_scheme().startswith("duckdb-hash:")
+
+
+@given(
+    st.lists(
+        st.floats(allow_nan=True, allow_infinity=True, width=64) | st.sampled_from([0.0, -0.0]),
+        max_size=300,
+    ),
+    st.sampled_from([4, 12, 16]),
+)
+@settings(max_examples=100, deadline=None)
+def test_counting_floats_in_numpy_hashes_exactly_as_duckdb_does(values, precision):
+    array = np.asarray(values, dtype=np.float64)
+    assert HyperLogLog.of_floats(array, precision) == HyperLogLog.of(
+        pa.array(array, from_pandas=True), precision
+    )

@@ -11,7 +11,6 @@ chunks; each compared current column is read once and cut into chunks in memory.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,12 +31,10 @@ from mlvigil.checks.drift import (
     detect_drift,
     prepare_reference,
 )
-from mlvigil.checks.drift_report import ColumnDrift, DriftReport
+from mlvigil.checks.drift_report import ColumnDrift, DriftReport, drift_score
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.io.tables import TableLike
 from mlvigil.schema import ColumnType
-from mlvigil.stats.registry import get_method
-from mlvigil.stats.result import DecisionRule
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,52 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["ChunkDrift", "ChunkedDriftReport", "detect_drift_chunks", "drift_score"]
 
 #: p-values are floored here before their logarithm (a p-value of 0 has none).
-_SMALLEST_P_VALUE = 1e-300
-
-
-def drift_score(result: ColumnDrift) -> float | None:
-    """One drift score comparable across methods: 1 at the method's threshold.
-
-    Distances give ``statistic / threshold``; p-value tests give
-    ``log(p) / log(alpha)`` (the adjusted p-value when a correction ran), so
-    ``p = alpha`` scores 1 and ``p = alpha²`` scores 2; a verdict from learned
-    limits gives the statistic's magnitude over the upper limit. Above 1 is drift.
-    The dashboard and the HTML report colour cells by this score.
-
-    Returns
-    -------
-    float or None
-        ``None`` for a column that was not tested, or whose threshold gives no scale
-        (a distance threshold of 0, a significance level outside (0, 1)).
-
-    Examples
-    --------
-    >>> import pyarrow as pa
-    >>> from mlvigil import detect_drift
-    >>> report = detect_drift(pa.table({"x": [1.0, 2.0, 3.0, 4.0]}),
-    ...                       pa.table({"x": [7.0, 8.0, 9.0, 9.5]}))
-    >>> report["x"].method, report["x"].threshold, round(drift_score(report["x"]), 2)
-    ('ks', 0.05, 1.19)
-    """
-    if not result.tested or result.method is None or result.threshold is None:
-        return None
-    threshold = result.threshold
-    if result.limits is not None and result.statistic is not None:
-        from mlvigil.checks.thresholds import drift_magnitude
-
-        if threshold == 0.0:
-            return None
-        score = drift_magnitude(result.method, result.statistic) / threshold
-    elif get_method(result.method).rule is DecisionRule.P_VALUE:
-        p_value = result.p_value if result.p_value_adjusted is None else result.p_value_adjusted
-        if p_value is None or not 0.0 < threshold < 1.0:
-            return None
-        score = math.log(max(p_value, _SMALLEST_P_VALUE)) / math.log(threshold)
-    else:
-        if result.statistic is None or threshold == 0.0:
-            return None
-        score = result.statistic / threshold
-    return score if math.isfinite(score) else None
 
 
 def _cell(result: ColumnDrift) -> dict[str, Any]:

@@ -12,8 +12,9 @@ classes the reference never had is reported as such instead of being scored as w
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,11 +50,28 @@ class ClassSet:
     """
 
     classes: tuple[str, ...]
+    _by_number: Mapping[float, str] = field(init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, values: Iterable[str | None]) -> ClassSet:
-        """The classes among ``values`` (nulls left out)."""
-        return cls(tuple(sorted({v for v in values if v is not None})))
+        """The classes among ``values`` (nulls left out).
+
+        Spellings of one number are one class: a boolean target beside integer
+        predictions gives the classes ``0`` and ``1``, not four.
+
+        Examples
+        --------
+        >>> ClassSet.of(["true", "false", "1", "0", None]).classes
+        ('0', '1')
+        """
+        names = {v for v in values if v is not None}
+        by_number: dict[float, str] = {}
+        for name in sorted(names, key=lambda n: (n.lower() in ("true", "false"), n)):
+            number = _number(name)
+            if number is not None:
+                by_number.setdefault(number, name)  # numbers win over true/false
+        kept = {name for name in names if _number(name) is None} | set(by_number.values())
+        return cls(tuple(sorted(kept)))
 
     @classmethod
     def of_columns(cls, *columns: pa.ChunkedArray | pa.Array) -> ClassSet | None:
@@ -64,7 +82,7 @@ class ClassSet:
         found: set[str] = set()
         for column in columns:
             found.update(v for v in pc.unique(as_category_text(column)).to_pylist() if v)
-        return cls(tuple(sorted(found))) if found else None
+        return cls.of(found) if found else None
 
     def __post_init__(self) -> None:
         numbers: dict[float, str] = {}
@@ -72,7 +90,7 @@ class ClassSet:
             number = _number(name)
             if number is not None:
                 numbers.setdefault(number, name)
-        object.__setattr__(self, "_by_number", numbers)
+        object.__setattr__(self, "_by_number", MappingProxyType(numbers))
 
     def __contains__(self, value: object) -> bool:
         return value in self.classes
@@ -86,8 +104,7 @@ class ClassSet:
         if text is None or text in self.classes:
             return text
         number = _number(text)
-        by_number: dict[float, str] = self._by_number  # type: ignore[attr-defined]
-        return by_number.get(number, text) if number is not None else text
+        return self._by_number.get(number, text) if number is not None else text
 
     def map_column(self, values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
         """Every value of a column as :meth:`canonical` gives it (text)."""

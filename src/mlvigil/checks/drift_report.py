@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -12,11 +13,13 @@ import orjson
 from mlvigil.checks.limits import LearnedLimits
 from mlvigil.schema import ColumnType
 from mlvigil.stats.correction import Correction
+from mlvigil.stats.registry import get_method
+from mlvigil.stats.result import DecisionRule
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ColumnDrift", "ColumnStatus", "DriftReport"]
+__all__ = ["ColumnDrift", "ColumnStatus", "DriftReport", "drift_magnitude", "drift_score"]
 
 
 class ColumnStatus(StrEnum):
@@ -37,6 +40,69 @@ class ColumnStatus(StrEnum):
     SKIPPED = "skipped"
     #: The method could not be applied to this column.
     ERROR = "error"
+
+
+def drift_magnitude(method: str, statistic: float) -> float:
+    """How large a drift statistic is, larger meaning more drift.
+
+    Signed test statistics count by their size: ``|z|`` for ``z`` and
+    ``|log odds ratio|`` for ``fisher_exact``; the others are sizes already.
+
+    Examples
+    --------
+    >>> drift_magnitude("z", -2.5), drift_magnitude("wasserstein", 0.2)
+    (2.5, 0.2)
+    >>> round(drift_magnitude("fisher_exact", 0.5), 4)
+    0.6931
+    """
+    if method == "z":
+        return abs(statistic)
+    if method == "fisher_exact":
+        return math.inf if statistic in (0.0, math.inf) else abs(math.log(statistic))
+    return statistic
+
+
+def drift_score(result: ColumnDrift) -> float | None:
+    """One drift score comparable across methods: 1 at the method's threshold.
+
+    Distances give ``statistic / threshold``; p-value tests give
+    ``log(p) / log(alpha)`` (the adjusted p-value when a correction ran), so
+    ``p = alpha`` scores 1 and ``p = alpha²`` scores 2; a verdict from learned
+    limits gives the statistic's magnitude over the upper limit. Above 1 is drift.
+    The dashboard and the HTML report colour cells by this score.
+
+    Returns
+    -------
+    float or None
+        ``None`` for a column that was not tested, or whose threshold gives no scale
+        (a distance threshold of 0, a significance level outside (0, 1)).
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from mlvigil import detect_drift
+    >>> report = detect_drift(pa.table({"x": [1.0, 2.0, 3.0, 4.0]}),
+    ...                       pa.table({"x": [7.0, 8.0, 9.0, 9.5]}))
+    >>> report["x"].method, report["x"].threshold, round(drift_score(report["x"]), 2)
+    ('ks', 0.05, 1.19)
+    """
+    if not result.tested or result.method is None or result.threshold is None:
+        return None
+    threshold = result.threshold
+    if result.limits is not None and result.statistic is not None:
+        if threshold == 0.0:
+            return None
+        score = drift_magnitude(result.method, result.statistic) / threshold
+    elif get_method(result.method).rule is DecisionRule.P_VALUE:
+        p_value = result.p_value if result.p_value_adjusted is None else result.p_value_adjusted
+        if p_value is None or not 0.0 < threshold < 1.0:
+            return None
+        score = math.log(max(p_value, 1e-300)) / math.log(threshold)
+    else:
+        if result.statistic is None or threshold == 0.0:
+            return None
+        score = result.statistic / threshold
+    return score if math.isfinite(score) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.drift import DriftConfig, detect_drift
-from mlvigil.checks.drift_report import ColumnDrift, DriftReport
+from mlvigil.checks.drift_report import ColumnDrift, DriftReport, drift_magnitude
 from mlvigil.checks.limits import LearnedLimits
 from mlvigil.checks.performance import PerformanceConfig, measure, metric_range
 from mlvigil.schema import ColumnType
@@ -40,7 +40,6 @@ __all__ = [
     "MAX_LEARNING_CHUNKS",
     "LearnedDrift",
     "apply_drift_limits",
-    "drift_magnitude",
     "learn_drift_limits",
     "learn_performance_limits",
     "learning_chunks",
@@ -56,23 +55,6 @@ _MIN_LAST_CHUNK = 0.5
 
 #: Statistics bounded above by 1.
 _UNIT_STATISTICS = frozenset({"ks", "jensenshannon", "hellinger"})
-
-
-def drift_magnitude(method: str, statistic: float) -> float:
-    """How large a drift statistic is, larger meaning more drift.
-
-    Examples
-    --------
-    >>> drift_magnitude("z", -2.5), drift_magnitude("wasserstein", 0.2)
-    (2.5, 0.2)
-    >>> round(drift_magnitude("fisher_exact", 0.5), 4)
-    0.6931
-    """
-    if method == "z":
-        return abs(statistic)
-    if method == "fisher_exact":
-        return math.inf if statistic in (0.0, math.inf) else abs(math.log(statistic))
-    return statistic
 
 
 def learning_chunks(chunks: Sequence[Chunk], limit: int = MAX_LEARNING_CHUNKS) -> list[Chunk]:
@@ -115,9 +97,10 @@ class LearnedDrift:
     methods: Mapping[str, str] = field(default_factory=dict)
     limits: Mapping[str, LearnedLimits] = field(default_factory=dict)
 
-    def config(self, config: DriftConfig) -> DriftConfig:
-        """``config`` with each learned column's method fixed to the learned one."""
-        return replace(config, column_methods={**config.column_methods, **self.methods})
+    def config(self, config: DriftConfig, columns: Sequence[str]) -> DriftConfig:
+        """``config`` with the method of each learned column of ``columns`` fixed."""
+        learned = {c: m for c, m in self.methods.items() if c in columns}
+        return replace(config, column_methods={**config.column_methods, **learned})
 
 
 def learn_drift_limits(

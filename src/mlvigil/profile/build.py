@@ -115,7 +115,7 @@ def _profile_numbers(
 ) -> ColumnProfile:
     array = present.cast(pa.float64(), safe=False).to_numpy()
     # Integers are hashed as their float64 value, so 1 and 1.0 are one distinct value.
-    distinct = HyperLogLog.of(pa.array(array), config.distinct_precision)
+    distinct = HyperLogLog.of_floats(array, config.distinct_precision)
     tally = _NumberTally()
     # Past quantile_k values the sketch sorts one copy of the finite values, once:
     # a deterministic sketch, the same bytes for the same column in any process.

@@ -90,6 +90,27 @@ def _register_minima(
     )
 
 
+_MURMUR_MULTIPLIER = np.uint64(0xD6E8FEB86659FD93)
+_THIRTY_TWO = np.uint64(32)
+
+
+def _float_hashes(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64]:
+    """DuckDB's ``hash(v::DOUBLE)`` of every finite or infinite value, in numpy.
+
+    DuckDB hashes a double by the 64-bit finaliser below over its bits, after turning
+    -0.0 into 0.0; doing the same here, vectorised, gives identical hashes (a test
+    checks them against DuckDB) several times faster than a query.
+    """
+    bits = (values + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0
+    with np.errstate(over="ignore"):
+        hashed = bits ^ (bits >> _THIRTY_TWO)
+        hashed *= _MURMUR_MULTIPLIER
+        hashed ^= hashed >> _THIRTY_TWO
+        hashed *= _MURMUR_MULTIPLIER
+        hashed ^= hashed >> _THIRTY_TWO
+    return hashed
+
+
 def _bit_length(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     # frexp gives the exact bit length below 2**53; above, rounding up to a power of
     # two can overshoot by one, which the integer comparison corrects.
@@ -133,6 +154,31 @@ class HyperLogLog:
             index, rest = _register_minima(values, precision)
             # The smallest remainder has the most leading zeros: the register's rank.
             registers[index] = (_HASH_BITS - precision + 1 - _bit_length(rest)).astype(np.uint8)
+        return cls(precision, registers)
+
+    @classmethod
+    def of_floats(cls, values: npt.NDArray[np.float64], precision: int = 12) -> HyperLogLog:
+        """Count the distinct non-NaN values of a float64 array; as :meth:`of` would.
+
+        Examples
+        --------
+        >>> counter = HyperLogLog.of_floats(np.array([1.0, 2.0, 1.0, np.nan]))
+        >>> counter == HyperLogLog.of(pa.array([1.0, 2.0, 1.0, None]))
+        True
+        """
+        registers = np.zeros(1 << precision, dtype=np.uint8)
+        present = values[~np.isnan(values)]
+        if present.size:
+            hashed = _float_hashes(present) ^ np.uint64(_HASH_SALT)
+            shift = np.uint64(_HASH_BITS - precision)
+            index = (hashed >> shift).astype(np.int64)
+            # As the query does: the smallest remainder per register, then its rank.
+            unset = np.iinfo(np.uint64).max
+            minima = np.full(1 << precision, unset, dtype=np.uint64)
+            np.minimum.at(minima, index, hashed & np.uint64((1 << int(shift)) - 1))
+            touched = minima != unset
+            rank = _HASH_BITS - precision + 1 - _bit_length(minima[touched])
+            registers[touched] = rank.astype(np.uint8)
         return cls(precision, registers)
 
     @property

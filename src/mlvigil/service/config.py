@@ -39,6 +39,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from mlvigil.alerts.config import (
     AlertingModel,
+    Wait,
     build_inhibit_rules,
     build_notifiers,
     build_route,
@@ -151,7 +152,7 @@ class PerformanceModel(_Strict):
     max_degradation: float | dict[str, float] = 0.05
     positive_label: str | int | float | bool = 1
     min_labels: int = Field(default=30, ge=1)
-    label_delay: Duration = timedelta(0)
+    label_delay: Wait = timedelta(0)
     score_is: Literal["positive_probability", "confidence"] = "positive_probability"
 
 
@@ -202,7 +203,7 @@ class ServiceModel(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     evaluation_interval: Duration = timedelta(seconds=30)
-    lateness: Duration = timedelta(minutes=1)
+    lateness: Wait = timedelta(minutes=1)
     models: dict[str, ModelModel] = Field(min_length=1)
     alerting: AlertingModel = Field(default_factory=AlertingModel)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.checks.classes import ClassSet
-from mlvigil.checks.drift import detect_drift
+from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.performance import PerformanceConfig, performance_results
 from mlvigil.checks.quality.drift_results import drift_check_results
 from mlvigil.checks.quality.runner import run_quality_checks
@@ -83,7 +83,7 @@ def evaluate_window(
         results.extend(run_quality_checks(data, config.quality, now=end).results)
     classes = reference.classes if reference is not None else None
     if config.drift is not None:
-        results.extend(_drift(config, reference, table))
+        results.extend(_drift(config, config.drift, reference, table))
     performance = config.performance
     if performance is not None:
         if reference is not None and reference.performance is not None:
@@ -137,9 +137,11 @@ def _as_classes(values: pa.ChunkedArray, classes: ClassSet | None) -> pa.Chunked
     return values if classes is None else classes.map_column(values)
 
 
-def _drift(config: ModelConfig, reference: Reference | None, table: pa.Table) -> list[CheckResult]:
+def _drift(
+    config: ModelConfig, drift: DriftConfig, reference: Reference | None, table: pa.Table
+) -> list[CheckResult]:
     """Exact drift of the window's rows against the reference's rows."""
-    if reference is None or reference.drift is None:
+    if reference is None:
         return [
             CheckResult(
                 "drift",
@@ -159,26 +161,28 @@ def _drift(config: ModelConfig, reference: Reference | None, table: pa.Table) ->
     prediction = config.schema.prediction
     if prediction in current and types[prediction].is_categorical:
         current[prediction] = _as_classes(current[prediction], reference.classes)
+    learned = reference.learned_drift
     report = detect_drift(
-        reference.table.select(columns),
+        reference.prepared,
         pa.table(current),
         columns=columns,
         schema={c: types[c] for c in columns},
-        config=reference.drift,
+        config=learned.config(drift, columns),
     )
-    results = drift_check_results(apply_drift_limits(report, reference.learned_drift))
+    results = drift_check_results(apply_drift_limits(report, learned))
     target = config.schema.target
     labels = pc.drop_null(table.column(LABEL_COLUMN))
     if target in reference.columns and len(labels) > 0:
         if config.target_type.is_categorical:
             labels = _as_classes(labels, reference.classes)
         label_report = detect_drift(
-            reference.table.select([target]),
+            reference.prepared,
             pa.table({target: labels}),
+            columns=[target],
             schema={target: config.target_type},
-            config=reference.drift,
+            config=learned.config(drift, [target]),
         )
-        label_report = apply_drift_limits(label_report, reference.learned_drift)
+        label_report = apply_drift_limits(label_report, learned)
         results.extend(r for r in drift_check_results(label_report) if r.column == target)
     return results
 

@@ -12,9 +12,10 @@ are what data-quality checks are for), and fields the schema does not name are i
 
 Values take their column's declared type the same way on every path
 (:mod:`mlvigil.io.conform`): a class ``1``, ``1.0`` or ``"1"`` is stored as ``"1"``,
-timestamps may be ISO 8601 text in JSON, Arrow and Parquet alike. Label records name
-their fields ``id``, ``label`` and ``timestamp``, or as the schema names those columns
-(e.g. ``loan_id``, ``default``).
+timestamps may be ISO 8601 text in JSON, Arrow and Parquet alike. Records name their
+fields as the schema names the columns (e.g. ``loan_id``, ``default``), or by their
+role, as the SDK sends them: ``id``, ``timestamp``, ``prediction``, ``score`` and, for
+labels, ``label``.
 """
 
 from __future__ import annotations
@@ -139,16 +140,27 @@ class _Field:
         return next((n for n in (self.name, *self.aliases) if n in names), None)
 
 
+def _role_names(name: str, role: str) -> tuple[str, ...]:
+    """The generic name of a role (what the SDK sends) when the schema renamed it."""
+    return () if name == role else (role,)
+
+
 def _prediction_fields(config: ModelConfig) -> list[_Field]:
     schema = config.schema
     fields = [
-        _Field(schema.id, ColumnType.TEXT, True),
-        _Field(schema.timestamp, ColumnType.DATETIME, True),
+        _Field(schema.id, ColumnType.TEXT, True, _role_names(schema.id, "id")),
+        _Field(
+            schema.timestamp, ColumnType.DATETIME, True, _role_names(schema.timestamp, "timestamp")
+        ),
         _Field("model_version", ColumnType.TEXT, False),
         _Field("latency_ms", ColumnType.NUMERICAL, False),
     ]
+    roles = {schema.prediction: "prediction"}
+    if schema.score is not None:
+        roles[schema.score] = "score"
     fields.extend(
-        _Field(name, kind, name == schema.prediction) for name, kind in config.column_types.items()
+        _Field(name, kind, name == schema.prediction, _role_names(name, roles.get(name, name)))
+        for name, kind in config.column_types.items()
     )
     return fields
 
@@ -195,9 +207,12 @@ def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
     columns: dict[str, pa.Array] = {}
     for field in fields:
         values: list[Any] = []
+        convert, aliases = field.convert, field.aliases
         for row, record in enumerate(flat):
-            name = field.pick(record)
-            raw = record.get(name) if name is not None else None
+            raw = record.get(field.name)
+            if raw is None and aliases:
+                name = field.pick(record)
+                raw = record.get(name) if name is not None else None
             if row in not_objects:
                 values.append(None)
                 continue
@@ -206,7 +221,7 @@ def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
                 values.append(None)
                 continue
             try:
-                values.append(field.convert(raw))
+                values.append(convert(raw))
             except ValueError as error:
                 problems.append(Problem(row, field.name, str(error)))
                 values.append(None)

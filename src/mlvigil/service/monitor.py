@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,14 +34,21 @@ import pyarrow as pa
 from mlvigil.alerts.grouping import Group, plan_notifications
 from mlvigil.alerts.notifiers import DeliveryError, Notification
 from mlvigil.alerts.silences import Silence, muted
-from mlvigil.alerts.state import Alert, AlertState, Transition, alert_key, evaluate_rules
+from mlvigil.alerts.state import (
+    Alert,
+    AlertKey,
+    AlertState,
+    Transition,
+    alert_key,
+    evaluate_rules,
+)
 from mlvigil.exceptions import InputError
 from mlvigil.io.tables import open_table
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.evaluation import Evaluation, evaluate_window, window_bounds
 from mlvigil.service.reference import Reference, build_reference, conform_reference
-from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord
+from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord, result_rows
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
@@ -126,10 +133,11 @@ class MonitoringService:
                     f"{MAX_WINDOWS_PER_REQUEST} windows; evaluate fewer at a time"
                 )
             known = {w.start: w for w in self.store.windows(name)}
-            evaluations = []
+            evaluations, alerts = [], self._alerts()
             for a, b in bounds:
                 evaluations.append(self._evaluate_one(config, a, b, known.get(a)))
-                self._evaluate_alerts(self.clock(), model=name)
+                self._step_alerts(alerts, name, evaluations[-1], self.clock())
+            self._save_alerts(alerts, self.clock())
             return evaluations
 
     def no_windows_reason(self, name: str, start: datetime, end: datetime) -> str:
@@ -178,16 +186,18 @@ class MonitoringService:
         now = self.clock()
         done = 0
         with self._evaluating:
+            alerts = self._alerts()
             for config in self.config.models.values():
                 changes = self.store.changes(config.name)
                 for start, end, known in self._due_windows(config, now, changes):
-                    self._evaluate_one(config, start, end, known)
-                    self._evaluate_alerts(self.clock(), model=config.name)
+                    evaluation = self._evaluate_one(config, start, end, known)
+                    self._step_alerts(alerts, config.name, evaluation, self.clock())
                     done += 1
                 if changes:
                     self.store.clear_changes(config.name, changes[-1].id)
                 if config.retention is not None:
                     self.store.delete_before(config.name, now - config.retention)
+            self._save_alerts(alerts, self.clock())
         return done
 
     def _due_windows(
@@ -217,38 +227,63 @@ class MonitoringService:
         first = window.first_evaluated_at or window.evaluated_at
         return max(window.end, first) + config.label_delay
 
-    def _evaluate_alerts(self, now: datetime, *, model: str | None = None) -> list[Transition]:
-        """Run the alert rules on the latest results (of ``model``, or of every model).
+    def _alerts(self) -> _AlertRun:
+        """The alert states as saved, to advance window by window and save once."""
+        saved = self.store.alert_states().values()
+        return _AlertRun({alert_key(data["labels"]): Alert.from_dict(data) for data in saved})
 
-        With a model, only its alerts advance; the others keep their state.
+    def _step_alerts(
+        self, run: _AlertRun, model: str, evaluation: Evaluation, now: datetime
+    ) -> None:
+        """Run the alert rules on ``model``'s latest results; only its alerts advance.
+
+        The latest results (the newest window's, and performance from the newest window
+        whose labels are final) are kept up to date in memory from each evaluation, so
+        a backfill of many windows does not read them back from the store every time.
         """
-        every = {
-            alert_key(data["labels"]): Alert.from_dict(data)
-            for data in self.store.alert_states().values()
-        }
-        previous = {
-            key: alert
-            for key, alert in every.items()
-            if model is None or alert.labels.get("model") == model
-        }
-        results = self.store.latest_results()
-        if model is not None:
-            results = [r for r in results if r["model"] == model]
+        latest = run.latest.get(model)
+        if latest is None:
+            latest = run.latest[model] = self._latest(model)
+        latest.update(result_rows(model, evaluation.window, evaluation.results), evaluation.window)
+        previous = {k: a for k, a in run.states.items() if a.labels.get("model") == model}
+        results = [*latest.rows, *latest.performance]
         states, transitions = evaluate_rules(self.config.rules, results, previous, now)
-        states = {**{k: a for k, a in every.items() if k not in previous}, **states}
+        run.states = {**{k: a for k, a in run.states.items() if k not in previous}, **states}
+        run.transitions.extend(transitions)
+        run.stepped = True
+
+    def _latest(self, model: str) -> _Latest:
+        windows = self.store.windows(model)
+        finals = [w.start for w in windows if w.labels_final]
+        rows = self.store.latest_results(model)
+        return _Latest(
+            windows[-1].start if windows else None,
+            [r for r in rows if r["check"] != "performance"],
+            finals[-1] if finals else None,
+            [r for r in rows if r["check"] == "performance"],
+        )
+
+    def _save_alerts(self, run: _AlertRun, now: datetime) -> None:
+        """Save the states and transitions of a run, and plan their notifications.
+
+        Once per pass, not per window: a backfill of many windows writes once.
+        """
+        if not run.stepped:
+            return
         self._notify(
             now,
-            states.values(),
-            states={_key_text(key): alert.to_dict() for key, alert in states.items()},
-            events=[(_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in transitions],
+            run.states.values(),
+            states={_key_text(key): alert.to_dict() for key, alert in run.states.items()},
+            events=[
+                (_key_text(t.alert.key), t.kind.value, t.alert.to_dict()) for t in run.transitions
+            ],
         )
-        for transition in transitions:
+        for transition in run.transitions:
             _log.warning(
                 "alert %s",
                 transition.kind.value,
                 extra={"alert": dict(transition.alert.labels), **transition.alert.annotations},
             )
-        return transitions
 
     def flush_groups(self) -> None:
         """Queue the notifications of alert groups whose wait or interval is over."""
@@ -535,6 +570,35 @@ class MonitoringService:
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(min(tick, interval))
+
+
+@dataclass
+class _Latest:
+    """A model's current results: its newest window's, and the newest final performance."""
+
+    start: datetime | None
+    rows: list[dict[str, Any]]
+    final_start: datetime | None
+    performance: list[dict[str, Any]]
+
+    def update(self, rows: list[dict[str, Any]], window: WindowRecord) -> None:
+        """Take in the results of a window just evaluated."""
+        if self.start is None or window.start >= self.start:
+            self.start = window.start
+            self.rows = [r for r in rows if r["check"] != "performance"]
+        if window.labels_final and (self.final_start is None or window.start >= self.final_start):
+            self.final_start = window.start
+            self.performance = [r for r in rows if r["check"] == "performance"]
+
+
+@dataclass
+class _AlertRun:
+    """Alert states being advanced over a pass of evaluations, saved at its end."""
+
+    states: dict[AlertKey, Alert]
+    transitions: list[Transition] = field(default_factory=list)
+    stepped: bool = False
+    latest: dict[str, _Latest] = field(default_factory=dict)
 
 
 class UnknownReceiverError(InputError):

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from mlvigil.checks.chunks import Chunk, period_chunks, size_chunks
 from mlvigil.checks.classes import ClassSet
-from mlvigil.checks.drift import DriftConfig
+from mlvigil.checks.drift import PreparedReference, prepare_reference
 from mlvigil.checks.performance import PerformanceConfig, measure
 from mlvigil.checks.thresholds import (
     LearnedDrift,
@@ -53,10 +53,13 @@ class Reference:
         The reference rows: monitored columns and target, in the schema's types.
     profile
         The profile of ``table``.
+    prepared
+        ``table`` prepared for exact drift: each column sorted or counted once, for
+        every window.
     classes
         A classifier's classes (target and prediction values), or ``None``.
-    drift
-        The model's drift options with learned methods, and the learned limits.
+    learned_drift
+        Per column, the drift method and limits learned from reference chunks.
     performance
         The model's performance options with baselines and limits from the reference.
     warnings
@@ -65,8 +68,8 @@ class Reference:
 
     table: pa.Table
     profile: DatasetProfile
+    prepared: PreparedReference
     classes: ClassSet | None = None
-    drift: DriftConfig | None = None
     learned_drift: LearnedDrift = field(default_factory=LearnedDrift)
     performance: PerformanceConfig | None = None
     warnings: tuple[str, ...] = ()
@@ -159,18 +162,17 @@ def _positive(performance: PerformanceConfig, classes: ClassSet | None, where: s
 
 def _drift(
     config: ModelConfig, table: pa.Table, chunks: Sequence[Chunk], reason: str | None, where: str
-) -> tuple[DriftConfig | None, LearnedDrift]:
+) -> LearnedDrift:
     drift = config.drift
     if drift is None or config.drift_thresholds != "learned":
-        return drift, LearnedDrift()
+        return LearnedDrift()
     if not chunks:
         raise ConfigError(f"{where}: learned drift thresholds need reference chunks: {reason}")
     types = _wanted_types(config)
     columns = [c for c in (config.drift_columns or types) if c in table.column_names]
-    learned = learn_drift_limits(
+    return learn_drift_limits(
         table, chunks, columns=columns, schema={c: types[c] for c in columns}, config=drift
     )
-    return learned.config(drift), learned
 
 
 def _performance(
@@ -237,16 +239,19 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
     """
     classes = _classes(config, table)
     chunks, reason = reference_chunks(config, table)
-    drift, learned = _drift(config, table, chunks, reason, where)
+    learned = _drift(config, table, chunks, reason, where)
     performance, warnings = _performance(config, table, classes, chunks, reason, where)
     for warning in warnings:
         _log.warning("%s: %s", where, warning)
     data = table.drop_columns([c for c in (config.schema.timestamp,) if c in table.column_names])
+    types = _wanted_types(config)
     return Reference(
         table=data,
         profile=profile_table(data),
+        prepared=prepare_reference(
+            data, schema={c: types[c] for c in data.column_names if c in types}
+        ),
         classes=classes,
-        drift=drift,
         learned_drift=learned,
         performance=performance,
         warnings=tuple(warnings),

@@ -858,19 +858,19 @@ class Store:
         names = [d[0] for d in cursor.description or ()]
         return [_result_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
 
-    def latest_results(self) -> list[dict[str, Any]]:
-        """Every model's current results, for alert rules and gauges.
+    def latest_results(self, model: str | None = None) -> list[dict[str, Any]]:
+        """Every model's current results (or ``model``'s), for alert rules and gauges.
 
         Those of its most recent evaluated window, except performance: a window's
         metrics count once its labels have matured, so they come from the most recent
         window whose labels are final (the latest window rarely has labels yet).
         """
         rows: list[dict[str, Any]] = []
-        for model in self.models:
-            latest = self.results(model, latest_only=True)
-            final = self.results(model, check="performance", latest_only=True, labels_final=True)
-            rows.extend({"model": model, **r} for r in latest if r["check"] != "performance")
-            rows.extend({"model": model, **r} for r in final)
+        for name in self.models if model is None else [model]:
+            latest = self.results(name, latest_only=True)
+            final = self.results(name, check="performance", latest_only=True, labels_final=True)
+            rows.extend({"model": name, **r} for r in latest if r["check"] != "performance")
+            rows.extend({"model": name, **r} for r in final)
         return rows
 
     def read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
@@ -932,6 +932,32 @@ def _profile_key(model: str, start: datetime) -> str:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def result_rows(
+    model: str, window: WindowRecord, results: Sequence[CheckResult]
+) -> list[dict[str, Any]]:
+    """Results of a window as :meth:`Store.results` hands them back (with the model)."""
+    return [
+        {
+            "model": model,
+            "window_start": window.start.isoformat(),
+            "window_end": window.end.isoformat(),
+            "check": r.check,
+            "metric": r.metric,
+            "column": r.column,
+            "value": _number(r.value),
+            "threshold": _number(r.threshold),
+            "status": r.status.value,
+            "severity": r.severity.value,
+            "message": r.message,
+            "details": orjson.loads(orjson.dumps(dict(r.details), default=str)),
+            "evaluated_at": window.evaluated_at.isoformat(),
+            "segment": r.segment,
+            "passed": r.passed,
+        }
+        for r in results
+    ]
 
 
 def _result_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
             quality_failed[at] = int(failed)
 
     latest = store.results(model, latest_only=True)
-    current = [r for r in store.latest_results() if r["model"] == model]
+    current = store.latest_results(model)
     return {
         "name": model,
         "columns": {

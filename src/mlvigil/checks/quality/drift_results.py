@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import pyarrow as pa
 
 from mlvigil.checks.drift import detect_drift
-from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
+from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport, drift_score
 from mlvigil.checks.quality._common import did_you_mean, error_result, percent
 from mlvigil.checks.quality.options import DriftCheckConfig
 from mlvigil.checks.result import CheckResult, CheckStatus, Severity
-from mlvigil.checks.thresholds import drift_magnitude
 from mlvigil.exceptions import MlvigilError
 from mlvigil.io.tables import TableSource, open_table
 from mlvigil.schema import ColumnType
@@ -43,20 +41,13 @@ def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | Non
     p_value = column.p_value_adjusted if column.p_value_adjusted is not None else column.p_value
     if column.limits is not None:
         rule_name = "learned"
-        magnitude = drift_magnitude(column.method, column.statistic)
         compared = f"{'>' if column.drifted else '<='} learned limit {column.threshold:.4g}"
-        score = magnitude / column.threshold if column.threshold else math.inf
     elif rule is DecisionRule.P_VALUE:
         rule_name = rule.value
         compared = f"p-value {p_value:.3g} {'<' if column.drifted else '>='} {column.threshold:g}"
-        alpha = column.threshold
-        score = (
-            math.log(max(p_value or 0.0, 1e-300)) / math.log(alpha) if 0 < alpha < 1 else math.nan
-        )
     else:
         rule_name = rule.value
         compared = f"{'>=' if column.drifted else '<'} {column.threshold:g}"
-        score = column.statistic / column.threshold if column.threshold else math.inf
     message = f"{column.method} statistic {column.statistic:.4g}"
     message += f" ({compared}): {'drift' if column.drifted else 'no drift'}"
     if column.message:
@@ -73,7 +64,7 @@ def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | Non
         details={
             "type": column.type.value,
             "rule": rule_name,
-            "score": score if math.isfinite(score) else None,  # 1 = at the threshold
+            "score": drift_score(column),  # 1 = at the threshold
             "limits": column.limits.to_dict() if column.limits else None,
             "p_value": column.p_value,
             "p_value_adjusted": column.p_value_adjusted,
