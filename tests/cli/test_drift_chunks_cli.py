@@ -203,3 +203,33 @@ def test_help_lists_the_chunk_options() -> None:
     assert result.exit_code == 0
     for option in ("--chunk-size", "--chunk-period", "--timestamp", "--id", "--exclude"):
         assert option in result.stdout
+
+
+def test_learned_thresholds_judge_each_chunk_by_limits_from_reference_chunks(
+    files: tuple[Path, Path],
+) -> None:
+    data = json.loads(_drift(files, *CHUNKED, "--thresholds", "learned", "--format", "json"))
+    expected = detect_drift_chunks(
+        *files, chunk_size=CHUNK, id="order_id", timestamp="created_at", thresholds="learned"
+    )
+    assert data == json.loads(expected.to_json())
+    amount = expected.column("amount")
+    assert all(r.limits is not None and r.threshold == r.limits.upper for r in amount)
+    assert amount[0].limits.chunk_rows == CHUNK  # reference chunks as large as CURRENT's
+    assert [c["dataset_drift"] for c in data["chunks"]] == [False] * 4 + [True]
+    table = _drift(files, *CHUNKED, "--thresholds", "learned")
+    assert "statistic / learned limit" in table
+
+
+def test_learned_thresholds_need_chunks_and_a_reference_large_enough(
+    files: tuple[Path, Path],
+) -> None:
+    result = runner.invoke(app, ["drift", *map(str, files), "--thresholds", "learned"])
+    assert result.exit_code == 2
+    assert "--thresholds learned" in result.stderr
+    assert "--chunk-size" in result.stderr
+    result = runner.invoke(
+        app, ["drift", *map(str, files), "--chunk-size", "7000", "--thresholds", "learned"]
+    )
+    assert result.exit_code == 2
+    assert "at least 2 reference chunks of 7,000 rows" in result.stderr

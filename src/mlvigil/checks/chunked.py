@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -32,6 +33,7 @@ from mlvigil.checks.drift import (
     prepare_reference,
 )
 from mlvigil.checks.drift_report import ColumnDrift, DriftReport, drift_score
+from mlvigil.checks.thresholds import LearnedDrift, apply_drift_limits, learn_drift_limits
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.io.tables import TableLike
 from mlvigil.schema import ColumnType
@@ -244,6 +246,32 @@ def _check_chunks(chunks: Sequence[Chunk], rows: int) -> None:
             )
 
 
+def _learned(
+    reference: PreparedReference,
+    names: Sequence[str],
+    declared: Mapping[str, ColumnType],
+    config: DriftConfig,
+    chunks: Sequence[Chunk],
+) -> LearnedDrift:
+    # Size chunks: their size (the last may be short); period chunks: a typical one.
+    contiguous = chunks[0].offset is not None
+    size = chunks[0].rows if contiguous else int(np.median([c.rows for c in chunks]))
+    learned = learn_drift_limits(
+        reference.table(names),
+        size_chunks(reference.num_rows, size),
+        columns=names,
+        schema=declared,
+        config=config,
+    )
+    if not learned.limits:
+        raise InputError(
+            f"learned thresholds need at least 2 reference chunks of {size:,} rows (the "
+            f"current's chunk size), and the reference has {reference.num_rows:,} rows; "
+            "use a larger reference or smaller chunks"
+        )
+    return learned
+
+
 def detect_drift_chunks(
     reference: TableLike,
     current: TableLike,
@@ -257,6 +285,7 @@ def detect_drift_chunks(
     exclude: Sequence[str] | None = None,
     schema: Mapping[str, ColumnType | str] | None = None,
     config: DriftConfig | None = None,
+    thresholds: Literal["fixed", "learned"] = "fixed",
     on_chunk: Callable[[ChunkDrift], None] | None = None,
 ) -> ChunkedDriftReport:
     """Cut ``current`` into chunks and compare each chunk with ``reference``.
@@ -295,6 +324,11 @@ def detect_drift_chunks(
     schema, config
         Column types and drift options, as :func:`~mlvigil.checks.drift.detect_drift`
         takes them.
+    thresholds
+        ``fixed``: each method's threshold; ``learned``: limits learned from chunks of
+        the reference as large as the current's chunks (each compared with the rest of
+        the reference; see :mod:`mlvigil.checks.thresholds`), which keep false alarms
+        rare and catch smaller shifts.
     on_chunk
         Called with each chunk's result as soon as it is ready (progress bars).
 
@@ -364,13 +398,17 @@ def detect_drift_chunks(
     workers = config.workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         table = pa.table(dict(zip(names, pool.map(source.column, names), strict=True)))
+    learned = LearnedDrift()
+    if thresholds == "learned":
+        learned = _learned(prepared, names, declared, config, chunks)
+        config = learned.config(config, names)
     results = []
     for chunk in chunks:
         rows_of_chunk = pa.table({name: chunk.take(table.column(name)) for name in names})
-        item = ChunkDrift(
-            chunk,
-            detect_drift(prepared, rows_of_chunk, columns=names, schema=declared, config=config),
+        report = detect_drift(
+            prepared, rows_of_chunk, columns=names, schema=declared, config=config
         )
+        item = ChunkDrift(chunk, apply_drift_limits(report, learned))
         results.append(item)
         if on_chunk is not None:
             on_chunk(item)

@@ -317,7 +317,11 @@ class PreparedReference:
 
     def _table(self) -> pa.Table:
         # The raw reference, for comparisons with profiles.
-        return pa.table({name: self._source.column(name) for name in self.column_names})
+        return self.table(self.column_names)
+
+    def table(self, columns: Sequence[str]) -> pa.Table:
+        """Some of the reference's columns as read (not prepared), e.g. to cut in chunks."""
+        return pa.table({name: self._source.column(name) for name in columns})
 
     def __repr__(self) -> str:
         return (

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -102,6 +103,7 @@ class Chunking:
     id: str | None = None
     exclude: tuple[str, ...] = ()
     period_text: str = ""
+    thresholds: Literal["fixed", "learned"] = "fixed"
 
     @property
     def chunked(self) -> bool:
@@ -122,16 +124,36 @@ class Chunking:
         return f"chunks of {self.period_text} of {self.timestamp}"
 
 
+class Thresholds(StrEnum):
+    """How each column's verdict is decided."""
+
+    FIXED = "fixed"
+    LEARNED = "learned"
+
+
+THRESHOLDS_HELP = (
+    "fixed: each method's threshold; learned: limits learned from chunks of REFERENCE as "
+    "large as CURRENT's chunks (mean + 3 std of each column's statistic), which keep false "
+    "alarms rare and catch smaller shifts. Needs --chunk-size or --chunk-period."
+)
+
+
 def parse_chunking(
     chunk_size: int | None,
     chunk_period: str | None,
     timestamp: str | None,
     id_column: str | None,
     exclude: str | None,
+    thresholds: Thresholds = Thresholds.FIXED,
 ) -> Chunking:
     """Check the chunk options against each other (the data comes later)."""
     from mlvigil.checks.quality.freshness import parse_duration
 
+    if thresholds is Thresholds.LEARNED and chunk_size is None and chunk_period is None:
+        raise ConfigError(
+            "--thresholds learned learns limits from reference chunks as large as CURRENT's "
+            "chunks: give --chunk-size ROWS or --chunk-period PERIOD too"
+        )
     if chunk_size is not None and chunk_period is not None:
         raise ConfigError(
             "--chunk-size and --chunk-period both say how to cut CURRENT; give only one: "
@@ -157,6 +179,7 @@ def parse_chunking(
         id_column,
         tuple(_split(exclude) or ()),
         period_text=(chunk_period or "").strip(),
+        thresholds="learned" if thresholds is Thresholds.LEARNED else "fixed",
     )
 
 
@@ -372,6 +395,9 @@ def drift(
             rich_help_panel=_CHUNK_OPTIONS_PANEL,
         ),
     ] = None,
+    thresholds: Annotated[
+        Thresholds, typer.Option(help=THRESHOLDS_HELP, rich_help_panel=_CHUNK_OPTIONS_PANEL)
+    ] = Thresholds.FIXED,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column, and print the drift found.
 
@@ -383,7 +409,9 @@ def drift(
     with exit_on_user_error():
         types = parse_types(column_type or [])
         config = drift_config(method, threshold, drift_share, correction)
-        chunking = parse_chunking(chunk_size, chunk_period, timestamp, id_column, exclude)
+        chunking = parse_chunking(
+            chunk_size, chunk_period, timestamp, id_column, exclude, thresholds
+        )
         wanted = _split(columns)
         ref_input = open_input(reference, "REFERENCE")
         cur_input = open_input(current, "CURRENT")
@@ -462,5 +490,6 @@ def _compare_chunks(
             exclude=chunking.exclude,
             schema=types,
             config=config,
+            thresholds=chunking.thresholds,
             on_chunk=advance,
         )

@@ -199,8 +199,9 @@ def chunked_drift_table(
     console.print(table)
     console.print(
         Text(
-            "Cells: drift score, 1 = the method's threshold (statistic / threshold for "
-            "distances, log p / log α for tests); ● drifted. --format json has the statistics.",
+            "Cells: drift score, 1 = the threshold (statistic / threshold for distances, "
+            "log p / log α for tests, statistic / learned limit with --thresholds learned); "
+            "● drifted. --format json has the statistics.",
             style="dim",
         )
     )

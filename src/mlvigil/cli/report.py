@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from mlvigil.cli.drift import (
+    THRESHOLDS_HELP,
+    Thresholds,
     check_columns,
     column_names,
     data_inputs,
@@ -70,6 +72,9 @@ def report(
             rich_help_panel=_CHUNK_OPTIONS_PANEL,
         ),
     ] = None,
+    thresholds: Annotated[
+        Thresholds, typer.Option(help=THRESHOLDS_HELP, rich_help_panel=_CHUNK_OPTIONS_PANEL)
+    ] = Thresholds.FIXED,
 ) -> None:
     """Compare CURRENT with REFERENCE and write one HTML file that opens offline.
 
@@ -84,7 +89,9 @@ def report(
         from mlvigil.cli.progress import column_progress
         from mlvigil.report import chunked_report, dataset_report
 
-        chunking = parse_chunking(chunk_size, chunk_period, timestamp, id_column, exclude)
+        chunking = parse_chunking(
+            chunk_size, chunk_period, timestamp, id_column, exclude, thresholds
+        )
         quality = load_quality_config(config) if config is not None else None
         ref_input = open_input(reference, "REFERENCE")
         cur_input = open_input(current, "CURRENT")
@@ -105,6 +112,7 @@ def report(
                     id=chunking.id,
                     exclude=chunking.exclude,
                     quality=quality,
+                    thresholds=chunking.thresholds,
                     title=title,
                     chunking=chunking.description,
                     labels=labels,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
@@ -61,6 +62,9 @@ def dataset_report(
         ``drift`` check in it is left out: the table compares every column already).
     drift
         Methods and thresholds (defaults as in :func:`~mlvigil.detect_drift`).
+    thresholds
+        ``fixed`` or ``learned`` from reference chunks, as
+        :func:`~mlvigil.checks.chunked.detect_drift_chunks` takes it.
     title
         The page heading.
     exclude
@@ -111,6 +115,7 @@ def chunked_report(
     exclude: Sequence[str] | None = None,
     quality: QualityConfig | None = None,
     drift: DriftConfig | None = None,
+    thresholds: Literal["fixed", "learned"] = "fixed",
     title: str = "Drift report",
     chunking: str = "",
     labels: tuple[str, str] | None = None,
@@ -133,6 +138,9 @@ def chunked_report(
         Quality checks to run on the whole of ``current``.
     drift
         Methods and thresholds (defaults as in :func:`~mlvigil.detect_drift`).
+    thresholds
+        ``fixed`` or ``learned`` from reference chunks, as
+        :func:`~mlvigil.checks.chunked.detect_drift_chunks` takes it.
     title
         The page heading.
     chunking
@@ -172,6 +180,7 @@ def chunked_report(
         id=id,
         exclude=exclude,
         config=drift,
+        thresholds=thresholds,
         on_chunk=on_chunk,
     )
     last = report[-1]
