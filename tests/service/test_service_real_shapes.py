@@ -30,7 +30,7 @@ from mlvigil.service.config import load_service_config
 from mlvigil.service.gauges import ResultGauges
 from mlvigil.service.ingest import read_labels, read_predictions
 from mlvigil.service.monitor import MonitoringService
-from mlvigil.service.views import overview
+from mlvigil.service.views import overview, window_report
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -420,3 +420,28 @@ def test_parquet_from_pandas_with_string_timestamps_and_schema_named_labels(make
     assert results(service, "performance")["accuracy", None]["value"] == pytest.approx(
         sk.accuracy_score(frame["default"].astype(int), frame["predicted"].astype(int))
     )
+
+
+def test_fixed_thresholds_take_their_baselines_from_the_reference(make_service):
+    service = make_service(
+        performance="\n        thresholds: fixed\n        max_degradation: {accuracy: 0.02}"
+    )
+    reference = loans(4_000, 0)  # what make_service wrote
+    baseline = sk.accuracy_score(reference["default"].astype(int), reference["predicted"])
+    assert service.reference("loans").performance.baseline["accuracy"] == pytest.approx(baseline)
+    window = loans(400, 17)
+    ids = post_predictions(service, window, T0)
+    post_labels(service, ids, window["default"].tolist())
+    service.evaluate("loans", T0, T0 + HOUR)
+    performance = results(service, "performance")
+    assert performance["accuracy", None]["threshold"] == pytest.approx(baseline - 0.02)
+    assert performance["f1", None]["threshold"] is None  # no tolerance given for f1
+
+
+def test_the_report_of_a_multi_day_window_names_both_dates(make_service):
+    service = make_service(window="2d")
+    post_predictions(service, loans(200, 18), T0)
+    service.evaluate("loans", T0, T0 + HOUR)
+    html = window_report(service, "loans", None)
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert "2026-11-01 00:00 – 2026-11-03 00:00" in title
