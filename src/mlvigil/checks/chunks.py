@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mlvigil.exceptions import InputError
+from mlvigil.io.conform import ConformError, conform_column
+from mlvigil.schema import ColumnType
 
 __all__ = ["Chunk", "period_chunks", "size_chunks", "timestamps_of"]
 
@@ -98,41 +99,23 @@ def timestamps_of(values: pa.ChunkedArray | pa.Array, column: str) -> pa.Chunked
     """
     values = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
     kind = values.type
-    target = pa.timestamp("us", tz="UTC")
-    if pa.types.is_timestamp(kind):
-        if kind.tz is None:
-            return pc.assume_timezone(values.cast(pa.timestamp("us")), "UTC").cast(target)
-        return values.cast(target)
-    if pa.types.is_date(kind):
-        return values.cast(pa.timestamp("us")).cast(target)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _parse_times(values, column)
-    raise InputError(
-        f"column {column!r} holds {kind} values, not times; name a timestamp column "
-        "(a datetime, a date or ISO 8601 text)"
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    readable = (
+        pa.types.is_timestamp,
+        pa.types.is_date,
+        pa.types.is_string,
+        pa.types.is_large_string,
     )
-
-
-def _parse_times(values: pa.ChunkedArray, column: str) -> pa.ChunkedArray:
-    target = pa.timestamp("us", tz="UTC")
+    if not any(check(kind) for check in readable):
+        raise InputError(
+            f"column {column!r} holds {kind} values, not times; name a timestamp column "
+            "(a datetime, a date or ISO 8601 text)"
+        )
     try:
-        return values.cast(target)  # ISO 8601 with an offset or Z
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    parsed: list[datetime | None] = []
-    for text in values.to_pylist():
-        if text is None:
-            parsed.append(None)
-            continue
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise InputError(
-                f"column {column!r}: cannot read {text[:40]!r} as a time; "
-                "write ISO 8601 such as 2026-11-24T12:00:00Z"
-            ) from None
-        parsed.append(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment)
-    return pa.chunked_array([pa.array(parsed, target)])
+        return conform_column(values, ColumnType.DATETIME)
+    except ConformError as error:
+        raise InputError(f"column {column!r}: {error}") from None
 
 
 def period_chunks(timestamps: pa.ChunkedArray | pa.Array, period: timedelta) -> list[Chunk]:

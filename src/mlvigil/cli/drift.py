@@ -315,6 +315,52 @@ def data_inputs(
 
 _CHUNK_OPTIONS_PANEL = "Chunks"
 
+# Options `mlvigil drift` and `mlvigil report` share.
+ExcludeOption = Annotated[
+    str | None, typer.Option(help="Leave these columns out (comma-separated).")
+]
+ChunkSizeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-size",
+        metavar="ROWS",
+        help="Cut CURRENT into chunks of ROWS rows and compare each with REFERENCE "
+        "(the last chunk keeps what is left).",
+        rich_help_panel=_CHUNK_OPTIONS_PANEL,
+    ),
+]
+ChunkPeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--chunk-period",
+        metavar="PERIOD",
+        help="Cut CURRENT into one chunk per PERIOD of --timestamp (1d, 6h, 1w, 30m; "
+        "UTC, aligned to midnight).",
+        rich_help_panel=_CHUNK_OPTIONS_PANEL,
+    ),
+]
+TimestampOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="COLUMN",
+        help="Column of each row's time (datetimes, dates or ISO 8601 text; naive "
+        "times are UTC). Never tested for drift.",
+        rich_help_panel=_CHUNK_OPTIONS_PANEL,
+    ),
+]
+IdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id",
+        metavar="COLUMN",
+        help="An id column. Never tested for drift.",
+        rich_help_panel=_CHUNK_OPTIONS_PANEL,
+    ),
+]
+ThresholdsOption = Annotated[
+    Thresholds, typer.Option(help=THRESHOLDS_HELP, rich_help_panel=_CHUNK_OPTIONS_PANEL)
+]
+
 
 def drift(
     reference: Annotated[Path, typer.Argument(help="Reference data: CSV or Parquet file.")],
@@ -354,50 +400,12 @@ def drift(
             "categorical, boolean, datetime, text). Repeatable.",
         ),
     ] = None,
-    exclude: Annotated[
-        str | None, typer.Option(help="Leave these columns out (comma-separated).")
-    ] = None,
-    chunk_size: Annotated[
-        int | None,
-        typer.Option(
-            "--chunk-size",
-            metavar="ROWS",
-            help="Cut CURRENT into chunks of ROWS rows and compare each with REFERENCE "
-            "(the last chunk keeps what is left).",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    chunk_period: Annotated[
-        str | None,
-        typer.Option(
-            "--chunk-period",
-            metavar="PERIOD",
-            help="Cut CURRENT into one chunk per PERIOD of --timestamp (1d, 6h, 1w, 30m; "
-            "UTC, aligned to midnight).",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    timestamp: Annotated[
-        str | None,
-        typer.Option(
-            metavar="COLUMN",
-            help="Column of each row's time (datetimes, dates or ISO 8601 text; naive "
-            "times are UTC). Never tested for drift.",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            metavar="COLUMN",
-            help="An id column. Never tested for drift.",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    thresholds: Annotated[
-        Thresholds, typer.Option(help=THRESHOLDS_HELP, rich_help_panel=_CHUNK_OPTIONS_PANEL)
-    ] = Thresholds.FIXED,
+    exclude: ExcludeOption = None,
+    chunk_size: ChunkSizeOption = None,
+    chunk_period: ChunkPeriodOption = None,
+    timestamp: TimestampOption = None,
+    id_column: IdOption = None,
+    thresholds: ThresholdsOption = Thresholds.FIXED,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column, and print the drift found.
 

@@ -8,8 +8,13 @@ from typing import Annotated
 import typer
 
 from mlvigil.cli.drift import (
-    THRESHOLDS_HELP,
+    ChunkPeriodOption,
+    ChunkSizeOption,
+    ExcludeOption,
+    IdOption,
     Thresholds,
+    ThresholdsOption,
+    TimestampOption,
     check_columns,
     column_names,
     data_inputs,
@@ -18,8 +23,6 @@ from mlvigil.cli.drift import (
     parse_chunking,
 )
 from mlvigil.cli.errors import exit_on_user_error
-
-_CHUNK_OPTIONS_PANEL = "Chunks"
 
 
 def report(
@@ -33,48 +36,12 @@ def report(
         typer.Option("--config", "-c", help="Quality checks to run on CURRENT, as YAML."),
     ] = None,
     title: Annotated[str, typer.Option(help="Heading of the report.")] = "Drift report",
-    exclude: Annotated[
-        str | None, typer.Option(help="Leave these columns out (comma-separated).")
-    ] = None,
-    chunk_size: Annotated[
-        int | None,
-        typer.Option(
-            "--chunk-size",
-            metavar="ROWS",
-            help="Cut CURRENT into chunks of ROWS rows: the report shows a column x chunk "
-            "heatmap of drift and each chunk's verdict.",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    chunk_period: Annotated[
-        str | None,
-        typer.Option(
-            "--chunk-period",
-            metavar="PERIOD",
-            help="Cut CURRENT into one chunk per PERIOD of --timestamp (1d, 6h, 1w, 30m; UTC).",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    timestamp: Annotated[
-        str | None,
-        typer.Option(
-            metavar="COLUMN",
-            help="Column of each row's time (for --chunk-period). Never tested for drift.",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    id_column: Annotated[
-        str | None,
-        typer.Option(
-            "--id",
-            metavar="COLUMN",
-            help="An id column. Never tested for drift.",
-            rich_help_panel=_CHUNK_OPTIONS_PANEL,
-        ),
-    ] = None,
-    thresholds: Annotated[
-        Thresholds, typer.Option(help=THRESHOLDS_HELP, rich_help_panel=_CHUNK_OPTIONS_PANEL)
-    ] = Thresholds.FIXED,
+    exclude: ExcludeOption = None,
+    chunk_size: ChunkSizeOption = None,
+    chunk_period: ChunkPeriodOption = None,
+    timestamp: TimestampOption = None,
+    id_column: IdOption = None,
+    thresholds: ThresholdsOption = Thresholds.FIXED,
 ) -> None:
     """Compare CURRENT with REFERENCE and write one HTML file that opens offline.
 
