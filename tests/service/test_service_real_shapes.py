@@ -48,7 +48,7 @@ models:
       prediction: predicted
       score: p_default
       target: default
-    reference: {{path: reference.parquet}}
+    reference: {source}
     window: {window}
     checks:
       drift: {{drift_share: 0.5{drift}}}
@@ -102,6 +102,7 @@ def make_service(
         drift: str = "",
         performance: str = "",
         clock: Clock | None = None,
+        source: str = "{path: reference.parquet}",
     ) -> MonitoringService:
         (reference if reference is not None else loans(4_000, 0)).to_parquet(
             tmp_path / "reference.parquet"
@@ -113,6 +114,7 @@ def make_service(
                 label_delay=label_delay,
                 drift=drift,
                 performance=performance,
+                source=source,
             )
         )
         service = MonitoringService(load_service_config(path), clock=clock or Clock(T0 + HOUR))
@@ -445,3 +447,27 @@ def test_the_report_of_a_multi_day_window_names_both_dates(make_service):
     html = window_report(service, "loans", None)
     title = html.split("<title>")[1].split("</title>")[0]
     assert "2026-11-01 00:00 – 2026-11-03 00:00" in title
+
+
+def test_a_reference_of_the_first_windows_is_their_rows_with_their_labels(make_service):
+    service = make_service(source="{first_windows: 2}")
+    first = pd.concat([loans(300, 19), loans(300, 20)], ignore_index=True)
+    for hour, part in enumerate((first.iloc[:300], first.iloc[300:])):
+        ids = post_predictions(service, part, T0 + hour * HOUR, prefix=f"r{hour}-")
+        post_labels(service, ids, part["default"].tolist())
+        service.evaluate("loans", T0 + hour * HOUR, T0 + (hour + 1) * HOUR)
+        drift_share = results(service, "drift")["drift_share", None]
+        assert "no reference yet" in drift_share["message"]
+    late = loans(300, 21, shift=8.0)
+    post_predictions(service, late, T0 + 2 * HOUR, prefix="late")
+    service.evaluate("loans", T0 + 2 * HOUR, T0 + 3 * HOUR)
+    reference = service.reference("loans")
+    assert reference.table.num_rows == 600
+    assert reference.classes.classes == ("0", "1")  # float labels, integer predictions
+    window = service.store.results("loans", start=T0 + 2 * HOUR)
+    income = next(r for r in window if r["check"] == "drift" and r["column"] == "income")
+    exact = detect_drift(
+        pa.table({"income": first["income"]}), pa.table({"income": late["income"]})
+    )["income"]
+    assert income["value"] == exact.statistic
+    assert income["status"] == "failed"

@@ -545,10 +545,10 @@ class MonitoringService:
             return None
         parts = [self.store.window_table(config.name, w.start, w.end) for w in windows]
         table = pa.concat_tables(parts)
-        target = config.schema.target
-        wanted = [c for c in config.column_types if c in table.column_names]
-        columns = {c: table.column(c) for c in wanted}
-        columns[target] = table.column(LABEL_COLUMN)
+        schema = config.schema
+        wanted = [c for c in (*config.column_types, schema.timestamp) if c in table.column_names]
+        columns = {c: table.column(c) for c in wanted}  # the timestamp, to learn per period
+        columns[schema.target] = table.column(LABEL_COLUMN)
         where = f"model {config.name!r}: reference (its first {count} windows)"
         return build_reference(config, pa.table(columns), where=where)
 
