@@ -62,6 +62,13 @@ class Chunk:
         assert self.offset is not None
         return values.slice(self.offset, self.rows)
 
+    def rows_of(self, table: pa.Table) -> pa.Table:
+        """The rows of ``table`` (the chunked table) in this chunk."""
+        if self.indices is not None:
+            return table.take(self.indices)
+        assert self.offset is not None
+        return table.slice(self.offset, self.rows)
+
     def to_dict(self) -> dict[str, object]:
         """Plain-JSON view."""
         data: dict[str, object] = {"index": self.index, "key": self.key, "rows": self.rows}

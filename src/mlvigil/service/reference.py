@@ -216,11 +216,7 @@ def _performance(
             raise ConfigError(f"{where}: learned performance thresholds need chunks: {reason}")
 
         def inputs(chunk: Chunk) -> tuple[list[object], list[object], dict[str, object]]:
-            part = table.take(chunk.indices) if chunk.indices is not None else None
-            if part is None:
-                assert chunk.offset is not None
-                part = table.slice(chunk.offset, chunk.rows)
-            return performance_inputs(config, part, schema.target, classes)
+            return performance_inputs(config, chunk.rows_of(table), schema.target, classes)
 
         limits = learn_performance_limits(performance, chunks, inputs)
         return replace(performance, limits=limits, baseline=dict(measured.values)), warnings
