@@ -92,7 +92,7 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
         ANY,
         "failed",
         "error",
-        "{model}: {metric} {value} below its baseline allowance in window {window}",
+        "{model}: {metric} {value} is worse than its limit {limit} in window {window}",
     ),
     "stale_data": (
         "freshness",

@@ -145,7 +145,8 @@ class AlertRule:
         Extra labels (for routing), and templates (``summary``, ``description``,
         ``runbook_url``...) filled with ``{value}``, ``{threshold}``, ``{condition}``,
         ``{model}``, ``{column}``, ``{metric}``, ``{check}``, ``{message}`` (the result's
-        own message), ``{segment}``, ``{window}``, ``{rule}``, ``{severity}``.
+        own message), ``{limit}`` (the result's own threshold), ``{segment}``,
+        ``{window}``, ``{rule}``, ``{severity}``.
     """
 
     name: str
@@ -211,6 +212,7 @@ class AlertRule:
         fields = _Fields(
             value="n/a" if value is None else f"{value:.4g}",
             threshold=f"{self.condition.threshold:g}",
+            limit="n/a" if row.get("threshold") is None else f"{row['threshold']:.4g}",
             condition=str(self.condition),
             model=str(row.get("model", "")),
             column=str(row.get("column") or ""),

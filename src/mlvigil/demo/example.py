@@ -41,7 +41,9 @@ models:
       score: score                # the probability of default (the positive class)
       target: label               # the true outcome, sent later to /labels
       segments: [region]
-    reference: {{path: reference.parquet}}   # training data; or {{first_windows: 3}}
+    reference:                  # training data; or {{first_windows: 3}}
+      path: reference.parquet
+      chunk_rows: 1000          # rows of a typical window: limits are learned from chunks
     window: {window}
     checks:
       drift:

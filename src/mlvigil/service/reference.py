@@ -209,19 +209,23 @@ def _performance(
             f"the reference has no {', '.join(missing)} column: roc_auc and log_loss have no "
             "baseline from it"
         )
-    if mode == "auto":
-        mode = "fixed" if performance.baseline or not chunks else "learned"
-    if mode == "learned":
-        if not chunks:
+    if mode == "fixed":
+        baseline = {**measured.values, **performance.baseline}
+        return replace(performance, baseline=baseline), warnings
+    if not chunks:
+        if mode == "learned":
             raise ConfigError(f"{where}: learned performance thresholds need chunks: {reason}")
+        return performance, warnings  # auto: only the baselines given are judged
 
-        def inputs(chunk: Chunk) -> tuple[list[object], list[object], dict[str, object]]:
-            return performance_inputs(config, chunk.rows_of(table), schema.target, classes)
+    def inputs(chunk: Chunk) -> tuple[list[object], list[object], dict[str, object]]:
+        return performance_inputs(config, chunk.rows_of(table), schema.target, classes)
 
-        limits = learn_performance_limits(performance, chunks, inputs)
-        return replace(performance, limits=limits, baseline=dict(measured.values)), warnings
-    baseline = {**measured.values, **performance.baseline}
-    return replace(performance, baseline=baseline), warnings
+    # A metric with a baseline given is judged against it; the others by learned limits.
+    learnable = tuple(m for m in performance.metrics if m not in performance.baseline)
+    if not learnable:
+        return performance, warnings
+    limits = learn_performance_limits(replace(performance, metrics=learnable), chunks, inputs)
+    return replace(performance, limits=limits), warnings
 
 
 def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Reference:
