@@ -57,7 +57,7 @@ models:
         metrics: [accuracy, f1, roc_auc]
         min_labels: 20
         label_delay: {label_delay}{performance}
-"""
+{alerting}"""
 
 
 class Clock:
@@ -103,6 +103,7 @@ def make_service(
         performance: str = "",
         clock: Clock | None = None,
         source: str = "{path: reference.parquet}",
+        alerting: str = "",
     ) -> MonitoringService:
         (reference if reference is not None else loans(4_000, 0)).to_parquet(
             tmp_path / "reference.parquet"
@@ -115,6 +116,7 @@ def make_service(
                 drift=drift,
                 performance=performance,
                 source=source,
+                alerting=alerting,
             )
         )
         service = MonitoringService(load_service_config(path), clock=clock or Clock(T0 + HOUR))
@@ -471,3 +473,21 @@ def test_a_reference_of_the_first_windows_is_their_rows_with_their_labels(make_s
     )["income"]
     assert income["value"] == exact.statistic
     assert income["status"] == "failed"
+
+
+def test_alerts_on_a_backfill_count_its_windows_as_a_live_stream_would(make_service):
+    rule = """
+alerting:
+  default_rules: false
+  rules:
+    - {name: drift_twice, check: drift, metric: drift_share, condition: failed, for: 2}
+"""
+    clock = Clock(T0 + 10 * 24 * HOUR)  # the windows are replayed ten days later
+    service = make_service(clock=clock, alerting=rule)
+    for hour in range(2):
+        post_predictions(
+            service, loans(300, 30 + hour, shift=8.0), T0 + hour * HOUR, prefix=f"b{hour}"
+        )
+    service.evaluate("loans", T0, T0 + 2 * HOUR)  # one call, two drifted windows
+    (alert,) = [a for a in service.alerts() if a["labels"]["alertname"] == "drift_twice"]
+    assert (alert["state"], alert["windows_true"]) == ("firing", 2)
