@@ -28,46 +28,30 @@ import pyarrow.parquet as pq
 
 from mlvigil.alerts.rules import AlertRule, Condition
 from mlvigil.alerts.state import Alert, AlertState, evaluate_rules
+from mlvigil.checks.result import CheckResult, CheckStatus
 from mlvigil.service.config import load_service_config
 from mlvigil.service.monitor import MonitoringService
 
 COLUMNS = [f"f{i}" for i in range(25)]
 
 
-def results(models: int) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+def results(models: int) -> list[CheckResult]:
+    passed = CheckStatus.PASSED
+    rows: list[CheckResult] = []
     for m in range(models):
+        model = f"model-{m}"
         for i, column in enumerate(COLUMNS):
             rows.append(
-                {
-                    "model": f"model-{m}",
-                    "check": "drift",
-                    "metric": "wasserstein",
-                    "column": column,
-                    "value": (i % 10) / 10,
-                    "status": "passed",
-                }
+                CheckResult(
+                    "drift", "wasserstein", column, (i % 10) / 10, None, passed, model=model
+                )
             )
             rows.append(
-                {
-                    "model": f"model-{m}",
-                    "check": "completeness",
-                    "metric": "null_rate",
-                    "column": column,
-                    "value": (i % 7) / 70,
-                    "status": "passed",
-                }
+                CheckResult(
+                    "completeness", "null_rate", column, (i % 7) / 70, None, passed, model=model
+                )
             )
-        rows.append(
-            {
-                "model": f"model-{m}",
-                "check": "drift",
-                "metric": "drift_share",
-                "column": None,
-                "value": 0.2,
-                "status": "passed",
-            }
-        )
+        rows.append(CheckResult("drift", "drift_share", None, 0.2, None, passed, model=model))
     return rows
 
 

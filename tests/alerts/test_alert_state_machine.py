@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mlvigil.alerts.rules import AlertRule, Condition
 from mlvigil.alerts.state import AlertState, evaluate_rules
-from mlvigil.checks.result import Severity
+from mlvigil.checks.result import CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def row(value, *, metric="drift_share", column=None, model="credit", check="drift"):
-    return {
-        "model": model,
-        "check": check,
-        "metric": metric,
-        "column": column,
-        "value": value,
-        "window_start": "2026-11-24T11:00:00+00:00",
-        "window_end": "2026-11-24T12:00:00+00:00",
-    }
+    return CheckResult(
+        check,
+        metric,
+        column,
+        value,
+        None,
+        CheckStatus.PASSED,
+        model=model,
+        window_start=T0 - timedelta(hours=1),
+        window_end=T0,
+    )
 
 
 class Run:
@@ -37,7 +40,7 @@ class Run:
         """Evaluate the rows as the results of the window starting at minute ``window``
         (by default each tick is a new window, starting at the tick)."""
         start = T0 + timedelta(minutes=minutes if window is None else window)
-        rows = tuple({**r, "window_start": start.isoformat()} for r in rows)
+        rows = tuple(replace(r, window_start=start) for r in rows)
         self.states, transitions = evaluate_rules(
             self.rules, rows, self.states, T0 + timedelta(minutes=minutes)
         )

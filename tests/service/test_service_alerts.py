@@ -138,8 +138,8 @@ def test_a_segment_rule_fires_for_the_one_slice_where_the_model_fails(config_pat
         (alert,) = service.alerts()
         assert alert["labels"]["segment"] == "region=south"
         assert alert["annotations"]["summary"] == "credit region=south: accuracy 0"
-        whole = [r for r in service.store.latest_results() if r["metric"] == "accuracy"]
-        by_segment = {r["segment"]: r["value"] for r in whole}
+        whole = [r for r in service.store.latest_results() if r.metric == "accuracy"]
+        by_segment = {r.segment: r.value for r in whole}
         assert by_segment["region=north"] == by_segment["region=east"] == 1.0
         assert by_segment[None] == pytest.approx(1 - share_of(rows, "south"))
         exposed = generate_latest(gauge_registry(service)).decode()

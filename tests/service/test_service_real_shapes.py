@@ -161,7 +161,7 @@ def post_labels(service: MonitoringService, ids: list[str], labels: list[Any]) -
 
 def results(service: MonitoringService, check: str) -> dict[tuple[str, str | None], dict]:
     rows = service.store.results("loans", check=check)
-    return {(r["metric"], r["column"]): r for r in rows if r["segment"] is None}
+    return {(r.metric, r.column): r.to_row() for r in rows if r.segment is None}
 
 
 def gauges(service: MonitoringService) -> str:
@@ -467,7 +467,7 @@ def test_a_reference_of_the_first_windows_is_their_rows_with_their_labels(make_s
     assert reference.table.num_rows == 600
     assert reference.classes.classes == ("0", "1")  # float labels, integer predictions
     window = service.store.results("loans", start=T0 + 2 * HOUR)
-    income = next(r for r in window if r["check"] == "drift" and r["column"] == "income")
+    income = next(r.to_row() for r in window if r.check == "drift" and r.column == "income")
     exact = detect_drift(
         pa.table({"income": first["income"]}), pa.table({"income": late["income"]})
     )["income"]

@@ -1,8 +1,8 @@
 """Alert rules: which result to watch, the condition, and how long before it fires.
 
-A rule matches result rows (the uniform :class:`~mlvigil.checks.result.CheckResult`
-rows of a window, as the store returns them) by metric, and optionally by check, model
-and column. Each matching (model, column) is a separate alert, identified by the rule's
+A rule matches results (the uniform :class:`~mlvigil.checks.result.CheckResult` of a
+window, stamped with its model and window) by metric, and optionally by check, model and
+column. Each matching (model, column) is a separate alert, identified by the rule's
 name and those labels, as Prometheus identifies an alert by its rule and label set.
 """
 
@@ -13,10 +13,9 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from mlvigil.checks.result import Severity
+from mlvigil.checks.result import CheckResult, Severity
 from mlvigil.exceptions import ConfigError
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -174,14 +173,14 @@ class AlertRule:
                 f"rule {self.name!r}: labels {sorted(reserved)} are set by mlvigil itself"
             )
 
-    def matches(self, row: Mapping[str, Any]) -> bool:
-        """Whether a result row is one this rule watches."""
+    def matches(self, result: CheckResult) -> bool:
+        """Whether a result is one this rule watches."""
         return (
-            (self.metric == ANY or row["metric"] == self.metric)
-            and (self.check is None or row["check"] in _CHECK_GROUPS.get(self.check, (self.check,)))
-            and (self.model is None or row["model"] == self.model)
-            and (self.column is None or row["column"] == self.column)
-            and self._segment_matches(row.get("segment"))
+            (self.metric == ANY or result.metric == self.metric)
+            and (self.check is None or result.check in _CHECK_GROUPS.get(self.check, (self.check,)))
+            and (self.model is None or result.model == self.model)
+            and (self.column is None or result.column == self.column)
+            and self._segment_matches(result.segment)
         )
 
     def _segment_matches(self, segment: str | None) -> bool:
@@ -189,43 +188,48 @@ class AlertRule:
             return self.segment is None and segment is None
         return self.segment in (ANY, segment) or segment.startswith(self.segment + "=")
 
-    def alert_labels(self, row: Mapping[str, Any]) -> dict[str, str]:
-        """The labels identifying the alert a matching row belongs to."""
+    def alert_labels(self, result: CheckResult) -> dict[str, str]:
+        """The labels identifying the alert a matching result belongs to."""
         labels = {
             "alertname": self.name,
-            "model": str(row["model"]),
+            "model": result.model or "",
             "severity": self.severity.value,
             **self.labels,
         }
-        if row.get("column") is not None:
-            labels["column"] = str(row["column"])
+        if result.column is not None:
+            labels["column"] = result.column
         if self.metric == ANY:  # one alert per metric the rule watches, not one for all
-            labels["metric"] = str(row["metric"])
+            labels["metric"] = result.metric
             if self.check is None:  # and per check, when it watches every check
-                labels["check"] = str(row["check"])
-        if row.get("segment") is not None:
-            labels["segment"] = str(row["segment"])
+                labels["check"] = result.check.value
+        if result.segment is not None:
+            labels["segment"] = result.segment
         return labels
 
-    def render(self, row: Mapping[str, Any], value: float | None) -> dict[str, str]:
-        """The annotations, filled in for one result row."""
+    def render(self, result: CheckResult) -> dict[str, str]:
+        """The annotations, filled in for one result."""
+        value, limit = result.value, result.threshold
         fields = _Fields(
             value="n/a" if value is None else f"{value:.4g}",
             threshold=f"{self.condition.threshold:g}",
-            limit="n/a" if row.get("threshold") is None else f"{row['threshold']:.4g}",
+            limit="n/a" if limit is None else f"{limit:.4g}",
             condition=str(self.condition),
-            model=str(row.get("model", "")),
-            column=str(row.get("column") or ""),
-            metric=str(row.get("metric", "")),
-            check=str(row.get("check", "")),
-            message=str(row.get("message", "")),
-            segment=str(row.get("segment") or ""),
-            window=f"{row.get('window_start', '')}/{row.get('window_end', '')}",
+            model=result.model or "",
+            column=result.column or "",
+            metric=result.metric,
+            check=result.check.value,
+            message=result.message,
+            segment=result.segment or "",
+            window=f"{_iso(result.window_start)}/{_iso(result.window_end)}",
             rule=self.name,
             severity=self.severity.value,
             **{k: v for k, v in self.labels.items() if k.isidentifier()},
         )
         return {key: template.format_map(fields) for key, template in self.annotations.items()}
+
+
+def _iso(moment: datetime | None) -> str:
+    return "" if moment is None else moment.isoformat()
 
 
 class _Fields(dict[str, str]):

@@ -1,6 +1,6 @@
 """The alert state machine: inactive → pending → firing → resolved, as Prometheus does it.
 
-:func:`evaluate_rules` takes the rules, the latest result rows and the previous state of
+:func:`evaluate_rules` takes the rules, the latest results and the previous state of
 every alert, and returns the new states and the transitions to notify (``firing``,
 ``resolved``). It is pure: the caller persists states (so a restart neither re-pages an
 alert already firing nor forgets a pending one) and sends notifications.
@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from mlvigil.alerts.rules import ANY, AlertRule
+from mlvigil.checks.result import CheckResult
 
 
 class AlertState(StrEnum):
@@ -196,7 +197,7 @@ def step(
 
 def evaluate_rules(
     rules: Sequence[AlertRule],
-    results: Iterable[Mapping[str, Any]],
+    results: Iterable[CheckResult],
     previous: Mapping[AlertKey, Alert],
     now: datetime,
 ) -> tuple[dict[AlertKey, Alert], list[Transition]]:
@@ -207,8 +208,7 @@ def evaluate_rules(
     rules
         The configured rules.
     results
-        Result rows (``model``, ``check``, ``metric``, ``column``, ``value``, window...)
-        of each model's latest window.
+        Each model's latest results (stamped with their model and window).
     previous
         Every alert's state after the previous evaluation.
     now
@@ -224,24 +224,23 @@ def evaluate_rules(
     transitions: list[Transition] = []
     rules_by_name = {rule.name: rule for rule in rules}
     for rule in rules:
-        for row in index.candidates(rule):
-            if not rule.matches(row):
+        for result in index.candidates(rule):
+            if not rule.matches(result):
                 continue
-            labels = rule.alert_labels(row)
+            labels = rule.alert_labels(result)
             key = alert_key(labels)
-            value = row["value"]
-            status, severity = str(row.get("status", "")), str(row.get("severity", ""))
+            value = result.value
             number = math.nan if value is None else float(value)
-            holds = rule.condition.holds(number, status, severity)
+            holds = rule.condition.holds(number, result.status.value, result.severity.value)
             alert, transition = step(
                 rule,
                 previous.get(key),
                 labels,
                 holds,
                 value,
-                rule.render(row, value),
+                rule.render(result),
                 now,
-                _window_of(row),
+                None if result.window_start is None else result.window_start.isoformat(),
             )
             states[key] = alert
             if transition is not None:
@@ -265,23 +264,18 @@ def evaluate_rules(
     return states, transitions
 
 
-def _window_of(row: Mapping[str, Any]) -> str | None:
-    window = row.get("window_start")
-    return None if window is None else str(window)
-
-
 class _ResultIndex:
-    """Result rows by metric, model and column, so each rule reads only its candidates.
+    """Results by metric, model and column, so each rule reads only its candidates.
 
     With 10,000 rules over thousands of rows, scanning every row per rule costs seconds;
     a rule naming its metric, model and column reads a handful here.
     """
 
-    def __init__(self, results: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, results: Iterable[CheckResult]) -> None:
         self.rows = list(results)
-        self._by: dict[tuple[str | None, ...], list[Mapping[str, Any]]] = defaultdict(list)
+        self._by: dict[tuple[str | None, ...], list[CheckResult]] = defaultdict(list)
         for row in self.rows:
-            metric, model, column = row["metric"], row["model"], row["column"]
+            metric, model, column = row.metric, row.model, row.column
             for key in {  # a set: without a column, some of these keys coincide
                 (metric, None, None),
                 (metric, model, None),
@@ -293,7 +287,7 @@ class _ResultIndex:
             }:
                 self._by[key].append(row)
 
-    def candidates(self, rule: AlertRule) -> list[Mapping[str, Any]]:
+    def candidates(self, rule: AlertRule) -> list[CheckResult]:
         """Rows that may match ``rule`` (``rule.matches`` decides)."""
         metric = None if rule.metric == ANY else rule.metric
         if metric is None and rule.model is None and rule.column is None:

@@ -1,100 +1,160 @@
-"""Check results as Prometheus gauges on an injected registry.
+"""Check results as Prometheus gauges: one builder for the service and the batch path.
 
-=========================================  ===================================
-gauge                                       set from
-=========================================  ===================================
-``mlvigil_feature_null_rate``               completeness ``null_rate``
-``mlvigil_data_freshness_hours``            freshness ``freshness_hours``
-``mlvigil_duplicate_rate``                  uniqueness ``duplicate_rate``
-``mlvigil_quality_check_passed``            every result (1 passed, 0 not)
-``mlvigil_feature_drift_score``             drift, per column (the statistic)
-``mlvigil_dataset_drift_share``             drift ``drift_share``
-=========================================  ===================================
+:func:`result_families` turns results into the gauge families of
+:data:`mlvigil.catalog.RESULT_METRICS`; the service's ``/metrics`` builds its gauges
+with it from each model's latest results, and :func:`export_to_prometheus` puts the
+same series on a registry of your own for results computed in a batch job, so the
+rules from ``mlvigil rules export`` and the Grafana dashboard match either.
 
-A value that could not be computed is exported as NaN, so a stale number never
-stands in for an unknown one. Several results can share the labels of
-``mlvigil_quality_check_passed`` (a column's type and range checks are both
-``schema``); the gauge is then 1 only when all of them passed.
+A result that could not be computed has no value (it shows in ``mlvigil_check_error``
+instead), so a stale number never stands in for an unknown one. Several data-quality
+results can share the labels of ``mlvigil_quality_check_passed`` (a column's type and
+range checks are both ``schema``); the gauge is then 1 only when all of them passed.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 import weakref
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from mlvigil.checks.result import CheckResult
+from mlvigil import catalog
+from mlvigil.catalog import Metric
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 
-__all__ = ["export_to_prometheus"]
+__all__ = ["export_to_prometheus", "result_families"]
 
+Samples = dict[Metric, dict[tuple[str, ...], float]]
 
-@dataclass(frozen=True, slots=True)
-class _Gauges:
-    null_rate: Gauge
-    freshness_hours: Gauge
-    duplicate_rate: Gauge
-    check_passed: Gauge
-    drift_score: Gauge
-    drift_share: Gauge
-
-    @classmethod
-    def register(cls, registry: CollectorRegistry) -> _Gauges:
-        def gauge(name: str, documentation: str, labels: list[str]) -> Gauge:
-            return Gauge(name, documentation, ["dataset", *labels], registry=registry)
-
-        return cls(
-            null_rate=gauge(
-                "mlvigil_feature_null_rate", "Share of null or NaN values.", ["feature"]
-            ),
-            freshness_hours=gauge(
-                "mlvigil_data_freshness_hours", "Age of the newest timestamp, in hours.", []
-            ),
-            duplicate_rate=gauge(
-                "mlvigil_duplicate_rate", "Share of rows repeating a key value.", ["key"]
-            ),
-            check_passed=gauge(
-                "mlvigil_quality_check_passed",
-                "1 if every result of the check on the column passed, else 0.",
-                ["check", "column"],
-            ),
-            drift_score=gauge(
-                "mlvigil_feature_drift_score",
-                "Drift statistic of a feature against the reference.",
-                ["feature", "method"],
-            ),
-            drift_share=gauge(
-                "mlvigil_dataset_drift_share", "Share of tested features that drifted.", []
-            ),
-        )
+#: Gauges set from one metric of one check (the check's headline value).
+_VALUE_GAUGES = {
+    (CheckKind.COMPLETENESS, "null_rate"): catalog.NULL_RATE,
+    (CheckKind.UNIQUENESS, "duplicate_rate"): catalog.DUPLICATE_RATE,
+}
 
 
-_registered: weakref.WeakKeyDictionary[CollectorRegistry, _Gauges] = weakref.WeakKeyDictionary()
+def _add(samples: Samples, result: CheckResult, model: str) -> None:
+    check, metric, column = result.check, result.metric, result.column or ""
+    value = result.value if isinstance(result.value, int | float) else None
+    failed = 1.0 if result.status is CheckStatus.FAILED else 0.0
+
+    def put(gauge: Metric, labels: tuple[str, ...], number: float) -> None:
+        samples.setdefault(gauge, {})[labels] = number
+
+    if result.segment is not None:
+        if check is CheckKind.PERFORMANCE and value is not None:
+            put(catalog.SEGMENT_PERFORMANCE, (model, result.segment, metric), value)
+        return
+    if result.status is CheckStatus.ERROR and result.severity is not Severity.INFO:
+        put(catalog.CHECK_ERROR, (model, check.value, metric, column), 1.0)
+    if value is None:
+        return
+    if check is CheckKind.SERVING:
+        quantile = int(metric.removeprefix("latency_p").removesuffix("_ms")) / 100
+        put(catalog.WINDOW_LATENCY_SECONDS, (model, f"{quantile:g}"), value / 1000)
+    elif check is CheckKind.DRIFT:
+        if metric == "drift_share":
+            put(catalog.DRIFT_SHARE, (model,), value)
+            put(catalog.DATASET_DRIFT, (model,), failed)
+        elif result.column is not None:
+            put(catalog.DRIFT_SCORE, (model, column, metric), value)
+            put(catalog.COLUMN_DRIFTED, (model, column), failed)
+    elif check is CheckKind.PERFORMANCE:
+        if metric == "label_coverage":
+            put(catalog.LABEL_COVERAGE, (model,), value)
+        else:
+            put(catalog.PERFORMANCE, (model, metric), value)
+    elif check.is_quality:
+        gauge = _VALUE_GAUGES.get((check, metric))
+        if gauge is not None:
+            put(gauge, (model, column), value)
+        if check is CheckKind.FRESHNESS and metric == "freshness_hours":
+            put(catalog.DATA_FRESHNESS_HOURS, (model,), value)
+
+
+def _quality_passed(samples: Samples, result: CheckResult, model: str) -> None:
+    if not result.check.is_quality or result.segment is not None:
+        return
+    if result.status is CheckStatus.ERROR:
+        return  # not computed: mlvigil_check_error says so
+    labels = (model, result.check.value, result.metric, result.column or "")
+    passed = samples.setdefault(catalog.QUALITY_CHECK_PASSED, {})
+    passed[labels] = min(passed.get(labels, 1.0), 1.0 if result.passed else 0.0)
+
+
+def result_families(
+    results: Iterable[CheckResult], *, model: str | None = None
+) -> list[GaugeMetricFamily]:
+    """The gauges of :data:`mlvigil.catalog.RESULT_METRICS` for some results.
+
+    Parameters
+    ----------
+    results
+        Results, each labelled with its own ``model`` (the service's), or with
+        ``model`` when given (the batch export's).
+    model
+        The ``model`` label of every series, overriding the results' own.
+
+    Examples
+    --------
+    >>> from mlvigil.checks.result import CheckResult, CheckStatus
+    >>> result = CheckResult("completeness", "null_rate", "age", 0.1, 0.05, CheckStatus.FAILED)
+    >>> families = {f.name: f for f in result_families([result], model="loans")}
+    >>> [(s.labels, s.value) for s in families["mlvigil_null_rate"].samples]
+    [({'model': 'loans', 'column': 'age'}, 0.1)]
+    """
+    samples: Samples = {}
+    for result in results:
+        name = model if model is not None else result.model or ""
+        _add(samples, result, name)
+        _quality_passed(samples, result, name)
+    families = []
+    for gauge in catalog.RESULT_METRICS:
+        family = GaugeMetricFamily(gauge.name, gauge.help, labels=list(gauge.labels))
+        for labels, value in samples.get(gauge, {}).items():
+            family.add_metric(list(labels), value)
+        families.append(family)
+    return families
+
+
+class _Exported(Collector):
+    """The latest results exported per model of one registry."""
+
+    def __init__(self) -> None:
+        self._results: dict[str, list[CheckResult]] = {}
+        self._lock = threading.Lock()
+
+    def set(self, model: str, results: Iterable[CheckResult]) -> None:
+        with self._lock:
+            self._results[model] = list(results)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            by_model = dict(self._results)
+        merged: dict[str, GaugeMetricFamily] = {}
+        for model, results in by_model.items():
+            for family in result_families(results, model=model):
+                kept = merged.setdefault(family.name, family)
+                if kept is not family:
+                    kept.samples.extend(family.samples)
+        yield from merged.values()
+
+
+_registered: weakref.WeakKeyDictionary[CollectorRegistry, _Exported] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _gauges(registry: CollectorRegistry) -> _Gauges:
-    with _lock:
-        gauges = _registered.get(registry)
-        if gauges is None:
-            gauges = _registered[registry] = _Gauges.register(registry)
-        return gauges
-
-
-def _value(result: CheckResult) -> float:
-    return math.nan if result.value is None else result.value
-
-
 def export_to_prometheus(
-    results: Iterable[CheckResult], registry: CollectorRegistry, *, dataset: str = "default"
+    results: Iterable[CheckResult], registry: CollectorRegistry, *, model: str = "default"
 ) -> None:
-    """Set the mlvigil quality and drift gauges on ``registry`` from ``results``.
+    """Expose ``results`` on ``registry`` as the gauges the service exports.
 
-    Calling it again with the same registry updates the same gauges (they are
-    registered once per registry), so it can run after every evaluation.
+    Calling it again for the same ``model`` replaces that model's results (the
+    collector is registered once per registry), so it can run after every batch.
 
     Parameters
     ----------
@@ -102,8 +162,8 @@ def export_to_prometheus(
         Check results, e.g. a :class:`~mlvigil.checks.quality.QualityReport`.
     registry
         Where the gauges live; the application's registry, or a fresh one in tests.
-    dataset
-        Value of the ``dataset`` label on every series.
+    model
+        Value of the ``model`` label on every series (the model or dataset checked).
 
     Examples
     --------
@@ -111,31 +171,16 @@ def export_to_prometheus(
     >>> from mlvigil.checks.result import CheckResult, CheckStatus
     >>> registry = CollectorRegistry()
     >>> result = CheckResult("completeness", "null_rate", "age", 0.1, 0.05, CheckStatus.FAILED)
-    >>> export_to_prometheus([result], registry, dataset="loans")
-    >>> labels = {"dataset": "loans", "feature": "age"}
-    >>> registry.get_sample_value("mlvigil_feature_null_rate", labels)
+    >>> export_to_prometheus([result], registry, model="loans")
+    >>> registry.get_sample_value("mlvigil_null_rate", {"model": "loans", "column": "age"})
     0.1
-    >>> registry.get_sample_value(
-    ...     "mlvigil_quality_check_passed",
-    ...     {"dataset": "loans", "check": "completeness", "column": "age"})
+    >>> registry.get_sample_value("mlvigil_quality_check_passed", {"model": "loans",
+    ...     "check": "completeness", "metric": "null_rate", "column": "age"})
     0.0
     """
-    gauges = _gauges(registry)
-    passed: dict[tuple[str, str], bool] = {}
-    for result in results:
-        column = result.column or ""
-        key = (result.check, column)
-        passed[key] = passed.get(key, True) and result.passed
-        match (result.check, result.metric):
-            case ("completeness", "null_rate"):
-                gauges.null_rate.labels(dataset, column).set(_value(result))
-            case ("freshness", "freshness_hours"):
-                gauges.freshness_hours.labels(dataset).set(_value(result))
-            case ("uniqueness", "duplicate_rate"):
-                gauges.duplicate_rate.labels(dataset, column).set(_value(result))
-            case ("drift", "drift_share"):
-                gauges.drift_share.labels(dataset).set(_value(result))
-            case ("drift", method) if result.column is not None and result.value is not None:
-                gauges.drift_score.labels(dataset, column, method).set(result.value)
-    for (check, column), ok in passed.items():
-        gauges.check_passed.labels(dataset, check, column).set(1.0 if ok else 0.0)
+    with _lock:
+        exported = _registered.get(registry)
+        if exported is None:
+            exported = _registered[registry] = _Exported()
+            registry.register(exported)
+    exported.set(model, results)

@@ -33,7 +33,7 @@ from mlvigil.checks.metrics import (
     regression_metrics,
     roc_auc,
 )
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.checks.scores import (
     SCORE_SEMANTICS,
     ScoreSemantics,
@@ -365,7 +365,7 @@ def performance_results(
     labelled = len(y_true)
     results = [
         CheckResult(
-            check="performance",
+            check=CheckKind.PERFORMANCE,
             metric="label_coverage",
             column=None,
             value=labelled / rows if rows else None,
@@ -398,7 +398,7 @@ def _error(
     config: PerformanceConfig, metric: str, message: str, labelled: int, severity: Severity
 ) -> CheckResult:
     return CheckResult(
-        "performance",
+        CheckKind.PERFORMANCE,
         metric,
         None,
         None,
@@ -420,7 +420,7 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
     if baseline is None or limit is None:
         why = "no baseline" if baseline is None else f"no tolerance; baseline {baseline:.4g}"
         return CheckResult(
-            "performance",
+            CheckKind.PERFORMANCE,
             metric,
             None,
             value,
@@ -435,7 +435,7 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
     details["degradation"] = (value - baseline) if lower_is_better else (baseline - value)
     tolerance = config.tolerance(metric)
     return CheckResult(
-        "performance",
+        CheckKind.PERFORMANCE,
         metric,
         None,
         value,
@@ -466,7 +466,7 @@ def _judged_learned(
     if learned.note:
         message += f" ({learned.note})"
     return CheckResult(
-        "performance",
+        CheckKind.PERFORMANCE,
         metric,
         None,
         value,

@@ -1,8 +1,10 @@
 """The one result type every check produces: :class:`CheckResult`.
 
-Quality, drift and (later) performance checks all return it, so one path stores
-results, one path turns them into Prometheus gauges, one alert engine evaluates
-them and one dashboard draws them.
+Quality, drift, performance and serving checks all return it, and it stays the same
+type all the way: the monitoring service stamps it with its model and window, the store
+saves it and hands it back, the alert engine, the gauges, the dashboard's views and the
+API read its fields. One path stores results, one turns them into Prometheus gauges,
+one alert engine evaluates them and one dashboard draws them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,39 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["CheckResult", "CheckStatus", "Severity"]
+__all__ = ["QUALITY_CHECKS", "CheckKind", "CheckResult", "CheckStatus", "Severity"]
+
+
+class CheckKind(StrEnum):
+    """What a result is about: the check that produced it."""
+
+    VOLUME = "volume"
+    SCHEMA = "schema"
+    COMPLETENESS = "completeness"
+    UNIQUENESS = "uniqueness"
+    OUTLIERS = "outliers"
+    FRESHNESS = "freshness"
+    DRIFT = "drift"
+    PERFORMANCE = "performance"
+    SERVING = "serving"
+
+    @property
+    def is_quality(self) -> bool:
+        """Whether it is a data-quality check (the rest: drift, performance, serving)."""
+        return self in QUALITY_CHECKS
+
+
+#: The data-quality checks.
+QUALITY_CHECKS = frozenset(
+    {
+        CheckKind.VOLUME,
+        CheckKind.SCHEMA,
+        CheckKind.COMPLETENESS,
+        CheckKind.UNIQUENESS,
+        CheckKind.OUTLIERS,
+        CheckKind.FRESHNESS,
+    }
+)
 
 
 class Severity(StrEnum):
@@ -52,8 +86,7 @@ class CheckResult:
     Attributes
     ----------
     check
-        Kind of check: ``completeness``, ``uniqueness``, ``schema``, ``outliers``,
-        ``freshness``, ``volume``, ``drift``...
+        Kind of check (:class:`CheckKind`; its text, e.g. ``"drift"``, is accepted).
     metric
         What ``value`` measures, e.g. ``null_rate`` or ``duplicate_rate``.
     column
@@ -75,9 +108,13 @@ class CheckResult:
     segment
         The slice of the data checked, as ``column=value`` (e.g. ``region=west``), or
         ``None`` for all of it.
+    model
+        The monitored model, for results of the monitoring service.
+    window_start, window_end
+        The window ``[start, end)`` the result is about, for results of the service.
     """
 
-    check: str
+    check: CheckKind
     metric: str
     column: str | None
     value: float | None
@@ -88,8 +125,12 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     timestamp: datetime = field(default_factory=_now)
     segment: str | None = None
+    model: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "check", CheckKind(self.check))
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     @property
@@ -106,8 +147,8 @@ class CheckResult:
         >>> r.to_dict()["passed"], r.to_dict()["severity"]
         (False, 'error')
         """
-        data = {
-            "check": self.check,
+        data: dict[str, Any] = {
+            "check": self.check.value,
             "metric": self.metric,
             "column": self.column,
             "value": _finite(self.value),
@@ -122,6 +163,33 @@ class CheckResult:
         if self.segment is not None:
             data["segment"] = self.segment
         return data
+
+    def to_row(self) -> dict[str, Any]:
+        """Plain-JSON view of a stored result (the service's API): with its window.
+
+        Examples
+        --------
+        >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> r = CheckResult("drift", "drift_share", None, 0.2, 0.5, CheckStatus.PASSED,
+        ...                 model="m", window_start=at, window_end=at, timestamp=at)
+        >>> row = r.to_row()
+        >>> row["model"], row["window_start"], row["segment"], row["evaluated_at"]
+        ('m', '2026-01-01T00:00:00+00:00', None, '2026-01-01T00:00:00+00:00')
+        """
+        data = self.to_dict()
+        data.pop("timestamp")
+        return {
+            "model": self.model,
+            "window_start": _iso(self.window_start),
+            "window_end": _iso(self.window_end),
+            **data,
+            "segment": self.segment,
+            "evaluated_at": self.timestamp.isoformat(),
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _finite(value: float | None) -> float | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import typer
 
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus
 from mlvigil.demo.example import MODEL
 from mlvigil.demo.simulation import PHASES, Simulation
 from mlvigil.service.monitor import MonitoringService
@@ -57,35 +57,35 @@ class WindowReporter:
 
 
 def _line(
-    start: datetime, end: datetime, rows: int, results: list[dict[str, Any]], final: bool
+    start: datetime, end: datetime, rows: int, results: list[CheckResult], final: bool
 ) -> str:
-    by_check: dict[str, list[dict[str, Any]]] = {}
+    by_check: dict[CheckKind, list[CheckResult]] = {}
     for result in results:
-        by_check.setdefault(result["check"], []).append(result)
+        by_check.setdefault(result.check, []).append(result)
     parts = [f"{start:%H:%M}-{end:%H:%M}  {rows:4d} rows"]
-    drift = by_check.get("drift", [])
-    drifted = [r["column"] for r in drift if r["column"] and r["status"] == "failed"]
-    share = next((r for r in drift if r["metric"] == "drift_share"), None)
-    if share is not None and share["value"] is not None:
-        flag = "DATASET DRIFT" if share["status"] == "failed" else "drift"
-        parts.append(f"{flag} {share['value']:.0%} ({', '.join(drifted) or 'none'})")
+    drift = by_check.get(CheckKind.DRIFT, [])
+    drifted = [r.column for r in drift if r.column and r.status is CheckStatus.FAILED]
+    share = next((r for r in drift if r.metric == "drift_share"), None)
+    if share is not None and share.value is not None:
+        flag = "DATASET DRIFT" if share.status is CheckStatus.FAILED else "drift"
+        parts.append(f"{flag} {share.value:.0%} ({', '.join(drifted) or 'none'})")
     failing = [
-        f"{r['column'] or r['check']} {r['metric']}={r['value']:.0%}"
+        f"{r.column or r.check} {r.metric}={r.value:.0%}"
         for check, rows_ in by_check.items()
-        if check not in ("drift", "performance")
+        if check.is_quality
         for r in rows_
-        if r["status"] == "failed" and r["value"] is not None
+        if r.status is CheckStatus.FAILED and r.value is not None
     ]
     if failing:
         parts.append("QUALITY " + ", ".join(failing[:3]))
-    performance = {r["metric"]: r for r in by_check.get("performance", [])}
+    performance = {r.metric: r for r in by_check.get(CheckKind.PERFORMANCE, [])}
     accuracy = performance.get("accuracy")
     coverage = performance.get("label_coverage")
-    if accuracy is not None and accuracy["value"] is not None:
-        mark = " BELOW BASELINE" if accuracy["status"] == "failed" else ""
-        labelled = f", labels {coverage['value']:.0%}" if coverage and coverage["value"] else ""
+    if accuracy is not None and accuracy.value is not None:
+        mark = " BELOW BASELINE" if accuracy.status is CheckStatus.FAILED else ""
+        labelled = f", labels {coverage.value:.0%}" if coverage and coverage.value else ""
         state = "final" if final else "so far"
-        parts.append(f"accuracy {accuracy['value']:.2f}{mark} ({state}{labelled})")
+        parts.append(f"accuracy {accuracy.value:.2f}{mark} ({state}{labelled})")
     elif not final:
         parts.append("labels pending")
     return "  ".join(parts)

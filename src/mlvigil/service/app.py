@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlvigil import __version__
+from mlvigil import __version__, catalog
 from mlvigil.alerts.notifiers import DeliveryError
 from mlvigil.exceptions import InputError
 from mlvigil.service import ingest
@@ -104,17 +104,9 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     """
     registry = CollectorRegistry()
     registry.register(ResultGauges(service.store))
-    ingested = Counter(
-        "mlvigil_rows_ingested",
-        "Rows committed to the store, by model and kind (predictions, labels).",
-        ["model", "kind"],
-        registry=registry,
-    )
-    unknown_labels = Counter(
-        "mlvigil_labels_unknown_ids",
-        "Labels whose prediction id was not (yet) in the store.",
-        ["model"],
-        registry=registry,
+    ingested, unknown_labels = (
+        Counter(m.name, m.help, list(m.labels), registry=registry)
+        for m in (catalog.ROWS_INGESTED, catalog.LABELS_UNKNOWN_IDS)
     )
 
     @contextlib.asynccontextmanager
@@ -326,7 +318,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
                 end=_utc(end) if end else None,
             )
         )
-        return {"results": rows}
+        return {"results": [r.to_row() for r in rows]}
 
     @app.get("/api/v1/alerts")
     async def list_alerts() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.performance import PerformanceConfig, performance_results
 from mlvigil.checks.quality.drift_results import drift_check_results
 from mlvigil.checks.quality.runner import run_quality_checks
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.checks.thresholds import apply_drift_limits
 from mlvigil.profile import profile_table
 from mlvigil.service.config import ModelConfig
@@ -107,7 +107,7 @@ def _latency(table: pa.Table) -> list[CheckResult]:
     latencies = pc.quantile(latency, q=[0.5, 0.95, 0.99]).to_pylist()
     return [
         CheckResult(
-            "serving",
+            CheckKind.SERVING,
             f"latency_p{q}_ms",
             None,
             value,
@@ -122,7 +122,7 @@ def _latency(table: pa.Table) -> list[CheckResult]:
 
 def _no_data(start: datetime, end: datetime) -> CheckResult:
     return CheckResult(
-        "volume",
+        CheckKind.VOLUME,
         "row_count",
         None,
         0.0,
@@ -144,7 +144,7 @@ def _drift(
     if reference is None:
         return [
             CheckResult(
-                "drift",
+                CheckKind.DRIFT,
                 "drift_share",
                 None,
                 None,

@@ -23,7 +23,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,13 +42,14 @@ from mlvigil.alerts.state import (
     alert_key,
     evaluate_rules,
 )
+from mlvigil.checks.result import CheckKind, CheckResult
 from mlvigil.exceptions import InputError
 from mlvigil.io.tables import open_table
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.evaluation import Evaluation, evaluate_window, window_bounds
 from mlvigil.service.reference import Reference, build_reference, conform_reference
-from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord, result_rows
+from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
@@ -244,7 +245,7 @@ class MonitoringService:
         latest = run.latest.get(model)
         if latest is None:
             latest = run.latest[model] = self._latest(model)
-        latest.update(result_rows(model, evaluation.window, evaluation.results), evaluation.window)
+        latest.update(evaluation.results, evaluation.window)
         previous = {k: a for k, a in run.states.items() if a.labels.get("model") == model}
         results = [*latest.rows, *latest.performance]
         states, transitions = evaluate_rules(self.config.rules, results, previous, now)
@@ -258,9 +259,9 @@ class MonitoringService:
         rows = self.store.latest_results(model)
         return _Latest(
             windows[-1].start if windows else None,
-            [r for r in rows if r["check"] != "performance"],
+            [r for r in rows if r.check is not CheckKind.PERFORMANCE],
             finals[-1] if finals else None,
-            [r for r in rows if r["check"] == "performance"],
+            [r for r in rows if r.check is CheckKind.PERFORMANCE],
         )
 
     def _save_alerts(self, run: _AlertRun, now: datetime) -> None:
@@ -514,7 +515,11 @@ class MonitoringService:
             changes_seen=seen,
         )
         window = replace(window, labels_final=now >= self._final_at(config, window))
-        evaluation = replace(evaluation, window=window)
+        results = tuple(
+            replace(r, model=config.name, window_start=start, window_end=end, timestamp=now)
+            for r in evaluation.results
+        )
+        evaluation = replace(evaluation, window=window, results=results)
         self.store.save_window(config.name, window, evaluation.profile, evaluation.results)
         _log.info(
             "window evaluated",
@@ -577,18 +582,18 @@ class _Latest:
     """A model's current results: its newest window's, and the newest final performance."""
 
     start: datetime | None
-    rows: list[dict[str, Any]]
+    rows: list[CheckResult]
     final_start: datetime | None
-    performance: list[dict[str, Any]]
+    performance: list[CheckResult]
 
-    def update(self, rows: list[dict[str, Any]], window: WindowRecord) -> None:
+    def update(self, results: Sequence[CheckResult], window: WindowRecord) -> None:
         """Take in the results of a window just evaluated."""
         if self.start is None or window.start >= self.start:
             self.start = window.start
-            self.rows = [r for r in rows if r["check"] != "performance"]
+            self.rows = [r for r in results if r.check is not CheckKind.PERFORMANCE]
         if window.labels_final and (self.final_start is None or window.start >= self.final_start):
             self.final_start = window.start
-            self.performance = [r for r in rows if r["check"] == "performance"]
+            self.performance = [r for r in results if r.check is CheckKind.PERFORMANCE]
 
 
 @dataclass

@@ -36,7 +36,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlvigil.checks.result import CheckResult
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
 from mlvigil.service.config import ModelConfig
@@ -825,8 +825,8 @@ class Store:
         end: datetime | None = None,
         latest_only: bool = False,
         labels_final: bool = False,
-    ) -> list[dict[str, Any]]:
-        """Stored results as plain dicts, oldest window first.
+    ) -> list[CheckResult]:
+        """Stored results, oldest window first, stamped with their model and window.
 
         ``latest_only`` keeps the most recent evaluated window; with ``labels_final``,
         the most recent one whose labels have matured.
@@ -855,22 +855,21 @@ class Store:
             + ' ORDER BY window_start, "check", metric, "column", segment NULLS FIRST',
             params,
         )
-        names = [d[0] for d in cursor.description or ()]
-        return [_result_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+        return [_result(model, row) for row in cursor.fetchall()]
 
-    def latest_results(self, model: str | None = None) -> list[dict[str, Any]]:
+    def latest_results(self, model: str | None = None) -> list[CheckResult]:
         """Every model's current results (or ``model``'s), for alert rules and gauges.
 
         Those of its most recent evaluated window, except performance: a window's
         metrics count once its labels have matured, so they come from the most recent
         window whose labels are final (the latest window rarely has labels yet).
         """
-        rows: list[dict[str, Any]] = []
+        rows: list[CheckResult] = []
         for name in self.models if model is None else [model]:
             latest = self.results(name, latest_only=True)
             final = self.results(name, check="performance", latest_only=True, labels_final=True)
-            rows.extend({"model": name, **r} for r in latest if r["check"] != "performance")
-            rows.extend({"model": name, **r} for r in final)
+            rows.extend(r for r in latest if r.check is not CheckKind.PERFORMANCE)
+            rows.extend(final)
         return rows
 
     def read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
@@ -934,36 +933,23 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def result_rows(
-    model: str, window: WindowRecord, results: Sequence[CheckResult]
-) -> list[dict[str, Any]]:
-    """Results of a window as :meth:`Store.results` hands them back (with the model)."""
-    return [
-        {
-            "model": model,
-            "window_start": window.start.isoformat(),
-            "window_end": window.end.isoformat(),
-            "check": r.check,
-            "metric": r.metric,
-            "column": r.column,
-            "value": _number(r.value),
-            "threshold": _number(r.threshold),
-            "status": r.status.value,
-            "severity": r.severity.value,
-            "message": r.message,
-            "details": orjson.loads(orjson.dumps(dict(r.details), default=str)),
-            "evaluated_at": window.evaluated_at.isoformat(),
-            "segment": r.segment,
-            "passed": r.passed,
-        }
-        for r in results
-    ]
-
-
-def _result_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["window_start"] = _utc(row["window_start"]).isoformat()
-    row["window_end"] = _utc(row["window_end"]).isoformat()
-    row["evaluated_at"] = _utc(row["evaluated_at"]).isoformat()
-    row["details"] = orjson.loads(row["details"]) if row["details"] else {}
-    row["passed"] = row["status"] == "passed"
-    return row
+def _result(model: str, row: tuple[Any, ...]) -> CheckResult:
+    """A stored result row (as :meth:`Store.results` selects it) as the result it was."""
+    start, end, check, metric, column, value, threshold = row[:7]
+    status, severity, message, details, evaluated_at, segment = row[7:]
+    return CheckResult(
+        check=check,
+        metric=metric,
+        column=column,
+        value=value,
+        threshold=threshold,
+        status=CheckStatus(status),
+        severity=Severity(severity),
+        message=message,
+        details=orjson.loads(details) if details else {},
+        timestamp=_utc(evaluated_at),
+        segment=segment,
+        model=model,
+        window_start=_utc(start),
+        window_end=_utc(end),
+    )

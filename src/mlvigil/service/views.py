@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlvigil.checks.result import QUALITY_CHECKS, CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.report import ReportData, column_distribution, distributions, render_report
@@ -28,8 +29,6 @@ __all__ = [
     "window_report",
 ]
 
-#: Checks that are about data quality (the rest: drift, performance, serving).
-QUALITY_CHECKS = ("volume", "schema", "completeness", "uniqueness", "outliers", "freshness")
 
 # One drift score per column and window, comparable across methods: 1 at the threshold,
 # above 1 when drifted (the results' details.score). Results stored before that key
@@ -64,7 +63,7 @@ _SERIES = """
 _QUALITY_FAILURES = f"""
     SELECT window_start, count(*) FILTER (WHERE status <> 'passed')
     FROM results
-    WHERE model = ? AND "check" IN ({", ".join(f"'{c}'" for c in QUALITY_CHECKS)})
+    WHERE model = ? AND "check" IN ({", ".join(f"'{c.value}'" for c in sorted(QUALITY_CHECKS))})
     GROUP BY window_start
 """
 
@@ -79,12 +78,19 @@ def _finite(value: Any, digits: int = 4) -> float | None:
     return round(float(value), digits)
 
 
-def _errors(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _errors(results: list[CheckResult]) -> list[dict[str, Any]]:
     """Results that could not be computed (informational ones left out), for display."""
     return [
-        {k: r[k] for k in ("check", "metric", "column", "segment", "message", "window_start")}
-        for r in rows
-        if r["status"] == "error" and r["severity"] != "info"
+        {
+            "check": r.check.value,
+            "metric": r.metric,
+            "column": r.column,
+            "segment": r.segment,
+            "message": r.message,
+            "window_start": _iso(r.window_start) if r.window_start else None,
+        }
+        for r in results
+        if r.status is CheckStatus.ERROR and r.severity is not Severity.INFO
     ]
 
 
@@ -99,11 +105,11 @@ def overview(service: MonitoringService) -> dict[str, Any]:
     alerts = service.alerts()
     models = []
     for name in service.config.models:
-        mine = [r for r in latest if r["model"] == name]
+        mine = [r for r in latest if r.model == name]
         windows = service.store.windows(name)
         span = service.store.data_range(name)
-        share = next((r for r in mine if r["metric"] == "drift_share"), None)
-        quality = [r for r in mine if r["check"] in QUALITY_CHECKS]
+        share = next((r for r in mine if r.metric == "drift_share"), None)
+        quality = [r for r in mine if r.check.is_quality]
         performance = _latest_performance(service, name)
         # Coverage of the window performance was measured on, else of the latest one
         # whose labels are due: how much of the traffic the metrics speak for.
@@ -120,12 +126,12 @@ def overview(service: MonitoringService) -> dict[str, Any]:
                 "drift": None
                 if share is None
                 else {
-                    "share": share["value"],
-                    "threshold": share["threshold"],
-                    "status": share["status"],
+                    "share": share.value,
+                    "threshold": share.threshold,
+                    "status": share.status.value,
                 },
                 "quality": {
-                    "failed": sum(1 for r in quality if r["status"] != "passed"),
+                    "failed": sum(1 for r in quality if not r.passed),
                     "total": len(quality),
                 },
                 "performance": performance,
@@ -237,7 +243,7 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         "drift_share_threshold": share_threshold,
         "drift_scores": {"columns": order, "scores": [columns[c] for c in order]},
         "quality_failed": quality_failed,
-        "quality_latest": [r for r in latest if r["check"] in QUALITY_CHECKS],
+        "quality_latest": [r.to_row() for r in latest if r.check.is_quality],
         "errors": _errors(current),
         "performance": performance,
         "alerts": _model_alerts(service, model),
@@ -354,7 +360,11 @@ def window_report(service: MonitoringService, model: str, window: datetime | Non
             current_label=f"{record.start.isoformat()} to {record.end.isoformat()}",
             reference_rows=reference.row_count,
             current_rows=record.rows,
-            results=[r for r in results if r["check"] != "serving" and r["segment"] is None],
+            results=[
+                r.to_row()
+                for r in results
+                if r.check is not CheckKind.SERVING and r.segment is None
+            ],
             distributions=charts,
         )
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 
 #: How many example values a result lists, at most.
 MAX_EXAMPLES = 5
@@ -30,7 +30,7 @@ def percent(rate: float) -> str:
 
 
 def error_result(
-    check: str,
+    check: CheckKind | str,
     metric: str,
     column: str | None,
     message: str,
@@ -39,9 +39,9 @@ def error_result(
     threshold: float | None = None,
     **details: Any,
 ) -> CheckResult:
-    """A result for a check that could not be evaluated."""
+    """A result for a check that could not be evaluated (``check``: a kind or its text)."""
     return CheckResult(
-        check=check,
+        check=CheckKind(check),
         metric=metric,
         column=column,
         value=None,
@@ -60,7 +60,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 
 def missing_column(
-    check: str,
+    check: CheckKind | str,
     metric: str,
     column: str,
     available: Sequence[str],

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pyarrow as pa
 
 from mlvigil.checks.quality._common import error_result, null_count, percent, verdict
-from mlvigil.checks.result import CheckResult, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, Severity
 
 __all__ = ["check_completeness", "evaluate_completeness"]
 
-CHECK, METRIC = "completeness", "null_rate"
+CHECK, METRIC = CheckKind.COMPLETENESS, "null_rate"
 
 
 def evaluate_completeness(

@@ -10,7 +10,7 @@ from mlvigil.checks.drift import detect_drift
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport, drift_score
 from mlvigil.checks.quality._common import did_you_mean, error_result, percent
 from mlvigil.checks.quality.options import DriftCheckConfig
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import MlvigilError
 from mlvigil.io.tables import TableSource, open_table
 from mlvigil.schema import ColumnType
@@ -19,7 +19,7 @@ from mlvigil.stats.result import DecisionRule
 
 __all__ = ["check_drift", "drift_check_results"]
 
-CHECK = "drift"
+CHECK = CheckKind.DRIFT
 
 
 def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | None:

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.checks.quality._common import error_result, type_name
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError, InputError
 
 __all__ = [
@@ -25,7 +25,7 @@ __all__ = [
     "resolve_now",
 ]
 
-CHECK, METRIC = "freshness", "freshness_hours"
+CHECK, METRIC = CheckKind.FRESHNESS, "freshness_hours"
 
 #: A reference time, or something that returns one when asked.
 Clock = datetime | Callable[[], datetime]

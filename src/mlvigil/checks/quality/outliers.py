@@ -25,11 +25,11 @@ from mlvigil.checks.quality._common import (
     verdict,
 )
 from mlvigil.checks.quality.options import OutlierRule
-from mlvigil.checks.result import CheckResult, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, Severity
 
 __all__ = ["check_outliers", "evaluate_outliers", "iqr_bounds", "zscore_bounds"]
 
-CHECK, METRIC = "outliers", "outlier_rate"
+CHECK, METRIC = CheckKind.OUTLIERS, "outlier_rate"
 
 
 def zscore_bounds(mean: float, std: float, n_std: float = 3.0) -> tuple[float, float]:

@@ -12,12 +12,12 @@ from collections.abc import Collection, Sequence
 import pyarrow as pa
 
 from mlvigil.checks.quality._common import did_you_mean, error_result, type_name
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.schema import ColumnType
 
 __all__ = ["check_extra_columns", "check_required", "evaluate_type", "type_matches"]
 
-CHECK = "schema"
+CHECK = CheckKind.SCHEMA
 
 
 def _is_string(kind: pa.DataType) -> bool:

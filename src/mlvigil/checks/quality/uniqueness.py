@@ -15,11 +15,11 @@ from mlvigil.checks.quality._common import (
     percent,
     verdict,
 )
-from mlvigil.checks.result import CheckResult, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, Severity
 
 __all__ = ["check_uniqueness", "evaluate_uniqueness", "key_label"]
 
-CHECK, METRIC = "uniqueness", "duplicate_rate"
+CHECK, METRIC = CheckKind.UNIQUENESS, "duplicate_rate"
 
 
 def key_label(key: Sequence[str]) -> str:

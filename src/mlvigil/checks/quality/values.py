@@ -22,7 +22,7 @@ from mlvigil.checks.quality._common import (
     verdict,
 )
 from mlvigil.checks.quality.options import RangeRule
-from mlvigil.checks.result import CheckResult, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, Severity
 
 __all__ = [
     "check_allowed",
@@ -32,7 +32,7 @@ __all__ = [
     "unexpected_counts",
 ]
 
-CHECK = "schema"
+CHECK = CheckKind.SCHEMA
 
 
 def _nothing_to_check(rows: int) -> str:

@@ -7,11 +7,11 @@ import statistics
 
 from mlvigil.checks.quality._common import percent, verdict
 from mlvigil.checks.quality.options import VolumeConfig
-from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 
 __all__ = ["check_volume"]
 
-CHECK = "volume"
+CHECK = CheckKind.VOLUME
 
 
 def _range_result(rows: int, config: VolumeConfig, severity: Severity) -> CheckResult:
