@@ -33,6 +33,10 @@ class CheckKind(StrEnum):
     PERFORMANCE = "performance"
     SERVING = "serving"
 
+    def __repr__(self) -> str:
+        # Shown as its text, as the check was named before it had a type.
+        return repr(self.value)
+
     @property
     def is_quality(self) -> bool:
         """Whether it is a data-quality check (the rest: drift, performance, serving)."""
