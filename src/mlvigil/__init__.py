@@ -14,12 +14,12 @@ False
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing
 
-from mlvigil._lazy import lazy_exports
+from mlvigil._lazy import lazy_exports as _lazy_exports
 from mlvigil._version import __version__
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from mlvigil.checks.chunked import ChunkDrift, ChunkedDriftReport, detect_drift_chunks
     from mlvigil.checks.config import load_quality_config
     from mlvigil.checks.drift import DriftConfig, PreparedReference, detect_drift, prepare_reference
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         ConfigError,
         InputError,
         MlvigilError,
+        ReceiverError,
         UnknownMethodError,
         UnreadableInputError,
     )
@@ -63,6 +64,7 @@ _HOMES = {
     "ConfigError": "mlvigil.exceptions",
     "InputError": "mlvigil.exceptions",
     "MlvigilError": "mlvigil.exceptions",
+    "ReceiverError": "mlvigil.exceptions",
     "UnknownMethodError": "mlvigil.exceptions",
     "UnreadableInputError": "mlvigil.exceptions",
     "ColumnType": "mlvigil.schema",
@@ -94,6 +96,7 @@ __all__ = [
     "ProfileConfig",
     "QualityConfig",
     "QualityReport",
+    "ReceiverError",
     "Severity",
     "StatTestResult",
     "UnknownMethodError",
@@ -110,4 +113,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
+__getattr__, __dir__ = _lazy_exports(__name__, _HOMES, __all__)

@@ -1,17 +1,33 @@
 """The exception tree of mlvigil.
 
-Every error mlvigil raises on purpose derives from :class:`MlvigilError`::
+Every error mlvigil raises on purpose derives from :class:`MlvigilError`. Each class is
+listed with the module that defines it (under ``mlvigil.``) and what it means; the tree
+is checked against the code by ``tests/test_exceptions.py``::
 
-    MlvigilError
-    ├── InputError            bad data handed to mlvigil (a user can fix it)
-    │   ├── ColumnMismatchError   reference and current disagree on columns
-    │   ├── UnreadableInputError  a path or object mlvigil cannot read as a table
-    │   ├── ProfileFormatError    bytes that are not a valid mlvigil profile (mlvigil.profile)
-    │   └── ProfileMergeError     profiles that cannot be merged (mlvigil.profile)
-    └── ConfigError           bad options or configuration
-        └── UnknownMethodError    a drift method name that does not exist
+    MlvigilError                   exceptions         an error mlvigil raises deliberately
+    ├── InputError                 exceptions         data handed to mlvigil cannot be used
+    │   ├── ColumnMismatchError    exceptions         reference and current columns differ
+    │   ├── UnreadableInputError   exceptions         a path or object not readable as a table
+    │   ├── ConformError           io.conform         a value cannot take its column's type
+    │   ├── DegenerateInputError   stats.samples      input a method cannot use (empty, constant)
+    │   ├── ProfileFormatError     profile.errors     bytes that are not a valid profile
+    │   ├── ProfileMergeError      profile.errors     profiles that cannot be merged
+    │   ├── BadBatchError          service.ingest     an ingested batch with bad rows; none stored
+    │   ├── BodyTooLargeError      service.app        a request body over the configured limit
+    │   ├── UnsupportedMediaError  service.app        a body type the endpoint does not read
+    │   ├── UnknownModelError      service.monitor    a model the configuration does not declare
+    │   ├── UnknownReceiverError   service.monitor    no receiver of that name
+    │   └── UnknownSilenceError    service.monitor    no silence with that id
+    ├── ConfigError                exceptions         options or configuration are invalid
+    │   └── UnknownMethodError     exceptions         a drift method name that is not registered
+    └── ReceiverError              exceptions         a receiver did not take what mlvigil sent
+        ├── DeliveryError          alerts.notifiers   a notifier's receiver refused a notification
+        ├── TransientSinkError     telemetry.records  a prediction batch not delivered now; retried
+        └── RejectedBatchError     telemetry.records  a prediction batch refused; dropped, counted
 
-Command-line tools map :class:`MlvigilError` to exit code 2 with a one-line reason.
+:class:`InputError` and :class:`ConfigError` are also :class:`ValueError`, so code
+that catches ``ValueError`` keeps working. Command-line tools map
+:class:`MlvigilError` to exit code 2 with a one-line reason.
 """
 
 from __future__ import annotations
@@ -21,6 +37,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "MlvigilError",
+    "ReceiverError",
     "UnknownMethodError",
     "UnreadableInputError",
 ]
@@ -80,3 +97,13 @@ class UnknownMethodError(ConfigError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         super().__init__(f"unknown drift method {name!r}; choose one of: {', '.join(known)}")
+
+
+class ReceiverError(MlvigilError):
+    """A receiver outside mlvigil did not take what mlvigil sent it.
+
+    A notifier's webhook or mail server (:class:`~mlvigil.alerts.notifiers.DeliveryError`)
+    or the prediction logger's sink (:class:`~mlvigil.telemetry.records.TransientSinkError`,
+    :class:`~mlvigil.telemetry.records.RejectedBatchError`); the subclass says whether
+    trying again may help.
+    """

@@ -18,13 +18,11 @@ from prometheus_client import CollectorRegistry
 from live_servers import wait_until
 from mlvigil.exceptions import ConfigError
 from mlvigil.telemetry.prediction_log import (
-    LabelRecord,
     PredictionLogger,
-    PredictionRecord,
     RetryPolicy,
     create_prediction_logger,
-    new_prediction_id,
 )
+from mlvigil.telemetry.records import LabelRecord, PredictionRecord, new_prediction_id
 from mlvigil.telemetry.sinks import HttpSink, ParquetSink
 
 FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05)
@@ -266,7 +264,7 @@ def test_prediction_ids_are_unique_and_fresh_in_a_forked_child():
     assert len(ids) == 10_000
     script = (
         "import os, sys\n"
-        "from mlvigil.telemetry.prediction_log import new_prediction_id\n"
+        "from mlvigil.telemetry.records import new_prediction_id\n"
         "parent = new_prediction_id()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"

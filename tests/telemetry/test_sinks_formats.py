@@ -12,8 +12,13 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from mlvigil.telemetry.prediction_log import LabelRecord, PredictionRecord
-from mlvigil.telemetry.sinks import HttpSink, ParquetSink, RejectedBatchError, TransientSinkError
+from mlvigil.telemetry.records import (
+    LabelRecord,
+    PredictionRecord,
+    RejectedBatchError,
+    TransientSinkError,
+)
+from mlvigil.telemetry.sinks import HttpSink, ParquetSink
 
 NOON = dt.datetime(2026, 11, 24, 12, 30, 0, 250_000, tzinfo=dt.UTC).timestamp()
 

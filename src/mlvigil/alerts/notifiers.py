@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import httpx
 
 from mlvigil.alerts.state import Alert, AlertState
-from mlvigil.exceptions import MlvigilError
+from mlvigil.exceptions import ReceiverError
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _NEVER = "0001-01-01T00:00:00Z"  # Alertmanager's "no end time yet"
@@ -33,8 +33,8 @@ _SLACK_COLOURS = {
 }
 
 
-class DeliveryError(MlvigilError):
-    """A receiver did not accept a notification."""
+class DeliveryError(ReceiverError):
+    """A receiver did not accept a notification; ``transient`` when a retry may succeed."""
 
     def __init__(self, message: str, *, transient: bool) -> None:
         super().__init__(message)

@@ -10,17 +10,54 @@ confidence, predictions stopping, GPU memory from NVIDIA's DCGM exporter), pipel
 column drift, null rates, failed quality checks, empty windows). With a configuration,
 a fourth group per model uses its own numbers: performance below the configured
 baseline, and no window evaluated for three window lengths.
+
+The configuration is read through :class:`MonitoringConfig`, the few attributes these
+rules need; :class:`mlvigil.service.config.ServiceConfig` has them. This module does
+not import the service (which imports :mod:`mlvigil.alerts`), so the layers stay one-way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from mlvigil.service.config import ServiceConfig
+if TYPE_CHECKING:
+    from mlvigil.checks.performance import PerformanceConfig
 
 DEFAULT_RUNBOOKS = "https://github.com/mlvigil/mlvigil/blob/main/docs/runbooks.md"
+
+
+class MonitoredModel(Protocol):
+    """What the per-model rules read of one model's configuration."""
+
+    @property
+    def window(self) -> timedelta | None:
+        """Width of the model's time windows; None when windows count rows."""
+
+    @property
+    def performance(self) -> PerformanceConfig | None:
+        """The performance check, whose baselines the rules alert on."""
+
+
+class MonitoringConfig(Protocol):
+    """What the per-model rules read of a service configuration.
+
+    :class:`mlvigil.service.config.ServiceConfig` is one.
+    """
+
+    @property
+    def models(self) -> Mapping[str, MonitoredModel]:
+        """The monitored models by name."""
+
+    @property
+    def lateness(self) -> timedelta:
+        """How long a window waits for late rows before it is evaluated."""
+
+    @property
+    def evaluation_interval(self) -> timedelta:
+        """Time between the service's evaluation passes."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,7 @@ class _Group:
 
 
 def prometheus_rules(
-    config: ServiceConfig | None = None,
+    config: MonitoringConfig | None = None,
     *,
     thresholds: RuleThresholds | None = None,
     runbooks: str = DEFAULT_RUNBOOKS,
@@ -271,7 +308,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     return group
 
 
-def _model(config: ServiceConfig, name: str, runbooks: str) -> _Group:
+def _model(config: MonitoringConfig, name: str, runbooks: str) -> _Group:
     model = config.models[name]
     group = _Group(f"mlvigil-model-{name}", runbooks)
     selector = f'model="{_escape(name)}"'

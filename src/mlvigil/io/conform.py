@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlvigil.exceptions import InputError
 from mlvigil.schema import ColumnType
 
 __all__ = [
@@ -56,8 +57,11 @@ _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
 
 
-class ConformError(ValueError):
-    """A value or column that cannot take its declared type; the message says why."""
+class ConformError(InputError):
+    """A value or column that cannot take its declared type; the message says why.
+
+    An :class:`~mlvigil.exceptions.InputError`, hence also a ``ValueError``.
+    """
 
 
 def category_text(value: Any) -> str | None:

@@ -17,11 +17,11 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import typing
 
-from mlvigil._lazy import lazy_exports
+from mlvigil._lazy import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from mlvigil.telemetry.cardinality import LabelGuard
     from mlvigil.telemetry.correlation import (
         REQUEST_ID_HEADER,
@@ -40,21 +40,20 @@ if TYPE_CHECKING:
     from mlvigil.telemetry.monitor import ModelMonitor, Prediction, PredictionScope
     from mlvigil.telemetry.pipeline import PipelineMonitor, StageScope
     from mlvigil.telemetry.prediction_log import (
-        LabelRecord,
         PredictionLogger,
-        PredictionRecord,
         RetryPolicy,
         create_prediction_logger,
-        new_prediction_id,
     )
-    from mlvigil.telemetry.redaction import Redactor, redact_text
-    from mlvigil.telemetry.sinks import (
-        HttpSink,
-        ParquetSink,
+    from mlvigil.telemetry.records import (
+        LabelRecord,
+        PredictionRecord,
         RejectedBatchError,
         Sink,
         TransientSinkError,
+        new_prediction_id,
     )
+    from mlvigil.telemetry.redaction import Redactor, redact_text
+    from mlvigil.telemetry.sinks import HttpSink, ParquetSink
     from mlvigil.telemetry.tracing import (
         configure_tracing,
         current_trace_ids,
@@ -83,16 +82,17 @@ _MODULES = {
     "metrics": ["Buckets", "PipelineMetrics", "ServingMetrics"],
     "monitor": ["ModelMonitor", "Prediction", "PredictionScope"],
     "pipeline": ["PipelineMonitor", "StageScope"],
-    "prediction_log": [
+    "prediction_log": ["PredictionLogger", "RetryPolicy", "create_prediction_logger"],
+    "records": [
         "LabelRecord",
-        "PredictionLogger",
         "PredictionRecord",
-        "RetryPolicy",
-        "create_prediction_logger",
+        "RejectedBatchError",
+        "Sink",
+        "TransientSinkError",
         "new_prediction_id",
     ],
     "redaction": ["Redactor", "redact_text"],
-    "sinks": ["HttpSink", "ParquetSink", "RejectedBatchError", "Sink", "TransientSinkError"],
+    "sinks": ["HttpSink", "ParquetSink"],
     "tracing": [
         "configure_tracing",
         "current_trace_ids",
@@ -159,4 +159,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _HOMES, __all__)
+__getattr__, __dir__ = _lazy_exports(__name__, _HOMES, __all__)

@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry
 from mlvigil.exceptions import ConfigError
 from mlvigil.telemetry.cardinality import LabelGuard
 from mlvigil.telemetry.metrics import Buckets, ServingMetrics
-from mlvigil.telemetry.prediction_log import PredictionRecord, new_prediction_id
+from mlvigil.telemetry.records import PredictionRecord, new_prediction_id
 
 if TYPE_CHECKING:
     from prometheus_client.metrics import Counter, Histogram

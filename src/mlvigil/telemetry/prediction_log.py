@@ -3,6 +3,8 @@
 The hot path, :meth:`PredictionLogger.log`, only appends the record to a bounded
 in-memory queue; a background thread sends the queue in batches to a :mod:`sink
 <mlvigil.telemetry.sinks>` — the mlvigil service over HTTP, or local Parquet files.
+The records and the :class:`~mlvigil.telemetry.records.Sink` protocol are defined in
+:mod:`mlvigil.telemetry.records`.
 
 Guarantees, in order of importance:
 
@@ -22,26 +24,30 @@ import itertools
 import logging
 import os
 import random
-import secrets
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry
 
 from mlvigil.exceptions import ConfigError
-from mlvigil.telemetry._registry import shared_collector
+from mlvigil.telemetry._log_metrics import LogMetrics
+from mlvigil.telemetry.records import (
+    LabelRecord,
+    PredictionRecord,
+    Sink,
+    TransientSinkError,
+    new_prediction_id,
+)
 
 if TYPE_CHECKING:
     import httpx
-
-    from mlvigil.telemetry.sinks import Sink
 
 _log = logging.getLogger("mlvigil.telemetry.prediction_log")
 
@@ -52,56 +58,7 @@ _DROP_REPORT_INTERVAL = 5.0
 OnFull = Literal["drop_newest", "block"]
 
 
-class PredictionRecord(NamedTuple):
-    """One prediction as shipped: what went in, what came out, how long it took."""
-
-    id: str
-    timestamp: float
-    """Seconds since the epoch (``time.time()``)."""
-    model: str
-    version: str
-    features: Mapping[str, Any]
-    prediction: Any
-    score: float | None
-    latency_ms: float | None
-
-
-class LabelRecord(NamedTuple):
-    """The true outcome of prediction ``id``, known later."""
-
-    id: str
-    model: str
-    label: Any
-    timestamp: float
-
-
-# -- prediction ids: a random per-process prefix and a counter --------------------
-
-
-def _new_id_source() -> tuple[str, itertools.count[int]]:
-    return secrets.token_hex(6), itertools.count()
-
-
-_id_prefix, _id_counter = _new_id_source()
-
-
-def new_prediction_id() -> str:
-    """A prediction id unique across processes: random prefix, then a counter.
-
-    Much cheaper than a UUID; a forked worker gets a fresh prefix.
-
-    Examples
-    --------
-    >>> first, second = new_prediction_id(), new_prediction_id()
-    >>> first != second and first.split("-")[0] == second.split("-")[0]
-    True
-    """
-    return f"{_id_prefix}-{next(_id_counter):x}"
-
-
 def _after_fork_in_child() -> None:
-    global _id_prefix, _id_counter
-    _id_prefix, _id_counter = _new_id_source()
     for logger in list(_loggers):
         logger._forget_flusher()
 
@@ -153,37 +110,6 @@ class LoggerStats:
     sent: int
     dropped: Mapping[str, int]
     """Records dropped, by reason: ``queue_full``, ``rejected``, ``shutdown``."""
-
-
-class _Metrics:
-    def __init__(self, registry: CollectorRegistry | None) -> None:
-        self.sent = shared_collector(
-            Counter,
-            "mlvigil_prediction_log_sent",
-            "Records acknowledged by the prediction log's sink.",
-            ["kind"],
-            registry=registry,
-        )
-        self.dropped = shared_collector(
-            Counter,
-            "mlvigil_prediction_log_dropped",
-            "Records the prediction log dropped, by reason (queue_full, rejected, shutdown).",
-            ["kind", "reason"],
-            registry=registry,
-        )
-        self.send_failures = shared_collector(
-            Counter,
-            "mlvigil_prediction_log_send_failures",
-            "Failed attempts to send a batch (each is retried).",
-            registry=registry,
-        )
-        self.queue_size = shared_collector(
-            Gauge,
-            "mlvigil_prediction_log_queue_size",
-            "Records waiting in the prediction log (queued or in flight).",
-            registry=registry,
-            multiprocess_mode="livesum",
-        )
 
 
 # -- the logger --------------------------------------------------------------------
@@ -273,10 +199,9 @@ class PredictionLogger:
         self._closing = threading.Event()
         self._deadline = float("inf")
         self._closed = False
-        self._metrics = _Metrics(registry)
+        self._metrics = LogMetrics(registry)
         self._sent_children = {k: self._metrics.sent.labels(k) for k in ("prediction", "label")}
-        _queue_gauges.setdefault(self._metrics.queue_size, weakref.WeakSet()).add(self)
-        self._metrics.queue_size.set_function(_queue_size_function(self._metrics.queue_size))
+        self._metrics.count_queue_of(self)
         self._at_exit = flush_at_exit
         if flush_at_exit:
             atexit.register(self.close)
@@ -572,19 +497,6 @@ class PredictionLogger:
 
 # -- helpers -----------------------------------------------------------------------
 
-_queue_gauges: weakref.WeakKeyDictionary[Gauge, weakref.WeakSet[PredictionLogger]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _queue_size_function(gauge: Gauge) -> Callable[[], float]:
-    """Sum of the queues of every live logger reporting to ``gauge``."""
-
-    def total() -> float:
-        return float(sum(len(logger._queue) for logger in _queue_gauges.get(gauge, ())))
-
-    return total
-
 
 def _kind(record: PredictionRecord | LabelRecord) -> str:
     return "label" if type(record) is LabelRecord else "prediction"
@@ -601,8 +513,6 @@ def _group(
 
 
 def _is_transient(error: Exception) -> bool:
-    from mlvigil.telemetry.sinks import TransientSinkError
-
     return isinstance(error, TransientSinkError | OSError)
 
 

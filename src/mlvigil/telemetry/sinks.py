@@ -1,9 +1,11 @@
 """Where the prediction logger's batches go: the mlvigil service, or local Parquet files.
 
-A sink receives records of one kind and one model per call. It raises
-:class:`TransientSinkError` when trying again later may succeed (the logger keeps the
-batch and retries with backoff) and :class:`RejectedBatchError` when it never will (the
-logger drops the batch, counted and logged).
+A sink (the :class:`~mlvigil.telemetry.records.Sink` protocol) receives records of one
+kind and one model per call. It raises
+:class:`~mlvigil.telemetry.records.TransientSinkError` when trying again later may
+succeed (the logger keeps the batch and retries with backoff) and
+:class:`~mlvigil.telemetry.records.RejectedBatchError` when it never will (the logger
+drops the batch, counted and logged).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -23,33 +25,16 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlvigil.exceptions import MlvigilError
-from mlvigil.telemetry.prediction_log import LabelRecord, PredictionRecord
+from mlvigil.telemetry.records import (
+    LabelRecord,
+    PredictionRecord,
+    RejectedBatchError,
+    TransientSinkError,
+)
 
 _R = TypeVar("_R")
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
 _RESERVED_COLUMNS = ("id", "timestamp", "model_version", "prediction", "score", "latency_ms")
-
-
-class TransientSinkError(MlvigilError):
-    """The batch could not be delivered now; retrying later may succeed."""
-
-
-class RejectedBatchError(MlvigilError):
-    """The receiver refused the batch; retrying it would fail again."""
-
-
-class Sink(Protocol):
-    """Destination of prediction and label batches (one kind and one model per call)."""
-
-    def write_predictions(self, records: Sequence[PredictionRecord]) -> None:
-        """Deliver prediction records, all of one model."""
-
-    def write_labels(self, records: Sequence[LabelRecord]) -> None:
-        """Deliver label records, all of one model."""
-
-    def close(self) -> None:
-        """Release connections and files."""
 
 
 def iso_utc(timestamp: float) -> str:
