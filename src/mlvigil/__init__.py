@@ -22,7 +22,13 @@ from mlvigil._version import __version__
 if typing.TYPE_CHECKING:
     from mlvigil.checks.chunked import ChunkDrift, ChunkedDriftReport, detect_drift_chunks
     from mlvigil.checks.config import load_quality_config
-    from mlvigil.checks.drift import DriftConfig, PreparedReference, detect_drift, prepare_reference
+    from mlvigil.checks.drift import (
+        DriftConfig,
+        PreparedReference,
+        detect_drift,
+        prepare_reference,
+        profile_drift,
+    )
     from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
     from mlvigil.checks.export import export_to_prometheus
     from mlvigil.checks.quality import QualityConfig, QualityReport, run_quality_checks
@@ -36,7 +42,7 @@ if typing.TYPE_CHECKING:
         UnknownMethodError,
         UnreadableInputError,
     )
-    from mlvigil.profile import DatasetProfile, ProfileConfig, profile_drift, profile_table
+    from mlvigil.profile import DatasetProfile, ProfileConfig, profile_table
     from mlvigil.schema import ColumnType
     from mlvigil.stats.correction import Correction
     from mlvigil.stats.result import StatTestResult
@@ -70,7 +76,7 @@ _HOMES = {
     "ColumnType": "mlvigil.schema",
     "DatasetProfile": "mlvigil.profile",
     "ProfileConfig": "mlvigil.profile",
-    "profile_drift": "mlvigil.profile",
+    "profile_drift": "mlvigil.checks.drift",
     "profile_table": "mlvigil.profile",
     "Correction": "mlvigil.stats.correction",
     "StatTestResult": "mlvigil.stats.result",

@@ -27,13 +27,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlvigil import DriftConfig, detect_drift
+from mlvigil import DriftConfig, detect_drift, profile_drift
 from mlvigil.profile import (
     DatasetProfile,
     ProfileConfig,
     QuantileSketch,
     kll,
-    profile_drift,
     profile_table,
 )
 
@@ -123,7 +122,8 @@ def test_profiling_the_same_table_twice_gives_identical_bytes(k: int) -> None:
 
 _CHILD = """
 import hashlib, json, sys
-from mlvigil.profile import ProfileConfig, profile_drift, profile_table
+from mlvigil.checks.drift import profile_drift
+from mlvigil.profile import ProfileConfig, profile_table
 sys.path.insert(0, sys.argv[1])
 from test_deterministic_sketches import KS, _shifted, _table
 

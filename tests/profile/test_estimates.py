@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 
 from mlvigil import DriftConfig
-from mlvigil.profile import profile_drift, profile_table
+from mlvigil.checks.drift import profile_drift
+from mlvigil.profile import profile_table
 from mlvigil.profile.estimates import NumericSide, _cdf_error_area, _rounded_counts
 
 

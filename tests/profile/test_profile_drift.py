@@ -12,7 +12,8 @@ from scipy import stats
 from scipy.spatial import distance
 
 from mlvigil import ColumnMismatchError, ColumnStatus, DriftConfig, detect_drift
-from mlvigil.profile import DatasetProfile, ProfileConfig, profile_drift, profile_table
+from mlvigil.checks.drift import profile_drift
+from mlvigil.profile import DatasetProfile, ProfileConfig, profile_table
 from mlvigil.stats import (
     ks_test,
     wasserstein_distance_normed,

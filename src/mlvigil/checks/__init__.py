@@ -9,7 +9,13 @@ from mlvigil.checks.chunked import (
     detect_drift_chunks,
     drift_score,
 )
-from mlvigil.checks.drift import DriftConfig, PreparedReference, detect_drift, prepare_reference
+from mlvigil.checks.drift import (
+    DriftConfig,
+    PreparedReference,
+    detect_drift,
+    prepare_reference,
+    profile_drift,
+)
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
 from mlvigil.checks.result import CheckResult, CheckStatus, Severity
 
@@ -28,4 +34,5 @@ __all__ = [
     "detect_drift_chunks",
     "drift_score",
     "prepare_reference",
+    "profile_drift",
 ]

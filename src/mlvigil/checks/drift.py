@@ -1,8 +1,11 @@
-"""Drift between a reference and a current dataset, column by column.
+"""Drift between a reference and a current dataset, column by column, from data or profiles.
 
-Each column is read once, prepared once (sorted for numerical columns, counted
-for categorical ones) and handed to its method; columns run in parallel threads
-because the heavy steps (Parquet decoding, sorting, counting) release the GIL.
+:func:`detect_drift` compares data (files, tables), profiles, or one of each (the
+data side is then profiled alike); :func:`profile_drift` compares two profiles. Both
+run the one engine (:mod:`mlvigil.checks.drift_engine`) on the sides of each column
+(:mod:`mlvigil.checks.drift_sides`): raw values are sorted or counted, profiles give
+their sketches or exact counts. Columns run in parallel threads because the heavy
+steps (Parquet decoding, sorting, counting) release the GIL.
 
 A reference compared with many current tables (the chunks of a file, the windows
 of a service) is prepared once: :func:`prepare_reference` returns a
@@ -13,44 +16,25 @@ of a service) is prepared once: :func:`prepare_reference` returns a
 from __future__ import annotations
 
 import math
-import os
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport
-from mlvigil.checks.drift_rules import (
-    apply_correction,
-    base_result,
-    choose_method,
-    column_threshold,
-    parse_column_type,
-    untestable,
-    with_result,
-)
+from mlvigil.checks._common import PROFILE_SUFFIX, is_profile_path
+from mlvigil.checks.drift_engine import compare_columns
+from mlvigil.checks.drift_report import ColumnDrift, DriftReport
+from mlvigil.checks.drift_rules import parse_column_type
+from mlvigil.checks.drift_sides import ColumnInput, DataColumn, ProfileColumn, ReferenceColumn
 from mlvigil.exceptions import ColumnMismatchError, ConfigError, InputError
 from mlvigil.io.tables import ArrowSource, ParquetSource, TableLike, TableSource, open_table
-from mlvigil.schema import ColumnType, infer_column_type
+from mlvigil.profile.config import ProfileConfig
+from mlvigil.profile.dataset import DatasetProfile, profile_table
+from mlvigil.schema import ColumnType
 from mlvigil.stats.correction import Correction, parse_correction
 from mlvigil.stats.registry import get_method
-from mlvigil.stats.samples import (
-    CategoryCounts,
-    DegenerateInputError,
-    SortedSample,
-    category_counts,
-    value_counts,
-)
 from mlvigil.stats.selection import SMALL_SAMPLE_SIZE
-
-if TYPE_CHECKING:
-    from mlvigil.profile import DatasetProfile
 
 __all__ = [
     "PROFILE_SUFFIX",
@@ -58,10 +42,8 @@ __all__ = [
     "PreparedReference",
     "detect_drift",
     "prepare_reference",
+    "profile_drift",
 ]
-
-#: File suffix of saved profiles; such paths are read as profiles, not data.
-PROFILE_SUFFIX = ".profile"
 
 
 @dataclass(frozen=True)
@@ -135,146 +117,6 @@ class DriftConfig:
             raise ConfigError(f"workers must be at least 1, got {self.workers}")
 
 
-# ---------------------------------------------------------------- preparation
-
-
-@dataclass(frozen=True, slots=True)
-class _Side:
-    """One side of one column, prepared for testing."""
-
-    rows: int
-    nulls: int
-    infinite: int = 0
-    sample: SortedSample | None = None
-    counts: dict[Hashable, int] | None = None
-
-    @property
-    def size(self) -> int:
-        if self.sample is not None:
-            return len(self.sample)
-        return sum(self.counts.values()) if self.counts else 0
-
-
-def _nan_mask(values: pa.ChunkedArray) -> pa.ChunkedArray | None:
-    return pc.is_nan(values) if pa.types.is_floating(values.type) else None
-
-
-def _prepare_numerical(values: pa.ChunkedArray) -> _Side:
-    rows, nulls = len(values), values.null_count
-    present = pc.drop_null(values) if nulls else values
-    array = present.cast(pa.float64()).to_numpy()
-    finite = np.isfinite(array)
-    infinite = 0
-    if not finite.all():
-        nans = int(np.isnan(array).sum())
-        nulls += nans
-        infinite = int((~finite).sum()) - nans
-        array = array[finite]
-    ordered = np.sort(array)
-    ordered.flags.writeable = False  # a prepared reference shares it between comparisons
-    return _Side(rows, nulls, infinite, sample=SortedSample(ordered))
-
-
-def _prepare_categorical(values: pa.ChunkedArray) -> _Side:
-    rows = len(values)
-    present = pc.drop_null(values)
-    nan = _nan_mask(present)
-    if nan is not None:
-        present = present.filter(pc.invert(nan))
-    if pa.types.is_dictionary(present.type):
-        present = present.cast(present.type.value_type)
-    return _Side(rows, rows - len(present), counts=value_counts(present))
-
-
-def _family(kind: pa.DataType) -> str:
-    if pa.types.is_dictionary(kind):
-        return _family(kind.value_type)
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        return "number"
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    if pa.types.is_temporal(kind):
-        return "datetime"
-    if pa.types.is_null(kind):
-        return "null"
-    return "string"
-
-
-#: How a side is prepared: ``(categorical, as_text)``. Categorical sides are counted
-#: (as text when the other side holds another kind of value), the others sorted.
-_Preparation = tuple[bool, bool]
-
-_READ_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError)
-
-
-def _prepare(values: pa.ChunkedArray, how: _Preparation) -> _Side:
-    categorical, as_text = how
-    if as_text:
-        values = values.cast(pa.string())
-    return _prepare_categorical(values) if categorical else _prepare_numerical(values)
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What a comparison needs to know of a reference column before preparing it."""
-
-    rows: int
-    nulls: int
-    arrow_type: pa.DataType
-    inferred: ColumnType
-
-
-class _ReferenceColumn:
-    """One reference column: read on first use, then prepared once per way it is compared.
-
-    Only the prepared sides are kept; the raw values are dropped once a side exists
-    (or at once for types that are not tested), and read again only if the column is
-    ever prepared another way.
-    """
-
-    def __init__(self, name: str, source: TableSource, declared: ColumnType | None) -> None:
-        self.name = name
-        self._source = source
-        self._declared = declared
-        self._lock = threading.Lock()
-        self._values: pa.ChunkedArray | None = None
-        self._facts: _Facts | None = None
-        self._sides: dict[_Preparation, _Side | str] = {}
-
-    def prepared(
-        self, plan: Callable[[_Facts], _Preparation | None]
-    ) -> tuple[_Facts, _Side | str | None]:
-        """The column's facts and its side prepared as ``plan`` decides from them.
-
-        ``plan`` returns ``None`` when the column is not tested; the side is then
-        ``None``. A side that cannot be prepared is the reason, as text.
-        """
-        with self._lock:
-            if self._facts is None:
-                values = self._source.column(self.name)
-                self._facts = _Facts(
-                    len(values), values.null_count, values.type, infer_column_type(values)
-                )
-                kind = self._declared or self._facts.inferred
-                skipped = kind in (ColumnType.DATETIME, ColumnType.TEXT)
-                self._values = None if skipped else values
-            how = plan(self._facts)
-            if how is None:
-                return self._facts, None
-            side = self._sides.get(how)
-            if side is None:
-                values = (
-                    self._values if self._values is not None else self._source.column(self.name)
-                )
-                self._values = None
-                try:
-                    side = _prepare(values, how)
-                except _READ_ERRORS as error:
-                    side = str(error)
-                self._sides[how] = side
-            return self._facts, side
-
-
 class PreparedReference:
     """A reference whose columns are read and prepared once, for many comparisons.
 
@@ -290,7 +132,7 @@ class PreparedReference:
         self._source = source
         self._schema = dict(schema)
         self._lock = threading.Lock()
-        self._columns: dict[str, _ReferenceColumn] = {}
+        self._columns: dict[str, ReferenceColumn] = {}
 
     @property
     def column_names(self) -> list[str]:
@@ -307,11 +149,11 @@ class PreparedReference:
         """Column types declared when it was prepared (the others are inferred)."""
         return dict(self._schema)
 
-    def _column(self, name: str) -> _ReferenceColumn:
+    def _column(self, name: str) -> ReferenceColumn:
         with self._lock:
             column = self._columns.get(name)
             if column is None:
-                column = _ReferenceColumn(name, self._source, self._schema.get(name))
+                column = ReferenceColumn(name, self._source, self._schema.get(name))
                 self._columns[name] = column
             return column
 
@@ -407,154 +249,25 @@ def prepare_reference(
     return PreparedReference(source, declared)
 
 
-# ---------------------------------------------------------------- one column
+# ---------------------------------------------------------------- the comparison
 
 
-class _ColumnJob:
-    """Everything needed to compare one column; :meth:`run` returns its result."""
-
-    def __init__(
-        self,
-        name: str,
-        reference: _ReferenceColumn,
-        current: pa.ChunkedArray,
-        declared: ColumnType | None,
-        config: DriftConfig,
-    ) -> None:
-        self.name = name
-        self.reference = reference
-        self.current = current
-        self.declared = declared
-        self.config = config
-        self.type = ColumnType.UNKNOWN
-        self.facts = _Facts(0, 0, pa.null(), ColumnType.UNKNOWN)
-        self.as_text = False
-        # Set when the column ends before any test (empty, skipped, mismatched).
-        self.outcome: ColumnDrift | None = None
-
-    def _base(
-        self, status: ColumnStatus, message: str | None, ref: _Side, cur: _Side
-    ) -> ColumnDrift:
-        return base_result(self.config, self.name, self.type, status, message, ref, cur)
-
-    def _unprepared(self, status: ColumnStatus, message: str) -> ColumnDrift:
-        ref = _Side(self.facts.rows, self.facts.nulls)
-        cur = _Side(len(self.current), self.current.null_count)
-        return self._base(status, message, ref, cur)
-
-    def _plan(self, facts: _Facts) -> _Preparation | None:
-        """Decide how to prepare both sides, or end the column (:attr:`outcome`)."""
-        self.facts = facts
-        self.type = self.declared or facts.inferred
-        if self.type is ColumnType.UNKNOWN:
-            self.type = infer_column_type(self.current)
-        if facts.rows == 0 or len(self.current) == 0:
-            side = "reference" if facts.rows == 0 else "current"
-            self.outcome = self._unprepared(ColumnStatus.EMPTY, f"{side} has no rows")
-            return None
-        if self.type in (ColumnType.DATETIME, ColumnType.TEXT):
-            self.outcome = self._unprepared(
-                ColumnStatus.SKIPPED,
-                f"{self.type.value} columns are not tested for drift; declare the column "
-                "categorical or numerical in the schema to test it",
-            )
-            return None
-        ref_family, cur_family = _family(facts.arrow_type), _family(self.current.type)
-        # Categories of different kinds (1 and "1") are compared as text.
-        self.as_text = "null" not in (ref_family, cur_family) and ref_family != cur_family
-        if self.as_text and not self.type.is_categorical:
-            self.outcome = self._unprepared(
-                ColumnStatus.TYPE_MISMATCH,
-                f"reference holds {ref_family} values but current holds {cur_family}",
-            )
-            return None
-        return self.type.is_categorical, self.as_text
-
-    def run(self) -> ColumnDrift:
-        _, ref = self.reference.prepared(self._plan)
-        if self.outcome is not None:
-            return self.outcome
-        assert ref is not None
-        if isinstance(ref, str):
-            return self._cannot_read(ref)
-        try:
-            cur = _prepare(self.current, (self.type.is_categorical, self.as_text))
-        except _READ_ERRORS as error:
-            return self._cannot_read(str(error))
-        return self._test(ref, cur)
-
-    def _cannot_read(self, reason: str) -> ColumnDrift:
-        return self._unprepared(
-            ColumnStatus.TYPE_MISMATCH, f"cannot read values as {self.type.value}: {reason}"
-        )
-
-    def _test(self, ref: _Side, cur: _Side) -> ColumnDrift:
-        empty = untestable(ref, cur)
-        if empty is not None:
-            return self._base(*empty, ref, cur)
-        counts = category_counts(ref.counts, cur.counts) if ref.counts is not None else None
-        try:
-            method = choose_method(
-                self.config, self.name, self.type, min(ref.size, cur.size), counts
-            )
-        except ConfigError as error:
-            return self._base(ColumnStatus.ERROR, str(error), ref, cur)
-        status, messages = ColumnStatus.OK, []
-        constant = self._constant_reference(ref, counts)
-        if constant is not None:
-            status = ColumnStatus.CONSTANT
-            messages.append(constant)
-        if ref.infinite or cur.infinite:
-            status = ColumnStatus.INFINITE
-            messages.append(
-                f"{ref.infinite} reference and {cur.infinite} current infinite values "
-                "excluded from the test"
-            )
-        data = (ref.counts, cur.counts) if counts is not None else (ref.sample, cur.sample)
-        try:
-            result = method(*data, threshold=column_threshold(self.config, self.name))
-        except DegenerateInputError as error:
-            if self.type is not ColumnType.NUMERICAL:
-                return self._base(ColumnStatus.ERROR, str(error), ref, cur)
-            # A constant reference has no scale; the KS test still compares the two.
-            reason = "a constant reference" if constant else str(error)
-            messages.append(f"{method.name} is undefined on {reason}; compared with ks instead")
-            result = get_method("ks")(*data, threshold=column_threshold(self.config, self.name))
-        if result.note:
-            messages.append(result.note)
-        return with_result(self._base(status, "; ".join(messages) or None, ref, cur), result)
-
-    @staticmethod
-    def _constant_reference(ref: _Side, counts: CategoryCounts | None) -> str | None:
-        if ref.sample is not None and ref.sample.is_constant:
-            return f"reference is constant ({ref.sample.values[0]:g})"
-        if counts is not None and int((counts.reference > 0).sum()) == 1:
-            return "reference holds a single category"
-        return None
+def _is_profile(data: TableLike) -> bool:
+    return isinstance(data, DatasetProfile) or is_profile_path(data)
 
 
-# ---------------------------------------------------------------- the report
-
-
-def _is_profile(data: object) -> bool:
-    if isinstance(data, str | Path):
-        return Path(data).suffix.lower() == PROFILE_SUFFIX
-    return type(data).__name__ == "DatasetProfile"
-
-
-def _as_profile(data: TableLike) -> DatasetProfile:
-    # Comparing a profile with raw data profiles the data: both sides must be alike.
-    from mlvigil.profile import DatasetProfile, profile_table
-
+def _as_profile(data: TableLike, config: ProfileConfig | None) -> DatasetProfile:
+    # Comparing a profile with raw data profiles the data alike: the same sketches.
     if isinstance(data, DatasetProfile):
         return data
-    if _is_profile(data):
+    if is_profile_path(data):
         return DatasetProfile.load(data)
     if isinstance(data, PreparedReference):
-        return profile_table(data._table())
+        return profile_table(data._table(), config=config)
     if _is_source(data):
-        return profile_table(pa.table({name: data.column(name) for name in data.column_names}))
-    return profile_table(data)
+        table = pa.table({name: data.column(name) for name in data.column_names})
+        return profile_table(table, config=config)
+    return profile_table(data, config=config)
 
 
 def _resolve_columns(
@@ -585,6 +298,35 @@ def _resolve_columns(
     return ref_kept
 
 
+def _check_options(
+    names: Sequence[str], declared: Mapping[str, ColumnType], config: DriftConfig
+) -> None:
+    unknown = sorted(
+        (set(declared) | set(config.column_methods) | set(config.column_thresholds)) - set(names)
+    )
+    if unknown:
+        raise ConfigError(f"options name columns that are not compared: {', '.join(unknown)}")
+
+
+def _compare_profiles(
+    reference: DatasetProfile,
+    current: DatasetProfile,
+    columns: Sequence[str] | None,
+    exclude: Sequence[str],
+    schema: Mapping[str, ColumnType | str] | None,
+    config: DriftConfig,
+    on_column: Callable[[ColumnDrift], None] | None,
+) -> DriftReport:
+    declared = _declared_types("schema", schema)
+    names = _resolve_columns(list(reference.columns), list(current.columns), columns, exclude)
+    _check_options(names, declared, config)
+
+    def sides(name: str) -> tuple[ColumnInput, ColumnInput]:
+        return ProfileColumn(reference.columns[name]), ProfileColumn(current.columns[name])
+
+    return compare_columns(names, sides, declared=declared, config=config, on_column=on_column)
+
+
 def detect_drift(
     reference: TableLike,
     current: TableLike,
@@ -603,10 +345,10 @@ def detect_drift(
         CSV or Parquet paths, pyarrow / pandas / polars tables, or
         :class:`~mlvigil.io.TableSource` objects (:func:`~mlvigil.io.open_table`);
         or saved profiles (``*.profile`` paths or
-        :class:`~mlvigil.profile.DatasetProfile`), compared with
-        :func:`~mlvigil.profile.profile_drift` (the other side is profiled if it is
-        data; methods that need raw values report an error). ``reference`` may be a
-        :class:`PreparedReference` (:func:`prepare_reference`), which prepares each
+        :class:`~mlvigil.profile.DatasetProfile`), compared as
+        :func:`profile_drift` compares them (the other side is profiled alike if it
+        is data; methods that need raw values report an error). ``reference`` may be
+        a :class:`PreparedReference` (:func:`prepare_reference`), which prepares each
         column once for many comparisons.
     columns
         Compare only these columns. Without it, both sides must have the same
@@ -646,18 +388,19 @@ def detect_drift(
     ['x']
     """
     excluded = list(exclude or ())
-    if _is_profile(reference) or _is_profile(current):
-        from mlvigil.profile import profile_drift
-
-        ref_profile, cur_profile = _as_profile(reference), _as_profile(current)
-        if excluded:
-            columns = _resolve_columns(
-                list(ref_profile.columns), list(cur_profile.columns), columns, excluded
-            )
-        return profile_drift(
-            ref_profile, cur_profile, columns=columns, schema=schema, config=config
-        )
     config = config or DriftConfig()
+    inputs = (reference, current)
+    if _is_profile(reference) or _is_profile(current):
+        # The data side, if any, is profiled as the profile side was (same sketch sizes).
+        given = [_as_profile(side, None) if _is_profile(side) else None for side in inputs]
+        like = next(p for p in given if p is not None).config
+        ref_profile, cur_profile = (
+            p if p is not None else _as_profile(side, like)
+            for p, side in zip(given, inputs, strict=True)
+        )
+        return _compare_profiles(
+            ref_profile, cur_profile, columns, excluded, schema, config, on_column
+        )
     declared = _declared_types("schema", schema)
     if isinstance(reference, PreparedReference):
         prepared: PreparedReference | None = reference
@@ -668,38 +411,70 @@ def detect_drift(
         ref_names = ref_source.column_names
     cur_source = _open(current)
     names = _resolve_columns(ref_names, cur_source.column_names, columns, excluded)
-    unknown = sorted(
-        (set(declared) | set(config.column_methods) | set(config.column_thresholds)) - set(names)
-    )
-    if unknown:
-        raise ConfigError(f"options name columns that are not compared: {', '.join(unknown)}")
+    _check_options(names, declared, config)
     if prepared is not None:
         declared = {**{n: t for n, t in prepared.schema.items() if n in names}, **declared}
 
-    def reference_column(name: str) -> _ReferenceColumn:
+    def sides(name: str) -> tuple[ColumnInput, ColumnInput]:
         if prepared is not None:
-            return prepared._column(name)
-        # Used once: nothing outlives the comparison of its column.
-        return _ReferenceColumn(name, ref_source, declared.get(name))
+            reference_column = prepared._column(name)
+        else:
+            # Used once: nothing outlives the comparison of its column.
+            reference_column = ReferenceColumn(name, ref_source, declared.get(name))
+        return reference_column, DataColumn(cur_source.column(name))
 
-    def compare(name: str) -> ColumnDrift:
-        job = _ColumnJob(
-            name, reference_column(name), cur_source.column(name), declared.get(name), config
-        )
-        result = job.run()
-        if on_column is not None:
-            on_column(result)
-        return result
+    return compare_columns(names, sides, declared=declared, config=config, on_column=on_column)
 
-    workers = config.workers or os.cpu_count() or 1
-    if workers == 1 or len(names) == 1:
-        results = [compare(name) for name in names]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(compare, names))
-    correction = parse_correction(config.correction) if config.correction is not None else None
-    return DriftReport(
-        columns=tuple(apply_correction(results, correction)),
-        drift_share_threshold=config.drift_share,
-        correction=correction,
-    )
+
+def profile_drift(
+    reference: DatasetProfile,
+    current: DatasetProfile,
+    *,
+    columns: Sequence[str] | None = None,
+    schema: Mapping[str, ColumnType | str] | None = None,
+    config: DriftConfig | None = None,
+) -> DriftReport:
+    """Compare the columns of two profiles, as :func:`detect_drift` compares data.
+
+    Categorical columns are tested exactly on their category counts. Numerical
+    columns use the KLL sketches with the estimate each method declares
+    (:attr:`~mlvigil.stats.registry.DriftMethod.from_sketches`), each result
+    stating its error bound in ``approximation_error``; while both sketches still
+    hold every value the methods run on those values (error 0). Methods that need
+    the raw values (``anderson``, ``cramer_von_mises``, ``energy``) give status
+    ``error``.
+
+    Parameters
+    ----------
+    reference, current
+        Profiles from :func:`mlvigil.profile.profile_table` (or merges, or loaded).
+    columns
+        Compare only these columns. Without it, both must have the same columns.
+    schema
+        Column types that override the profiles' own, e.g. ``{"zip": "categorical"}``.
+    config
+        Methods, thresholds and the dataset rule, as for :func:`detect_drift`.
+
+    Returns
+    -------
+    DriftReport
+        The same report as :func:`detect_drift`'s. Results estimated from sketches
+        carry a bound on their statistic's error in ``approximation_error`` (0 when
+        exact, ``None`` for categorical tests on exact counts).
+
+    Raises
+    ------
+    InputError
+        When the columns do not match.
+
+    Examples
+    --------
+    >>> import pyarrow as pa
+    >>> from mlvigil.profile import profile_table
+    >>> reference = profile_table(pa.table({"c": list("aabbc") * 40}))
+    >>> current = profile_table(pa.table({"c": list("abccc") * 40}))
+    >>> result = profile_drift(reference, current)["c"]
+    >>> result.method, result.drifted
+    ('chisquare', True)
+    """
+    return _compare_profiles(reference, current, columns, (), schema, config or DriftConfig(), None)

@@ -1,8 +1,8 @@
-"""Per-column drift rules shared by the data engine and the profile engine.
+"""Per-column drift rules of the engine (:mod:`mlvigil.checks.drift_engine`).
 
-Both engines prepare a column differently (sorted values, or sketches) but decide
-the same way: which method to run, with what threshold, and whether the share of
-missing values changed.
+Whatever a column's sides were prepared from (sorted values, counts, sketches), the
+same rules decide which method runs, with what threshold, whether the share of
+missing values changed, and how p-values are corrected across columns.
 """
 
 from __future__ import annotations

@@ -2,15 +2,16 @@
 
 A profile holds per-column counts, exact moments and sketches (KLL quantiles,
 HyperLogLog distinct counts, frequent items, exact category counts under a cap).
-Profiles of parts merge into the profile of the whole; drift between two profiles
-comes out as the same :class:`~mlvigil.checks.drift_report.DriftReport` as
-:func:`mlvigil.detect_drift`, each approximate statistic with its error bound.
+Profiles of parts merge into the profile of the whole. Drift statistics estimated
+from the sketches, each with its error bound, are in :mod:`mlvigil.profile.estimates`;
+comparing two profiles (:func:`mlvigil.profile_drift`, or :func:`mlvigil.detect_drift`
+given profiles) is a check, in :mod:`mlvigil.checks.drift`, which builds on this
+package (never the other way round).
 """
 
 from mlvigil.profile.column import ColumnProfile, TimeExtent, TimeKind, ValueKind
 from mlvigil.profile.config import ProfileConfig
 from mlvigil.profile.dataset import DatasetProfile, profile_table
-from mlvigil.profile.drift import profile_drift
 from mlvigil.profile.errors import ProfileFormatError, ProfileMergeError
 from mlvigil.profile.hll import HyperLogLog
 from mlvigil.profile.moments import Moments
@@ -29,6 +30,5 @@ __all__ = [
     "TimeExtent",
     "TimeKind",
     "ValueKind",
-    "profile_drift",
     "profile_table",
 ]

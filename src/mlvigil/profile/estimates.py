@@ -6,11 +6,14 @@ each sketch's retained items and weights, which is exactly what the sketch's
 ``StatTestResult.approximation_error``, holding with the sketches' 99%
 confidence. ``ε`` below is each sketch's ``normalized_rank_error(True)``: the
 largest error of any CDF value or bin mass (DataSketches' double-sided bound).
+Which estimate a method gets is what it declares in the registry
+(:class:`~mlvigil.stats.registry.SketchEstimate`); :func:`estimate_from_sketches`
+runs it.
 
-Kolmogorov–Smirnov
+Kolmogorov–Smirnov (``CDF_GAP``)
     ``|D_sketch - D_exact| <= ε_ref + ε_cur``: each CDF is off by at most its
     ``ε`` everywhere, so their largest gap is off by at most the sum.
-Wasserstein (normed)
+Wasserstein (normed; ``CDF_AREA``)
     ``W1 = ∫ |F_ref - F_cur| dx``, so the error is at most ``∫ |F̂ - F| dx`` summed
     over both sides, divided by the reference std (exact, from the mergeable
     variance). ``|F̂ - F|`` is at most ``ε``, and in the tails also at most the
@@ -18,12 +21,13 @@ Wasserstein (normed)
     ``σ² / (σ² + (x - μ)²)`` from the side's exact mean and variance; it is 0
     beyond the exact min and max. Integrated over the sketch's own grid this is
     never looser than ``ε × (max - min)`` and much tighter for long tails.
-PSI, Jensen–Shannon, Hellinger, KL
+PSI, Jensen–Shannon, Hellinger, KL (``BINNED``)
     Bins are the reference sketch's deciles; each side's bin masses come from
     its CDF, so each is within ``ε`` (plus ``1/n`` from rounding to counts) of
-    the data's mass in that bin. Every per-bin term is jointly convex in the two
-    masses, so its extremes over that box are found at corners (or on the
-    diagonal for the minimum); the bound is the widest deviation of the summed
+    the data's mass in that bin. Every per-bin term (the method's
+    :class:`~mlvigil.stats.registry.BinTerm`) is jointly convex in the two
+    masses, so its largest value over that box is at a corner and its least is
+    the term's own ``least``; the bound is the widest deviation of the summed
     range from the estimate. It bounds the error against the same divergence
     computed from the raw data on the same bins. (PSI and KL renormalise after
     smoothing; that factor, within ``1 + bins × 1e-4``, is ignored.)
@@ -32,29 +36,28 @@ PSI, Jensen–Shannon, Hellinger, KL
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from mlvigil.exceptions import ConfigError
 from mlvigil.profile.moments import Moments
 from mlvigil.profile.sketches import QuantileSketch
 from mlvigil.stats.divergences import DEFAULT_BINS, SMOOTHING
-from mlvigil.stats.registry import get_method
+from mlvigil.stats.registry import BinTerm, Box, DriftMethod, SketchEstimate
 from mlvigil.stats.result import DecisionRule, StatTestResult
 from mlvigil.stats.samples import DegenerateInputError
 
 __all__ = [
-    "BINNED_METHODS",
     "NumericSide",
     "binned_divergence",
+    "estimate_from_sketches",
     "ks_from_sketches",
     "wasserstein_from_sketches",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-Term = Callable[[FloatArray, FloatArray], FloatArray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,50 +195,6 @@ def wasserstein_from_sketches(
 # ---------------------------------------------------------------- binned divergences
 
 
-def _psi_term(p: FloatArray, q: FloatArray) -> FloatArray:
-    result: FloatArray = (q - p) * np.log(q / p)
-    return result
-
-
-def _kl_term(p: FloatArray, q: FloatArray) -> FloatArray:
-    result: FloatArray = p * np.log(p / q)
-    return result
-
-
-def _js_term(p: FloatArray, q: FloatArray) -> FloatArray:
-    mean = (p + q) / 2.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.where(p > 0, p * np.log(p / mean), 0.0)
-        right = np.where(q > 0, q * np.log(q / mean), 0.0)
-    result: FloatArray = left + right
-    return result
-
-
-def _hellinger_term(p: FloatArray, q: FloatArray) -> FloatArray:
-    result: FloatArray = (np.sqrt(p) - np.sqrt(q)) ** 2
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Divergence:
-    term: Term
-    smoothed: bool
-    #: statistic = finish(sum of terms)
-    finish: Callable[[float], float]
-
-
-def _root_half(total: float) -> float:
-    return math.sqrt(max(total, 0.0) / 2.0)
-
-
-BINNED_METHODS: dict[str, _Divergence] = {
-    "psi": _Divergence(_psi_term, True, float),
-    "kl_div": _Divergence(_kl_term, True, float),
-    "jensenshannon": _Divergence(_js_term, False, _root_half),
-    "hellinger": _Divergence(_hellinger_term, False, _root_half),
-}
-
-
 def _rounded_counts(masses: FloatArray, n: int) -> npt.NDArray[np.int64]:
     """Masses times ``n`` as integers summing to ``n`` (largest remainders round up)."""
     scaled = np.clip(masses, 0.0, None) * n
@@ -246,25 +205,10 @@ def _rounded_counts(masses: FloatArray, n: int) -> npt.NDArray[np.int64]:
     return counts
 
 
-def _term_range(
-    name: str, p: tuple[FloatArray, FloatArray], q: tuple[FloatArray, FloatArray]
-) -> tuple[FloatArray, FloatArray]:
+def _term_range(term: BinTerm, p: Box, q: Box) -> Box:
     """Smallest and largest value of each bin's term over its box of masses."""
-    term = BINNED_METHODS[name].term
-    corners = [term(a, b) for a in p for b in q]
-    high = np.maximum.reduce(corners)
-    (p_low, p_high), (q_low, q_high) = p, q
-    if name == "kl_div":
-        # p ln(p/q) falls as q grows, and in p is least at p = q/e.
-        low = term(np.clip(q_high / math.e, p_low, p_high), q_high)
-    else:
-        # Zero on the diagonal, growing away from it: least at the corner nearest it.
-        low = np.where(
-            q_low > p_high,
-            term(p_high, q_low),
-            np.where(p_low > q_high, term(p_low, q_high), 0.0),
-        )
-    return low, high
+    corners = [term.term(a, b) for a in p for b in q]
+    return term.least(p, q), np.maximum.reduce(corners)
 
 
 def _box(mass: FloatArray, error: float, floor: float) -> tuple[FloatArray, FloatArray]:
@@ -272,20 +216,24 @@ def _box(mass: FloatArray, error: float, floor: float) -> tuple[FloatArray, Floa
 
 
 def binned_divergence(
-    name: str,
+    method: DriftMethod,
     reference: NumericSide,
     current: NumericSide,
     *,
     threshold: float,
     bins: int = DEFAULT_BINS,
 ) -> StatTestResult:
-    """PSI, KL, Jensen–Shannon or Hellinger on bins at the reference sketch's quantiles.
+    """A binned method (PSI, KL, Jensen–Shannon, Hellinger) on bins at the reference's quantiles.
 
     The bins are those of :mod:`mlvigil.stats.divergences` (right-closed, open
     at both ends), with edges at the reference sketch's ``1/bins`` quantiles;
     each side's counts are its sketch's bin masses times its size. The statistic
-    itself comes from the registered method on those counts.
+    itself comes from ``method`` on those counts, its error bound from the
+    method's :class:`~mlvigil.stats.registry.BinTerm`.
     """
+    term = method.bin_term
+    if term is None:
+        raise ConfigError(f"{method.name} declares no per-bin terms to estimate it from bins")
     ranks = np.arange(1, bins) / bins
     edges = np.unique(reference.sketch.quantiles(ranks.tolist()))
     sides = []
@@ -293,20 +241,76 @@ def binned_divergence(
         masses = np.diff(np.concatenate([[0.0], side.sketch.cdf(edges), [1.0]]))
         sides.append((side.sketch.n, _rounded_counts(masses, side.sketch.n), side.sketch))
     (n_ref, ref_counts, ref_sketch), (n_cur, cur_counts, cur_sketch) = sides
-    result = get_method(name)(
+    result = method(
         dict(enumerate(ref_counts.tolist())),
         dict(enumerate(cur_counts.tolist())),
         threshold=threshold,
     )
-    divergence = BINNED_METHODS[name]
-    floor = min(SMOOTHING, 1.0 / max(n_ref, n_cur)) if divergence.smoothed else 0.0
+    floor = min(SMOOTHING, 1.0 / max(n_ref, n_cur)) if term.smoothed else 0.0
     low, high = _term_range(
-        name,
+        term,
         _box(ref_counts / n_ref, ref_sketch.rank_error + 1.0 / n_ref, floor),
         _box(cur_counts / n_cur, cur_sketch.rank_error + 1.0 / n_cur, floor),
     )
-    lowest = divergence.finish(float(low.sum()))
-    highest = divergence.finish(float(high.sum()))
+    lowest = term.finish(float(low.sum()))
+    highest = term.finish(float(high.sum()))
     error = max(result.statistic - lowest, highest - result.statistic, 0.0)
     # Bins are not categories: nothing is new or missing.
     return replace(result, new_categories=(), missing_categories=(), approximation_error=error)
+
+
+def estimate_from_sketches(
+    method: DriftMethod,
+    reference: NumericSide,
+    current: NumericSide,
+    *,
+    threshold: float | None = None,
+) -> StatTestResult:
+    """Run ``method`` on two sketches, as its :attr:`~DriftMethod.from_sketches` declares.
+
+    Parameters
+    ----------
+    method
+        A registered method that computes from sketches.
+    reference, current
+        Each side's sketch and exact moments.
+    threshold
+        The method's threshold; default: its own.
+
+    Returns
+    -------
+    StatTestResult
+        With ``approximation_error``, a bound on the statistic's error (see the
+        module notes).
+
+    Raises
+    ------
+    ConfigError
+        When the method needs the raw values.
+    DegenerateInputError
+        When the method is undefined on these sides (a constant reference).
+
+    Examples
+    --------
+    >>> import numpy as np, pyarrow as pa
+    >>> from mlvigil.profile import profile_table
+    >>> from mlvigil.stats.registry import get_method
+    >>> rng = np.random.default_rng(0)
+    >>> def side(shift):
+    ...     column = profile_table(pa.table({"x": rng.normal(shift, 1.0, 20_000)})).columns["x"]
+    ...     return NumericSide(column.quantiles, column.moments)
+    >>> result = estimate_from_sketches(get_method("ks"), side(0.0), side(0.5))
+    >>> result.drifted, 0 < result.approximation_error < 0.05
+    (True, True)
+    """
+    chosen = method.default_threshold if threshold is None else threshold
+    if method.from_sketches is SketchEstimate.CDF_GAP:
+        return replace(ks_from_sketches(reference, current, threshold=chosen), method=method.name)
+    if method.from_sketches is SketchEstimate.CDF_AREA:
+        estimate = wasserstein_from_sketches(reference, current, threshold=chosen)
+        return replace(estimate, method=method.name)
+    if method.from_sketches is SketchEstimate.BINNED:
+        return binned_divergence(method, reference, current, threshold=chosen)
+    raise ConfigError(
+        f"{method.name} needs the raw values and cannot be computed from quantile sketches"
+    )

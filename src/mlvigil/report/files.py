@@ -13,7 +13,7 @@ from mlvigil.checks.chunked import ChunkDrift, detect_drift_chunks
 from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.drift import DriftConfig, _open, detect_drift, prepare_reference
 from mlvigil.checks.drift_report import ColumnDrift
-from mlvigil.checks.quality.drift_results import drift_check_results
+from mlvigil.checks.drift_results import drift_check_results
 from mlvigil.checks.quality.options import QualityConfig
 from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.io.tables import TableLike

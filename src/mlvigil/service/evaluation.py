@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.drift import DriftConfig, detect_drift
+from mlvigil.checks.drift_results import drift_check_results
 from mlvigil.checks.performance import PerformanceConfig, performance_results
-from mlvigil.checks.quality.drift_results import drift_check_results
 from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.checks.thresholds import apply_drift_limits

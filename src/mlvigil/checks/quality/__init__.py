@@ -4,12 +4,14 @@ Every check returns :class:`~mlvigil.checks.result.CheckResult`. Each comes in t
 forms: ``check_*`` computes it from data (Arrow columns), and ``evaluate_*``
 judges the small summary it needs (counts, bounds, a maximum), so the same
 verdicts can come from a profile without the data. :func:`run_quality_checks`
-runs a whole :class:`QualityConfig` on a table; load one from YAML with
-:func:`mlvigil.checks.config.load_quality_config`.
+runs a whole :class:`QualityConfig` on a table (or a profile), and
+:func:`run_quality_checks_on_profile` on a profile; load one from YAML with
+:func:`mlvigil.checks.config.load_quality_config`. Drift results live with drift
+(:mod:`mlvigil.checks.drift_results`) and are re-exported here.
 """
 
+from mlvigil.checks.drift_results import check_drift, drift_check_results
 from mlvigil.checks.quality.completeness import check_completeness, evaluate_completeness
-from mlvigil.checks.quality.drift_results import check_drift, drift_check_results
 from mlvigil.checks.quality.freshness import (
     Clock,
     check_freshness,
@@ -37,9 +39,8 @@ from mlvigil.checks.quality.outliers import (
     iqr_bounds,
     zscore_bounds,
 )
-from mlvigil.checks.quality.profile_runner import run_quality_checks_on_profile
 from mlvigil.checks.quality.report import QualityReport
-from mlvigil.checks.quality.runner import run_quality_checks
+from mlvigil.checks.quality.runner import run_quality_checks, run_quality_checks_on_profile
 from mlvigil.checks.quality.schema import (
     check_extra_columns,
     check_required,

@@ -1,11 +1,14 @@
-"""Small helpers every quality check shares: verdicts, error results, examples."""
+"""Small helpers every quality check shares: verdicts, error results, examples.
+
+The error result itself (:func:`error_result`), name hints and rates are the
+checks' own (:mod:`mlvigil.checks._common`), shared with the drift results.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +16,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlvigil.checks._common import did_you_mean, error_result, percent
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
+
+__all__ = [
+    "MAX_EXAMPLES",
+    "did_you_mean",
+    "error_result",
+    "extreme_examples",
+    "is_numeric",
+    "jsonable",
+    "missing_column",
+    "null_count",
+    "numeric_values",
+    "percent",
+    "type_name",
+    "verdict",
+]
 
 #: How many example values a result lists, at most.
 MAX_EXAMPLES = 5
@@ -22,41 +41,6 @@ MAX_EXAMPLES = 5
 def verdict(value: float, threshold: float) -> CheckStatus:
     """Pass when ``value`` is at most ``threshold`` (all quality limits are maxima)."""
     return CheckStatus.PASSED if value <= threshold else CheckStatus.FAILED
-
-
-def percent(rate: float) -> str:
-    """A rate as a short percentage: ``0.0512`` → ``5.12%``."""
-    return f"{100 * rate:.3g}%"
-
-
-def error_result(
-    check: CheckKind | str,
-    metric: str,
-    column: str | None,
-    message: str,
-    *,
-    severity: Severity,
-    threshold: float | None = None,
-    **details: Any,
-) -> CheckResult:
-    """A result for a check that could not be evaluated (``check``: a kind or its text)."""
-    return CheckResult(
-        check=CheckKind(check),
-        metric=metric,
-        column=column,
-        value=None,
-        threshold=threshold,
-        status=CheckStatus.ERROR,
-        severity=severity,
-        message=message,
-        details=details,
-    )
-
-
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` when a known name is close, else ``""``."""
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def missing_column(

@@ -1,21 +1,28 @@
-"""Drift as quality results: a :class:`DriftReport` turned into :class:`CheckResult` rows."""
+"""Drift as check results: a :class:`DriftReport` turned into :class:`CheckResult` rows.
+
+:func:`drift_check_results` converts a report; :func:`check_drift` runs the drift
+section of a quality configuration on data or on a profile and converts its report.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
+from mlvigil.checks._common import did_you_mean, error_result, is_profile_path, percent
 from mlvigil.checks.drift import detect_drift
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport, drift_score
-from mlvigil.checks.quality._common import did_you_mean, error_result, percent
-from mlvigil.checks.quality.options import DriftCheckConfig
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import MlvigilError
-from mlvigil.io.tables import TableSource, open_table
+from mlvigil.io.tables import TableLike, TableSource, open_table
+from mlvigil.profile.dataset import DatasetProfile
 from mlvigil.schema import ColumnType
 from mlvigil.stats.registry import get_method
 from mlvigil.stats.result import DecisionRule
+
+if TYPE_CHECKING:
+    # An option of the quality configuration, whose runner imports this module.
+    from mlvigil.checks.quality.options import DriftCheckConfig
 
 __all__ = ["check_drift", "drift_check_results"]
 
@@ -125,15 +132,24 @@ def drift_check_results(
     return results
 
 
+def _opened(data: TableLike) -> TableSource | DatasetProfile:
+    if isinstance(data, DatasetProfile):
+        return data
+    if is_profile_path(data):
+        return DatasetProfile.load(data)
+    return open_table(data)
+
+
+def _names(side: TableSource | DatasetProfile) -> list[str]:
+    return list(side.columns) if isinstance(side, DatasetProfile) else side.column_names
+
+
 def _missing(
-    name: str, current: TableSource, reference: TableSource, severity: Severity
+    name: str, current: Sequence[str], reference: Sequence[str], severity: Severity
 ) -> CheckResult | None:
     sides = [
         (side, names)
-        for side, names in (
-            ("the data", current.column_names),
-            ("the reference", reference.column_names),
-        )
+        for side, names in (("the data", current), ("the reference", reference))
         if name not in names
     ]
     if not sides:
@@ -146,7 +162,7 @@ def _missing(
 
 
 def check_drift(
-    current: TableSource,
+    current: TableSource | DatasetProfile,
     config: DriftCheckConfig,
     *,
     types: Mapping[str, ColumnType | str] | None = None,
@@ -157,10 +173,12 @@ def check_drift(
     Parameters
     ----------
     current
-        The checked data, as :func:`~mlvigil.io.tables.open_table` opens it; only
-        the compared columns are read.
+        The checked data, as :func:`~mlvigil.io.tables.open_table` opens it (only
+        the compared columns are read), or its profile.
     config
-        The reference, drift options and columns (default: the columns both have).
+        The reference (data, or a profile: a profile on either side compares
+        profiles, the data side profiled alike), drift options and columns
+        (default: the columns both have).
     types
         Declared column types, passed to :func:`~mlvigil.checks.drift.detect_drift`.
     severity
@@ -176,6 +194,7 @@ def check_drift(
     Examples
     --------
     >>> import pyarrow as pa
+    >>> from mlvigil.checks.quality.options import DriftCheckConfig
     >>> from mlvigil.io.tables import open_table
     >>> reference = pa.table({"x": [1.0, 2.0, 3.0, 4.0], "c": list("abab")})
     >>> current = open_table(pa.table({"x": [7.0, 8.0, 9.0, 9.5], "c": list("abab")}))
@@ -186,14 +205,15 @@ def check_drift(
     "column 'z' not found in the data nor the reference"
     """
     try:
-        reference = open_table(config.reference)
+        reference = _opened(config.reference)
+        ref_names, cur_names = _names(reference), _names(current)
         names = config.columns
         if names is None:
-            names = [c for c in current.column_names if c in reference.column_names]
+            names = [c for c in cur_names if c in ref_names]
         missing = [
-            m for m in (_missing(n, current, reference, severity) for n in names) if m is not None
+            m for m in (_missing(n, cur_names, ref_names, severity) for n in names) if m is not None
         ]
-        compared = [n for n in names if n in current.column_names and n in reference.column_names]
+        compared = [n for n in names if n in cur_names and n in ref_names]
         if not compared:
             return [
                 *missing,
@@ -207,10 +227,7 @@ def check_drift(
             ]
         declared = {c: t for c, t in (types or {}).items() if c in compared}
         report = detect_drift(
-            pa.table({n: reference.column(n) for n in compared}),
-            pa.table({n: current.column(n) for n in compared}),
-            schema=declared,
-            config=config.config,
+            reference, current, columns=compared, schema=declared, config=config.config
         )
     except MlvigilError as error:
         return [
