@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from mlvigil import catalog
+
 SCHEMA_VERSION = 39
 """Grafana 10.4 / 11 dashboards."""
 
@@ -129,23 +131,23 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
     (
         "ML health (mlvigil service)",
         [
-            ("Drift share", "percentunit", [(f"mlvigil_drift_share{{{_MODEL}}}", "{{model}}")]),
+            ("Drift share", "percentunit", [(f"{catalog.DRIFT_SHARE}{{{_MODEL}}}", "{{model}}")]),
             (
                 "Drift score by column",
                 "short",
-                [(f"mlvigil_drift_score{{{_MODEL}}}", "{{model}} {{column}} ({{method}})")],
+                [(f"{catalog.DRIFT_SCORE}{{{_MODEL}}}", "{{model}} {{column}} ({{method}})")],
             ),
             (
                 "Null rate by column",
                 "percentunit",
-                [(f"mlvigil_null_rate{{{_MODEL}}}", "{{model}} {{column}}")],
+                [(f"{catalog.NULL_RATE}{{{_MODEL}}}", "{{model}} {{column}}")],
             ),
             (
                 "Failing quality checks",
                 "short",
                 [
                     (
-                        f"count by (model) (mlvigil_quality_check_passed{{{_MODEL}}} == 0)",
+                        f"count by (model) ({catalog.QUALITY_CHECK_PASSED}{{{_MODEL}}} == 0)",
                         "{{model}}",
                     )
                 ],
@@ -153,19 +155,19 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
             (
                 "Performance (labels matured)",
                 "short",
-                [(f"mlvigil_performance{{{_MODEL}}}", "{{model}} {{metric}}")],
+                [(f"{catalog.PERFORMANCE}{{{_MODEL}}}", "{{model}} {{metric}}")],
             ),
             (
                 "Label coverage",
                 "percentunit",
-                [(f"mlvigil_label_coverage{{{_MODEL}}}", "{{model}}")],
+                [(f"{catalog.LABEL_COVERAGE}{{{_MODEL}}}", "{{model}}")],
             ),
             (
                 "Rows ingested",
                 "short",
                 [
                     (
-                        f"sum by (model) (rate(mlvigil_rows_ingested_total{{{_MODEL}}}"
+                        f"sum by (model) (rate({catalog.ROWS_INGESTED}{{{_MODEL}}}"
                         "[$__rate_interval]))",
                         "{{model}}",
                     )

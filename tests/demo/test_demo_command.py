@@ -23,7 +23,7 @@ def test_the_demo_shows_drift_quality_failures_a_performance_drop_and_their_aler
             "--port",
             str(free_port()),
             "--duration",
-            "36",
+            "44",
             "--speed",
             "240",
             "--dir",

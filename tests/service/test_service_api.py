@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from service_data import START, records
 
+from mlvigil import catalog
 from mlvigil.service.app import create_app
 
 
@@ -264,3 +265,16 @@ def test_the_model_endpoint_returns_the_schema_clients_need(client):
 def test_probes_answer(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_every_catalogued_metric_is_exported_with_its_type_and_labels(client):
+    client.post("/api/v1/models/credit/predictions", json={"records": records(300, seed=8)})
+    evaluate_first_hour(client)
+    exported = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").text)}
+    for metric in catalog.METRICS:
+        family = exported[metric.name]  # counters: the parser drops the _total suffix
+        assert family.type == metric.kind, metric.name
+        for sample in family.samples:
+            if sample.name.endswith("_created"):
+                continue
+            assert set(sample.labels) == set(metric.labels), (metric.name, sample.labels)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlvigil import catalog
+
 if TYPE_CHECKING:
     from mlvigil.checks.performance import PerformanceConfig
 
@@ -240,7 +242,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     group = _Group("mlvigil-model-health", runbooks)
     group.alert(
         "MLDatasetDrift",
-        "mlvigil_dataset_drift == 1",
+        f"{catalog.DATASET_DRIFT} == 1",
         for_="5m",
         severity="warning",
         summary="{{ $labels.model }}: dataset drift",
@@ -249,7 +251,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     )
     group.alert(
         "MLFeatureDrift",
-        "mlvigil_drift_score and on (model, column) (mlvigil_column_drifted == 1)",
+        f"{catalog.DRIFT_SCORE} and on (model, column) ({catalog.COLUMN_DRIFTED} == 1)",
         for_="5m",
         severity="info",
         summary="{{ $labels.model }}: {{ $labels.column }} drifted",
@@ -258,7 +260,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     )
     group.alert(
         "MLNullRateHigh",
-        f"mlvigil_null_rate > {limits.max_null_rate:g}",
+        f"{catalog.NULL_RATE} > {limits.max_null_rate:g}",
         for_="5m",
         severity="warning",
         summary="{{ $labels.model }}: {{ $labels.column }} is often null",
@@ -267,7 +269,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     )
     group.alert(
         "MLQualityCheckFailed",
-        "mlvigil_quality_check_passed == 0",
+        f"{catalog.QUALITY_CHECK_PASSED} == 0",
         for_="5m",
         severity="error",
         summary="{{ $labels.model }}: {{ $labels.check }} check failed",
@@ -276,7 +278,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     )
     group.alert(
         "MLCheckError",
-        "mlvigil_check_error == 1",
+        f"{catalog.CHECK_ERROR} == 1",
         for_="5m",
         severity="warning",
         summary="{{ $labels.model }}: {{ $labels.check }} {{ $labels.metric }} could not be "
@@ -287,7 +289,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
     )
     group.alert(
         "MLNoDataInWindow",
-        "mlvigil_window_rows == 0",
+        f"{catalog.WINDOW_ROWS} == 0",
         for_="5m",
         severity="critical",
         summary="{{ $labels.model }}: no predictions in the latest window",
@@ -298,7 +300,7 @@ def _service(limits: RuleThresholds, runbooks: str, *, generic_staleness: bool) 
         age = limits.max_window_age
         group.alert(
             "MLMonitoringStale",
-            f"time() - mlvigil_last_window_end_timestamp_seconds > {age.total_seconds():g}",
+            f"time() - {catalog.LAST_WINDOW_END} > {age.total_seconds():g}",
             for_="10m",
             severity="warning",
             summary="{{ $labels.model }}: monitoring is behind",
@@ -321,7 +323,7 @@ def _model(config: MonitoringConfig, name: str, runbooks: str) -> _Group:
         threshold, lower_is_better = limit
         group.alert(
             "MLPerformanceBelowBaseline",
-            f'mlvigil_performance{{{selector},metric="{metric}"}} '
+            f'{catalog.PERFORMANCE}{{{selector},metric="{metric}"}} '
             f"{'>' if lower_is_better else '<'} {threshold:g}",
             for_="5m",
             severity=performance.severity.value,
@@ -334,8 +336,7 @@ def _model(config: MonitoringConfig, name: str, runbooks: str) -> _Group:
         age = 3 * model.window + config.lateness + config.evaluation_interval
         group.alert(
             "MLMonitoringStale",
-            f"time() - mlvigil_last_window_end_timestamp_seconds{{{selector}}}"
-            f" > {age.total_seconds():g}",
+            f"time() - {catalog.LAST_WINDOW_END}{{{selector}}} > {age.total_seconds():g}",
             for_="10m",
             severity="warning",
             summary="{{ $labels.model }}: monitoring is behind",

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlvigil.checks._common import error_result
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.limits import LearnedLimits
 from mlvigil.checks.metrics import (
@@ -397,16 +398,8 @@ def performance_results(
 def _error(
     config: PerformanceConfig, metric: str, message: str, labelled: int, severity: Severity
 ) -> CheckResult:
-    return CheckResult(
-        CheckKind.PERFORMANCE,
-        metric,
-        None,
-        None,
-        None,
-        CheckStatus.ERROR,
-        severity,
-        message,
-        {"labelled": labelled},
+    return error_result(
+        CheckKind.PERFORMANCE, metric, None, message, severity=severity, labelled=labelled
     )
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlvigil.checks._common import error_result
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.drift_results import drift_check_results
@@ -143,15 +144,12 @@ def _drift(
     """Exact drift of the window's rows against the reference's rows."""
     if reference is None:
         return [
-            CheckResult(
+            error_result(
                 CheckKind.DRIFT,
                 "drift_share",
                 None,
-                None,
-                None,
-                CheckStatus.ERROR,
-                Severity.INFO,
                 "no reference yet: drift starts once the reference windows are evaluated",
+                severity=Severity.INFO,
             )
         ]
     types = config.column_types
