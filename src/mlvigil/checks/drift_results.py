@@ -68,10 +68,10 @@ def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | Non
         status=CheckStatus.FAILED if column.drifted else CheckStatus.PASSED,
         severity=severity,
         message=message,
+        score=drift_score(column),
         details={
             "type": column.type.value,
             "rule": rule_name,
-            "score": drift_score(column),  # 1 = at the threshold
             "limits": column.limits.to_dict() if column.limits else None,
             "p_value": column.p_value,
             "p_value_adjusted": column.p_value_adjusted,

@@ -112,6 +112,10 @@ class CheckResult:
     segment
         The slice of the data checked, as ``column=value`` (e.g. ``region=west``), or
         ``None`` for all of it.
+    score
+        How large the finding is on one scale for every method, 1 at the threshold
+        (drift: statistic / threshold, log p / log alpha, or the statistic's magnitude
+        over a learned limit), or ``None``. Computed once, by the check.
     model
         The monitored model, for results of the monitoring service.
     window_start, window_end
@@ -129,6 +133,7 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     timestamp: datetime = field(default_factory=_now)
     segment: str | None = None
+    score: float | None = None
     model: str | None = None
     window_start: datetime | None = None
     window_end: datetime | None = None
@@ -166,6 +171,8 @@ class CheckResult:
         }
         if self.segment is not None:
             data["segment"] = self.segment
+        if self.score is not None:
+            data["score"] = _finite(self.score)
         return data
 
     def to_row(self) -> dict[str, Any]:
@@ -188,6 +195,7 @@ class CheckResult:
             "window_end": _iso(self.window_end),
             **data,
             "segment": self.segment,
+            "score": _finite(self.score),
             "evaluated_at": self.timestamp.isoformat(),
         }
 

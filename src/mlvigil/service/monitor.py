@@ -23,7 +23,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,17 +47,20 @@ from mlvigil.exceptions import InputError
 from mlvigil.io.tables import open_table
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.config import ModelConfig, ServiceConfig
-from mlvigil.service.evaluation import Evaluation, evaluate_window, window_bounds
+from mlvigil.service.evaluation import Evaluation, evaluate_window
 from mlvigil.service.reference import Reference, build_reference, conform_reference
-from mlvigil.service.store import LABEL_COLUMN, DataChange, Store, WindowRecord
+from mlvigil.service.schedule import (
+    MAX_WINDOWS_PER_REQUEST,
+    due_windows,
+    final_at,
+    windows_between,
+)
+from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
 
 Clock = Callable[[], datetime]
-
-#: Most windows one evaluate request may cover (a backfill goes in several requests).
-MAX_WINDOWS_PER_REQUEST = 1_000
 
 
 def _utc_now() -> datetime:
@@ -127,7 +130,7 @@ class MonitoringService:
         if end <= start:
             raise InputError(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
         with self._evaluating:
-            bounds = list(self._windows_between(config, start, end))
+            bounds = list(windows_between(self.store, config, start, end))
             if len(bounds) > MAX_WINDOWS_PER_REQUEST:
                 raise InputError(
                     f"{start.isoformat()} to {end.isoformat()} spans more than "
@@ -152,31 +155,6 @@ class MonitoringService:
             f"{span[1].isoformat()}"
         )
 
-    def _windows_between(
-        self, config: ModelConfig, start: datetime, end: datetime
-    ) -> Iterator[tuple[datetime, datetime]]:
-        if config.window is None:
-            far_future = datetime.max.replace(tzinfo=UTC)
-            # Asked for explicitly: the last window closes with the rows it has.
-            closed = self._closed_windows(config, far_future, lateness=timedelta(0), partial=True)
-            for a, b in closed:
-                if a < end and b > start:
-                    yield a, b
-            return
-        try:
-            window_start, _ = window_bounds(start, config.window)
-            _, last = window_bounds(end, config.window)
-        except OverflowError:
-            raise InputError("start and end must be between years 1 and 9999") from None
-        if (last - window_start) // config.window > MAX_WINDOWS_PER_REQUEST:
-            raise InputError(
-                f"{start.isoformat()} to {end.isoformat()} spans more than "
-                f"{MAX_WINDOWS_PER_REQUEST} windows of {config.window}; evaluate fewer at a time"
-            )
-        while window_start < end:
-            yield window_start, window_start + config.window
-            window_start += config.window
-
     def evaluate_due(self) -> int:
         """Evaluate closed windows not yet evaluated, and windows whose labels matured.
 
@@ -190,7 +168,9 @@ class MonitoringService:
             alerts = self._alerts()
             for config in self.config.models.values():
                 changes = self.store.changes(config.name)
-                for start, end, known in self._due_windows(config, now, changes):
+                for start, end, known in due_windows(
+                    self.store, config, now, lateness=self.config.lateness, changes=changes
+                ):
                     evaluation = self._evaluate_one(config, start, end, known)
                     self._step_alerts(alerts, config.name, evaluation, self.clock())
                     done += 1
@@ -200,33 +180,6 @@ class MonitoringService:
                     self.store.delete_before(config.name, now - config.retention)
             self._save_alerts(alerts, self.clock())
         return done
-
-    def _due_windows(
-        self, config: ModelConfig, now: datetime, changes: list[DataChange]
-    ) -> Iterator[tuple[datetime, datetime, WindowRecord | None]]:
-        """Windows to evaluate now, oldest first, with their last evaluation if any."""
-        evaluated = {w.start: w for w in self.store.windows(config.name)}
-        closed = dict(self._closed_windows(config, now, lateness=self.config.lateness))
-        # Windows evaluated early (through the API) are due when data changes them too.
-        closed.update({w.start: w.end for w in evaluated.values()})
-        for start in sorted(closed):
-            end, known = closed[start], evaluated.get(start)
-            if (
-                known is None
-                or any(change.concerns(known) for change in changes)
-                or (not known.labels_final and now >= self._final_at(config, known))
-            ):
-                yield start, end, known
-
-    @staticmethod
-    def _final_at(config: ModelConfig, window: WindowRecord) -> datetime:
-        """When a window's labels are final.
-
-        ``label_delay`` after the later of its end and its first evaluation: a replayed
-        or backfilled window is evaluated long after its end, and its labels come later.
-        """
-        first = window.first_evaluated_at or window.evaluated_at
-        return max(window.end, first) + config.label_delay
 
     def _alerts(self) -> _AlertRun:
         """The alert states as saved, to advance window by window and save once."""
@@ -457,39 +410,6 @@ class MonitoringService:
         blob = self.store.profile(name, start)
         return None if blob is None else DatasetProfile.deserialize(blob)
 
-    def _closed_windows(
-        self, config: ModelConfig, now: datetime, *, lateness: timedelta, partial: bool = False
-    ) -> Iterator[tuple[datetime, datetime]]:
-        """Every window from the model's first prediction that has closed by ``now``.
-
-        A row-counted window closes when full, or (``partial``, or after the window's
-        idle time without a new row) with the rows it has.
-        """
-        span = self.store.data_range(config.name)
-        if span is None:
-            return
-        if config.window is not None:
-            window_start, _ = window_bounds(span[0], config.window)
-            while window_start + config.window + lateness <= now:
-                yield window_start, window_start + config.window
-                window_start += config.window
-            return
-        assert config.window_rows is not None
-        known = self.store.windows(config.name)
-        yield from ((w.start, w.end) for w in known)
-        window_start = known[-1].end if known else span[0]
-        if not partial:
-            received = self.store.last_received(config.name)
-            partial = received is not None and now - received >= config.window_idle
-        while True:
-            end = self.store.row_window_end(
-                config.name, window_start, config.window_rows, partial=partial
-            )
-            if end is None:
-                return
-            yield window_start, end
-            window_start = end
-
     def _evaluate_one(
         self, config: ModelConfig, start: datetime, end: datetime, known: WindowRecord | None
     ) -> Evaluation:
@@ -514,7 +434,7 @@ class MonitoringService:
             late_labels=late_labels,
             changes_seen=seen,
         )
-        window = replace(window, labels_final=now >= self._final_at(config, window))
+        window = replace(window, labels_final=now >= final_at(config, window))
         results = tuple(
             replace(r, model=config.name, window_start=start, window_end=end, timestamp=now)
             for r in evaluation.results

@@ -23,9 +23,7 @@ an acknowledged write survives the process being killed.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +37,13 @@ import pyarrow.compute as pc
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
+from mlvigil.service.change_log import ChangeLog
 from mlvigil.service.config import ModelConfig
+from mlvigil.service.migrations import MIGRATIONS
+from mlvigil.service.store_base import quote, utc
+from mlvigil.service.windows import DataChange, WindowRecord
+
+__all__ = ["LABEL_COLUMN", "DataChange", "LabelOutcome", "Store", "WindowRecord", "quote"]
 
 _SQL_TYPES = {
     ColumnType.NUMERICAL: "DOUBLE",
@@ -52,189 +56,6 @@ _SQL_TYPES = {
 #: Name of the label column :meth:`Store.window_table` adds to each prediction.
 LABEL_COLUMN = "__label"
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE models (
-        name VARCHAR PRIMARY KEY,
-        table_id INTEGER NOT NULL UNIQUE,
-        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    );
-    CREATE TABLE ingest_batches (
-        model VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,
-        idempotency_key VARCHAR NOT NULL,
-        rows BIGINT NOT NULL,
-        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-        PRIMARY KEY (model, kind, idempotency_key)
-    );
-    CREATE TABLE windows (
-        model VARCHAR NOT NULL,
-        window_start TIMESTAMPTZ NOT NULL,
-        window_end TIMESTAMPTZ NOT NULL,
-        rows BIGINT NOT NULL,
-        labelled BIGINT NOT NULL,
-        evaluated_at TIMESTAMPTZ NOT NULL,
-        labels_final BOOLEAN NOT NULL,
-        profile BLOB,
-        PRIMARY KEY (model, window_start)
-    );
-    CREATE TABLE results (
-        model VARCHAR NOT NULL,
-        window_start TIMESTAMPTZ NOT NULL,
-        window_end TIMESTAMPTZ NOT NULL,
-        "check" VARCHAR NOT NULL,
-        metric VARCHAR NOT NULL,
-        "column" VARCHAR,
-        value DOUBLE,
-        threshold DOUBLE,
-        status VARCHAR NOT NULL,
-        severity VARCHAR NOT NULL,
-        message VARCHAR NOT NULL,
-        details JSON,
-        evaluated_at TIMESTAMPTZ NOT NULL
-    );
-    CREATE INDEX results_by_window ON results (model, window_start);
-    """,
-    """
-    CREATE TABLE alert_state (
-        alert_key VARCHAR PRIMARY KEY,
-        state JSON NOT NULL,
-        updated_at TIMESTAMPTZ NOT NULL
-    );
-    CREATE TABLE alert_events (
-        happened_at TIMESTAMPTZ NOT NULL,
-        alert_key VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,
-        alert JSON NOT NULL
-    );
-    """,
-    """
-    CREATE SEQUENCE outbox_ids;
-    CREATE TABLE outbox (
-        id BIGINT PRIMARY KEY DEFAULT nextval('outbox_ids'),
-        receiver VARCHAR NOT NULL,
-        notification JSON NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at TIMESTAMPTZ NOT NULL,
-        delivered_at TIMESTAMPTZ,
-        last_error VARCHAR
-    );
-    """,
-    """
-    CREATE TABLE silences (
-        id VARCHAR PRIMARY KEY,
-        silence JSON NOT NULL
-    );
-    """,
-    """
-    CREATE TABLE alert_groups (
-        group_id VARCHAR PRIMARY KEY,
-        state JSON NOT NULL
-    );
-    """,
-    """
-    ALTER TABLE results ADD COLUMN segment VARCHAR;
-    """,
-    """
-    CREATE TABLE window_profiles (
-        window_key VARCHAR PRIMARY KEY,  -- model|window_start in epoch microseconds
-        profile BLOB NOT NULL
-    );
-    INSERT INTO window_profiles
-        SELECT model || '|' || epoch_us(window_start), profile FROM windows
-        WHERE profile IS NOT NULL;
-    UPDATE windows SET profile = NULL;
-    """,
-    """
-    ALTER TABLE windows ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
-    ALTER TABLE windows ADD COLUMN first_evaluated_at TIMESTAMPTZ;
-    UPDATE windows SET first_evaluated_at = evaluated_at;
-    ALTER TABLE windows ADD COLUMN late_rows BIGINT NOT NULL DEFAULT 0;
-    ALTER TABLE windows ADD COLUMN late_labels BIGINT NOT NULL DEFAULT 0;
-    ALTER TABLE windows ADD COLUMN changes_seen BIGINT NOT NULL DEFAULT 0;
-    CREATE SEQUENCE change_ids;
-    CREATE TABLE data_changes (
-        id BIGINT PRIMARY KEY DEFAULT nextval('change_ids'),
-        model VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,           -- predictions or labels
-        first_at TIMESTAMPTZ NOT NULL,   -- timestamps of the predictions concerned
-        last_at TIMESTAMPTZ NOT NULL,
-        rows BIGINT NOT NULL
-    );
-    """,
-)
-
-
-def quote(name: str) -> str:
-    """A SQL identifier for any column name.
-
-    Examples
-    --------
-    >>> print(quote('say "hi" now'))
-    "say ""hi"" now"
-    """
-    return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
-class WindowRecord:
-    """An evaluated window.
-
-    Attributes
-    ----------
-    start, end
-        The window ``[start, end)``.
-    rows, labelled
-        Predictions in it, and how many had a label, at its last evaluation.
-    evaluated_at
-        When it was last evaluated (service clock).
-    labels_final
-        Whether its labels were final then: ``label_delay`` after the later of its end
-        and its first evaluation (so a backfill of old windows waits for labels too).
-    revision
-        How many times it was evaluated (1 the first time).
-    first_evaluated_at
-        When it was first evaluated.
-    late_rows, late_labels
-        Predictions and labels that arrived after it was final (it is evaluated
-        again for them; they are counted so that late data is visible).
-    changes_seen
-        The newest logged data change when its evaluation began: later changes that
-        concern it make it due again.
-    """
-
-    start: datetime
-    end: datetime
-    rows: int
-    labelled: int
-    evaluated_at: datetime
-    labels_final: bool
-    revision: int = 1
-    first_evaluated_at: datetime | None = None
-    late_rows: int = 0
-    late_labels: int = 0
-    changes_seen: int = 0
-
-
-@dataclass(frozen=True)
-class DataChange:
-    """Rows or labels that arrived for predictions timed ``[first_at, last_at]``."""
-
-    id: int
-    kind: str
-    first_at: datetime
-    last_at: datetime
-    rows: int
-
-    def concerns(self, window: WindowRecord) -> bool:
-        """Whether the change came after the window's last evaluation and touches it."""
-        return (
-            self.id > window.changes_seen
-            and self.first_at < window.end
-            and self.last_at >= window.start
-        )
-
 
 @dataclass(frozen=True)
 class LabelOutcome:
@@ -245,7 +66,7 @@ class LabelOutcome:
     duplicate: bool = False
 
 
-class Store:
+class Store(ChangeLog):
     """The DuckDB store of one service.
 
     Parameters
@@ -263,11 +84,7 @@ class Store:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if isinstance(path, Path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection = duckdb.connect(str(path))
-        self._connection.execute("SET TimeZone = 'UTC'")
-        self._lock = threading.Lock()
+        super().__init__(path)
         self.clock = clock
         self.models = dict(models)
         self._migrate()
@@ -280,12 +97,6 @@ class Store:
         self._evaluated_until: dict[str, datetime | None] = {
             name: self._latest_window_end(name) for name in models
         }
-
-    def close(self) -> None:
-        """Checkpoint and close the database."""
-        with self._lock:
-            self._connection.execute("CHECKPOINT")
-            self._connection.close()
 
     # -- schema ------------------------------------------------------------------
 
@@ -392,63 +203,6 @@ class Store:
             )
         return table.num_rows, False
 
-    def _log_change(
-        self,
-        cursor: duckdb.DuckDBPyConnection,
-        model: str,
-        kind: str,
-        first_at: datetime | None,
-        last_at: datetime | None,
-        rows: int,
-    ) -> None:
-        """Log data for predictions timed ``[first_at, last_at]`` if a window has them.
-
-        Runs inside the data's transaction, under the store's lock, so it cannot slip
-        between an evaluation's :meth:`mark_evaluating` and its read of the window.
-        """
-        until = self._evaluated_until[model]
-        if first_at is None or last_at is None or until is None or first_at >= until:
-            return  # only windows not evaluated yet: the usual case, nothing to log
-        cursor.execute(
-            "INSERT INTO data_changes (model, kind, first_at, last_at, rows) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [model, kind, first_at, last_at, rows],
-        )
-
-    def mark_evaluating(self, model: str, end: datetime) -> int:
-        """Record that a window ending at ``end`` is about to be read for evaluation.
-
-        Data for earlier predictions that commits after this is logged as a change, so
-        an evaluation never misses rows that arrive while it reads.
-
-        Returns
-        -------
-        The newest change logged so far (the window's ``changes_seen``).
-        """
-        with self._lock:
-            until = self._evaluated_until[model]
-            self._evaluated_until[model] = end if until is None else max(until, end)
-            row = self._read("SELECT max(id) FROM data_changes").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
-    def changes(self, model: str) -> list[DataChange]:
-        """Logged changes of ``model`` not yet cleared, oldest first."""
-        rows = self._read(
-            "SELECT id, kind, first_at, last_at, rows FROM data_changes WHERE model = ? "
-            "ORDER BY id",
-            [model],
-        ).fetchall()
-        return [DataChange(int(i), k, _utc(a), _utc(b), int(n)) for i, k, a, b, n in rows]
-
-    def clear_changes(self, model: str, through: int) -> None:
-        """Forget the changes of ``model`` up to id ``through`` (they were handled)."""
-        with self._transaction() as cursor:
-            cursor.execute("DELETE FROM data_changes WHERE model = ? AND id <= ?", [model, through])
-
-    def _latest_window_end(self, model: str) -> datetime | None:
-        row = self._read("SELECT max(window_end) FROM windows WHERE model = ?", [model]).fetchone()
-        return None if row is None or row[0] is None else _utc(row[0])
-
     def _in_table_order(self, model: str, table: pa.Table) -> pa.Table:
         """``table`` with every stored column, in the table's order, stamped now."""
         now = pa.scalar(self.clock(), pa.timestamp("us", tz="UTC"))
@@ -491,8 +245,8 @@ class Store:
                 cursor,
                 model,
                 "labels",
-                _utc(first_at) if first_at else None,
-                _utc(last_at) if last_at else None,
+                utc(first_at) if first_at else None,
+                utc(last_at) if last_at else None,
                 table.num_rows,
             )
         return LabelOutcome(table.num_rows, int(unknown or 0))
@@ -539,6 +293,7 @@ class Store:
                 orjson.dumps(dict(r.details), default=str).decode(),
                 window.evaluated_at,
                 r.segment,
+                _number(r.score),
             )
             for r in results
         ]
@@ -572,7 +327,11 @@ class Store:
                 cursor.execute("INSERT INTO window_profiles VALUES (?, ?)", [key, profile])
             if rows:
                 cursor.executemany(
-                    "INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    'INSERT INTO results (model, window_start, window_end, "check", metric, '
+                    '"column", value, threshold, status, severity, message, details, '
+                    "evaluated_at, segment, score) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
 
     def delete_before(self, model: str, cutoff: datetime) -> int:
@@ -591,120 +350,6 @@ class Store:
             cursor.execute(f"DELETE FROM {predictions} WHERE {column} < ?", [cutoff])
             cursor.execute(f"DELETE FROM {labels} WHERE timestamp < ?", [cutoff])
         return int(row[0]) if row else 0
-
-    def save_alerts(
-        self,
-        states: Mapping[str, dict[str, Any]] | None,
-        events: Sequence[tuple[str, str, dict[str, Any]]],
-        notifications: Sequence[tuple[str, dict[str, Any]]],
-        groups: Mapping[str, dict[str, Any]],
-        *,
-        now: datetime,
-    ) -> None:
-        """Save alert states, events, notification groups and queued notifications at once.
-
-        States (unless ``None``) and groups replace the previous ones; events
-        ``(key, kind, alert)`` and notifications ``(receiver, notification)`` are
-        appended. A crash can neither record a transition or a group's "notified"
-        without its notification nor the reverse. ``now`` is the service's clock:
-        events are stamped with it and notifications are due from it.
-        """
-        with self._transaction() as cursor:
-            if notifications:
-                cursor.executemany(
-                    "INSERT INTO outbox (receiver, notification, created_at, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(r, orjson.dumps(n).decode(), now, now) for r, n in notifications],
-                )
-            if states is not None:
-                cursor.execute("DELETE FROM alert_state")
-                if states:
-                    cursor.executemany(
-                        "INSERT INTO alert_state VALUES (?, ?, ?)",
-                        [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
-                    )
-            cursor.execute("DELETE FROM alert_groups")
-            if groups:
-                cursor.executemany(
-                    "INSERT INTO alert_groups VALUES (?, ?)",
-                    [(key, orjson.dumps(group).decode()) for key, group in groups.items()],
-                )
-            if events:
-                cursor.executemany(
-                    "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
-                    [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
-                )
-
-    def alert_groups(self) -> dict[str, dict[str, Any]]:
-        """Every notification group's state, by id."""
-        rows = self._read("SELECT group_id, state FROM alert_groups").fetchall()
-        return {key: orjson.loads(state) for key, state in rows}
-
-    def save_silence(self, silence: dict[str, Any]) -> None:
-        """Create or update a silence (as :meth:`Silence.to_dict` gives it)."""
-        with self._transaction() as cursor:
-            cursor.execute(
-                "INSERT OR REPLACE INTO silences VALUES (?, ?)",
-                [silence["id"], orjson.dumps(silence).decode()],
-            )
-
-    def silences(self) -> list[dict[str, Any]]:
-        """Every silence ever created."""
-        rows = self._read("SELECT silence FROM silences").fetchall()
-        return [orjson.loads(row[0]) for row in rows]
-
-    def due_notifications(self, now: datetime, limit: int = 100) -> list[tuple[int, str, Any, int]]:
-        """Undelivered notifications whose next attempt is due: (id, receiver, body, attempts)."""
-        rows = self._read(
-            "SELECT id, receiver, notification, attempts FROM outbox "
-            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            [now, limit],
-        ).fetchall()
-        return [(int(i), r, orjson.loads(n), int(a)) for i, r, n, a in rows]
-
-    def mark_delivered(self, notification_id: int, when: datetime) -> None:
-        """Record that the receiver accepted notification ``notification_id``."""
-        with self._transaction() as cursor:
-            cursor.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
-                [when, notification_id],
-            )
-
-    def retry_later(self, notification_id: int, when: datetime, error: str) -> None:
-        """Schedule another attempt of notification ``notification_id``."""
-        with self._transaction() as cursor:
-            cursor.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-                "WHERE id = ?",
-                [when, error, notification_id],
-            )
-
-    def outbox(self) -> list[dict[str, Any]]:
-        """Every queued notification with its delivery state, oldest first."""
-        cursor = self._read(
-            "SELECT id, receiver, created_at, attempts, next_attempt_at, delivered_at, "
-            "last_error FROM outbox ORDER BY id"
-        )
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    # -- reads -------------------------------------------------------------------
-
-    def alert_states(self) -> dict[str, dict[str, Any]]:
-        """Every alert's last saved state, by key."""
-        rows = self._read("SELECT alert_key, state FROM alert_state").fetchall()
-        return {key: orjson.loads(state) for key, state in rows}
-
-    def alert_events(self, limit: int = 1_000) -> list[dict[str, Any]]:
-        """The latest alert events (firing, resolved), newest first."""
-        rows = self._read(
-            "SELECT happened_at, kind, alert FROM alert_events ORDER BY happened_at DESC LIMIT ?",
-            [limit],
-        ).fetchall()
-        return [
-            {"at": _utc(at).isoformat(), "kind": kind, "alert": orjson.loads(alert)}
-            for at, kind, alert in rows
-        ]
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
@@ -740,7 +385,7 @@ class Store:
         row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
         if row is None or row[0] is None:
             return None
-        return _utc(row[0]), _utc(row[1])
+        return utc(row[0]), utc(row[1])
 
     def row_window_end(
         self, model: str, start: datetime, rows: int, *, partial: bool
@@ -759,14 +404,14 @@ class Store:
             [start, rows],
         ).fetchone()
         if row is not None:
-            return _utc(row[0])
+            return utc(row[0])
         row = self._read(
             f"SELECT count(*), max({column}) FROM {predictions} WHERE {column} >= ?", [start]
         ).fetchone()
         count, last = (int(row[0]), row[1]) if row else (0, None)
         if last is None or (count < rows and not partial):
             return None
-        return _utc(last) + timedelta(microseconds=1)
+        return utc(last) + timedelta(microseconds=1)
 
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
@@ -786,14 +431,14 @@ class Store:
         ).fetchall()
         return [
             WindowRecord(
-                _utc(a),
-                _utc(b),
+                utc(a),
+                utc(b),
                 int(n),
                 int(lab),
-                _utc(at),
+                utc(at),
                 bool(final),
                 int(revision),
-                _utc(first) if first else None,
+                utc(first) if first else None,
                 int(late_rows),
                 int(late_labels),
                 int(seen),
@@ -805,7 +450,7 @@ class Store:
         """When the newest prediction of ``model`` arrived (store clock)."""
         predictions, _ = self._tables[model]
         row = self._read(f"SELECT max(received_at) FROM {predictions}").fetchone()
-        return None if row is None or row[0] is None else _utc(row[0])
+        return None if row is None or row[0] is None else utc(row[0])
 
     def profile(self, model: str, start: datetime) -> bytes | None:
         """The stored profile of the window starting at ``start``."""
@@ -850,7 +495,7 @@ class Store:
             params.append(model)
         cursor = self._read(
             'SELECT window_start, window_end, "check", metric, "column", value, threshold, '
-            "status, severity, message, details, evaluated_at, segment FROM results WHERE "
+            "status, severity, message, details, evaluated_at, segment, score FROM results WHERE "
             + " AND ".join(where)
             + ' ORDER BY window_start, "check", metric, "column", segment NULLS FIRST',
             params,
@@ -871,39 +516,6 @@ class Store:
             rows.extend(r for r in latest if r.check is not CheckKind.PERFORMANCE)
             rows.extend(final)
         return rows
-
-    def read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Run a read-only query on a cursor of its own (for views that aggregate)."""
-        return self._read(sql, params)
-
-    def read_table(self, sql: str, params: Sequence[Any]) -> pa.Table:
-        """Run a read-only query; its rows as an Arrow table (for large results)."""
-        cursor = self._connection.cursor()
-        try:
-            return cursor.sql(sql, params=list(params)).to_arrow_table()
-        finally:
-            cursor.close()
-
-    # -- plumbing ----------------------------------------------------------------
-
-    @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock:
-            cursor = self._connection.cursor()
-            try:
-                cursor.execute("BEGIN TRANSACTION")
-                try:
-                    yield cursor
-                except BaseException:
-                    cursor.execute("ROLLBACK")
-                    raise
-                cursor.execute("COMMIT")
-            finally:
-                cursor.close()
-
-    def _read(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        cursor = self._connection.cursor()
-        return cursor.execute(sql, params) if params is not None else cursor.execute(sql)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -929,14 +541,10 @@ def _profile_key(model: str, start: datetime) -> str:
     return f"{model}|{(start - _EPOCH) // timedelta(microseconds=1)}"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _result(model: str, row: tuple[Any, ...]) -> CheckResult:
     """A stored result row (as :meth:`Store.results` selects it) as the result it was."""
     start, end, check, metric, column, value, threshold = row[:7]
-    status, severity, message, details, evaluated_at, segment = row[7:]
+    status, severity, message, details, evaluated_at, segment, score = row[7:]
     return CheckResult(
         check=check,
         metric=metric,
@@ -947,9 +555,10 @@ def _result(model: str, row: tuple[Any, ...]) -> CheckResult:
         severity=Severity(severity),
         message=message,
         details=orjson.loads(details) if details else {},
-        timestamp=_utc(evaluated_at),
+        timestamp=utc(evaluated_at),
         segment=segment,
+        score=score,
         model=model,
-        window_start=_utc(start),
-        window_end=_utc(end),
+        window_start=utc(start),
+        window_end=utc(end),
     )

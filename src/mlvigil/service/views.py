@@ -31,21 +31,13 @@ __all__ = [
 
 
 # One drift score per column and window, comparable across methods: 1 at the threshold,
-# above 1 when drifted (the results' details.score). Results stored before that key
-# existed: distances statistic / threshold, p-value tests log(p) / log(alpha).
+# above 1 when drifted (each drift result's own score, computed by the check).
 _DRIFT_SCORES = """
     WITH numbered AS (
         SELECT window_start, row_number() OVER (ORDER BY window_start) - 1 AS window_index
         FROM windows WHERE model = ?
     )
-    SELECT window_index, "column", coalesce(
-        TRY_CAST(json_extract_string(details, '$.score') AS DOUBLE),
-        CASE WHEN json_extract_string(details, '$.rule') = 'p_value'
-             THEN ln(greatest(coalesce(
-                    TRY_CAST(json_extract_string(details, '$.p_value_adjusted') AS DOUBLE),
-                    TRY_CAST(json_extract_string(details, '$.p_value') AS DOUBLE)), 1e-300))
-                  / ln(threshold)
-             ELSE value / nullif(threshold, 0) END) AS score
+    SELECT window_index, "column", score
     FROM results JOIN numbered USING (window_start)
     WHERE model = ? AND "check" = 'drift' AND "column" IS NOT NULL AND segment IS NULL
       AND status IN ('passed', 'failed')

@@ -1,0 +1,134 @@
+"""The alerting half of the store: alert states, events, groups, silences, the outbox.
+
+Alert states, their events, notification groups and queued notifications are saved in
+one transaction (:meth:`AlertStore.save_alerts`), so a crash can neither record a
+"fired" without its notification nor send a notification twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from mlvigil.service.store_base import StoreConnection, utc
+
+__all__ = ["AlertStore"]
+
+
+class AlertStore(StoreConnection):
+    """Alert persistence on a store's connection."""
+
+    def save_alerts(
+        self,
+        states: Mapping[str, dict[str, Any]] | None,
+        events: Sequence[tuple[str, str, dict[str, Any]]],
+        notifications: Sequence[tuple[str, dict[str, Any]]],
+        groups: Mapping[str, dict[str, Any]],
+        *,
+        now: datetime,
+    ) -> None:
+        """Save alert states, events, notification groups and queued notifications at once.
+
+        States (unless ``None``) and groups replace the previous ones; events
+        ``(key, kind, alert)`` and notifications ``(receiver, notification)`` are
+        appended. A crash can neither record a transition or a group's "notified"
+        without its notification nor the reverse. ``now`` is the service's clock:
+        events are stamped with it and notifications are due from it.
+        """
+        with self._transaction() as cursor:
+            if notifications:
+                cursor.executemany(
+                    "INSERT INTO outbox (receiver, notification, created_at, next_attempt_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(r, orjson.dumps(n).decode(), now, now) for r, n in notifications],
+                )
+            if states is not None:
+                cursor.execute("DELETE FROM alert_state")
+                if states:
+                    cursor.executemany(
+                        "INSERT INTO alert_state VALUES (?, ?, ?)",
+                        [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
+                    )
+            cursor.execute("DELETE FROM alert_groups")
+            if groups:
+                cursor.executemany(
+                    "INSERT INTO alert_groups VALUES (?, ?)",
+                    [(key, orjson.dumps(group).decode()) for key, group in groups.items()],
+                )
+            if events:
+                cursor.executemany(
+                    "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
+                    [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
+                )
+
+    def alert_groups(self) -> dict[str, dict[str, Any]]:
+        """Every notification group's state, by id."""
+        rows = self._read("SELECT group_id, state FROM alert_groups").fetchall()
+        return {key: orjson.loads(state) for key, state in rows}
+
+    def save_silence(self, silence: dict[str, Any]) -> None:
+        """Create or update a silence (as :meth:`Silence.to_dict` gives it)."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "INSERT OR REPLACE INTO silences VALUES (?, ?)",
+                [silence["id"], orjson.dumps(silence).decode()],
+            )
+
+    def silences(self) -> list[dict[str, Any]]:
+        """Every silence ever created."""
+        rows = self._read("SELECT silence FROM silences").fetchall()
+        return [orjson.loads(row[0]) for row in rows]
+
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[tuple[int, str, Any, int]]:
+        """Undelivered notifications whose next attempt is due: (id, receiver, body, attempts)."""
+        rows = self._read(
+            "SELECT id, receiver, notification, attempts FROM outbox "
+            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            [now, limit],
+        ).fetchall()
+        return [(int(i), r, orjson.loads(n), int(a)) for i, r, n, a in rows]
+
+    def mark_delivered(self, notification_id: int, when: datetime) -> None:
+        """Record that the receiver accepted notification ``notification_id``."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                [when, notification_id],
+            )
+
+    def retry_later(self, notification_id: int, when: datetime, error: str) -> None:
+        """Schedule another attempt of notification ``notification_id``."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                "WHERE id = ?",
+                [when, error, notification_id],
+            )
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every queued notification with its delivery state, oldest first."""
+        cursor = self._read(
+            "SELECT id, receiver, created_at, attempts, next_attempt_at, delivered_at, "
+            "last_error FROM outbox ORDER BY id"
+        )
+        names = [d[0] for d in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def alert_states(self) -> dict[str, dict[str, Any]]:
+        """Every alert's last saved state, by key."""
+        rows = self._read("SELECT alert_key, state FROM alert_state").fetchall()
+        return {key: orjson.loads(state) for key, state in rows}
+
+    def alert_events(self, limit: int = 1_000) -> list[dict[str, Any]]:
+        """The latest alert events (firing, resolved), newest first."""
+        rows = self._read(
+            "SELECT happened_at, kind, alert FROM alert_events ORDER BY happened_at DESC LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [
+            {"at": utc(at).isoformat(), "kind": kind, "alert": orjson.loads(alert)}
+            for at, kind, alert in rows
+        ]
