@@ -24,7 +24,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sklearn import metrics as sk
 
+from mlvigil.checks.details import DriftDetails, PerformanceDetails
 from mlvigil.checks.drift import DriftConfig, detect_drift
+from mlvigil.checks.result import CheckKind
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.config import load_service_config
 from mlvigil.service.gauges import ResultGauges
@@ -491,3 +493,28 @@ alerting:
     service.evaluate("loans", T0, T0 + 2 * HOUR)  # one call, two drifted windows
     (alert,) = [a for a in service.alerts() if a["labels"]["alertname"] == "drift_twice"]
     assert (alert["state"], alert["windows_true"]) == ("firing", 2)
+
+
+def test_the_store_hands_back_the_typed_results_it_was_given(make_service):
+    service = make_service(reference=loans(10_000, 40), window="{rows: 1000}")
+    window = loans(1_000, 41)
+    ids = post_predictions(service, window, T0)
+    post_labels(service, ids, window["default"].tolist())
+    (evaluation,) = service.evaluate("loans", T0, T0 + HOUR)
+    stored = {(r.check, r.metric, r.column): r for r in service.store.results("loans")}
+    for result in evaluation.results:
+        if result.segment is not None:
+            continue
+        back = stored[result.check, result.metric, result.column]
+        assert type(back.details) is type(result.details)
+        assert back.details == result.details
+        assert (back.model, back.window_start, back.score) == ("loans", T0, result.score)
+    (income,) = [
+        r.details for k, r in stored.items() if k[0] == CheckKind.DRIFT and k[2] == "income"
+    ]
+    assert isinstance(income, DriftDetails)
+    assert income.rule == "p_value"  # ks on 1,000 rows
+    assert income.p_value is not None
+    accuracy = stored[CheckKind.PERFORMANCE, "accuracy", None].details
+    assert isinstance(accuracy, PerformanceDetails)
+    assert accuracy.learned == service.reference("loans").performance.limits["accuracy"]

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from mlvigil.checks._common import did_you_mean, error_result, is_profile_path, percent
+from mlvigil.checks.details import DriftDetails, DriftShareDetails
 from mlvigil.checks.drift import detect_drift
 from mlvigil.checks.drift_report import ColumnDrift, ColumnStatus, DriftReport, drift_score
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
@@ -69,20 +70,20 @@ def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | Non
         severity=severity,
         message=message,
         score=drift_score(column),
-        details={
-            "type": column.type.value,
-            "rule": rule_name,
-            "limits": column.limits.to_dict() if column.limits else None,
-            "p_value": column.p_value,
-            "p_value_adjusted": column.p_value_adjusted,
-            "status": column.status.value,
-            "reference_null_rate": column.reference_null_rate,
-            "current_null_rate": column.current_null_rate,
-            "missing_rate_drifted": column.missing_rate_drifted,
-            "new_categories": list(column.new_categories),
-            "missing_categories": list(column.missing_categories),
-            "approximation_error": column.approximation_error,
-        },
+        details=DriftDetails(
+            type=column.type.value,
+            rule=rule_name,
+            status=column.status.value,
+            p_value=column.p_value,
+            p_value_adjusted=column.p_value_adjusted,
+            reference_null_rate=column.reference_null_rate,
+            current_null_rate=column.current_null_rate,
+            missing_rate_drifted=column.missing_rate_drifted,
+            new_categories=tuple(column.new_categories),
+            missing_categories=tuple(column.missing_categories),
+            approximation_error=column.approximation_error,
+            limits=column.limits,
+        ),
     )
 
 
@@ -123,10 +124,10 @@ def drift_check_results(
                 f"tested columns drifted ({percent(share)}; dataset drift at "
                 f"{percent(report.drift_share_threshold)})"
             ),
-            details={
-                "drifted_columns": [c.column for c in report if c.drifted],
-                "tested_columns": report.number_of_tested_columns,
-            },
+            details=DriftShareDetails(
+                drifted_columns=tuple(c.column for c in report if c.drifted),
+                tested_columns=report.number_of_tested_columns,
+            ),
         )
     )
     return results

@@ -23,6 +23,7 @@ import numpy as np
 
 from mlvigil.checks._common import error_result
 from mlvigil.checks.classes import ClassSet
+from mlvigil.checks.details import PerformanceDetails
 from mlvigil.checks.limits import LearnedLimits
 from mlvigil.checks.metrics import (
     CLASSIFICATION_METRICS,
@@ -374,7 +375,7 @@ def performance_results(
             status=CheckStatus.PASSED,
             severity=Severity.INFO,
             message=f"{labelled} of {rows if rows is not None else '?'} predictions labelled",
-            details={"labelled": labelled, "rows": rows},
+            details=PerformanceDetails(labelled=labelled, rows=rows),
         )
     ]
     if labelled < config.min_labels:
@@ -409,7 +410,6 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
         return _judged_learned(config, metric, value, labelled, learned)
     baseline = config.baseline.get(metric)
     limit = config.limit(metric)
-    details: dict[str, Any] = {"labelled": labelled, "baseline": baseline, "limits": "fixed"}
     if baseline is None or limit is None:
         why = "no baseline" if baseline is None else f"no tolerance; baseline {baseline:.4g}"
         return CheckResult(
@@ -421,11 +421,11 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
             CheckStatus.PASSED,
             config.severity,
             f"{metric} {value:.4g} ({why})",
-            details,
+            PerformanceDetails(labelled=labelled, baseline=baseline),
         )
     threshold, lower_is_better = limit
     degraded = value > threshold if lower_is_better else value < threshold
-    details["degradation"] = (value - baseline) if lower_is_better else (baseline - value)
+    degradation = (value - baseline) if lower_is_better else (baseline - value)
     tolerance = config.tolerance(metric)
     return CheckResult(
         CheckKind.PERFORMANCE,
@@ -437,7 +437,9 @@ def _judged(config: PerformanceConfig, metric: str, value: float, labelled: int)
         config.severity,
         f"{metric} {value:.4g} vs baseline {baseline:.4g} "
         f"({'worse than' if degraded else 'within'} the allowed {tolerance:g})",
-        details,
+        PerformanceDetails(
+            labelled=labelled, baseline=baseline, limits="fixed", degradation=degradation
+        ),
     )
 
 
@@ -467,11 +469,11 @@ def _judged_learned(
         CheckStatus.FAILED if degraded else CheckStatus.PASSED,
         config.severity,
         message,
-        {
-            "labelled": labelled,
-            "baseline": learned.mean,
-            "limits": "learned",
-            "direction": direction,
-            **learned.to_dict(),
-        },
+        PerformanceDetails(
+            labelled=labelled,
+            baseline=learned.mean,
+            limits="learned",
+            direction=direction,
+            learned=learned,
+        ),
     )

@@ -17,6 +17,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from mlvigil.checks.details import Details
+
 __all__ = ["QUALITY_CHECKS", "CheckKind", "CheckResult", "CheckStatus", "Severity"]
 
 
@@ -106,7 +108,9 @@ class CheckResult:
     message
         One line a person can read.
     details
-        Extra facts (allowed range, example values, ...), JSON-serialisable.
+        Facts of the kind, JSON-serialisable: typed for drift and performance
+        (:mod:`mlvigil.checks.details`, readable as mappings too), a mapping for the
+        data-quality checks (allowed range, example values...).
     timestamp
         When the check ran (UTC).
     segment
@@ -140,7 +144,8 @@ class CheckResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "check", CheckKind(self.check))
-        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
+        if not isinstance(self.details, Details):  # typed details are frozen already
+            object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
     @property
     def passed(self) -> bool:
@@ -166,7 +171,7 @@ class CheckResult:
             "status": self.status.value,
             "severity": self.severity.value,
             "message": self.message,
-            "details": dict(self.details),
+            "details": plain_details(self.details),
             "timestamp": self.timestamp.isoformat(),
         }
         if self.segment is not None:
@@ -198,6 +203,11 @@ class CheckResult:
             "score": _finite(self.score),
             "evaluated_at": self.timestamp.isoformat(),
         }
+
+
+def plain_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """Details as a plain JSON-ready mapping (typed details as their JSON view)."""
+    return details.to_dict() if isinstance(details, Details) else dict(details)
 
 
 def _iso(moment: datetime | None) -> str | None:

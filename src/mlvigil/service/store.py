@@ -34,7 +34,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
+from mlvigil.checks.details import typed_details
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity, plain_details
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
 from mlvigil.service.change_log import ChangeLog
@@ -290,7 +291,7 @@ class Store(ChangeLog):
                 r.status.value,
                 r.severity.value,
                 r.message,
-                orjson.dumps(dict(r.details), default=str).decode(),
+                orjson.dumps(plain_details(r.details), default=str).decode(),
                 window.evaluated_at,
                 r.segment,
                 _number(r.score),
@@ -554,7 +555,9 @@ def _result(model: str, row: tuple[Any, ...]) -> CheckResult:
         status=CheckStatus(status),
         severity=Severity(severity),
         message=message,
-        details=orjson.loads(details) if details else {},
+        details=typed_details(
+            check, metric, column, status, orjson.loads(details) if details else {}
+        ),
         timestamp=utc(evaluated_at),
         segment=segment,
         score=score,
