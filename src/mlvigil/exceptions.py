@@ -13,8 +13,8 @@ is checked against the code by ``tests/test_exceptions.py``::
     │   ├── ProfileFormatError     profile.errors     bytes that are not a valid profile
     │   ├── ProfileMergeError      profile.errors     profiles that cannot be merged
     │   ├── BadBatchError          service.ingest     an ingested batch with bad rows; none stored
-    │   ├── BodyTooLargeError      service.app        a request body over the configured limit
-    │   ├── UnsupportedMediaError  service.app        a body type the endpoint does not read
+    │   ├── BodyTooLargeError      service.errors     a request body over the configured limit
+    │   ├── UnsupportedMediaError  service.errors     a body type the endpoint does not read
     │   ├── UnknownModelError      service.monitor    a model the configuration does not declare
     │   ├── UnknownReceiverError   service.monitor    no receiver of that name
     │   └── UnknownSilenceError    service.monitor    no silence with that id
