@@ -66,3 +66,51 @@ def test_environment_overrides_store_host_and_port(tmp_path, monkeypatch):
     monkeypatch.setenv("MLVIGIL_PORT", "http")
     with pytest.raises(ConfigError, match="MLVIGIL_PORT='http' is not a port number"):
         parse_service_config(yaml.safe_load(CONFIG), base_dir=tmp_path)
+
+
+def test_tokens_read_their_secrets_from_the_environment_files_or_the_file_itself(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SDK_TOKEN", "s" * 20)
+    (tmp_path / "oncall.token").write_text("o" * 24 + "\n")
+    data = yaml.safe_load(CONFIG) | {
+        "security": {
+            "tokens": [
+                {"name": "sdk", "scopes": ["ingest"], "token_env": "SDK_TOKEN"},
+                {"name": "on-call", "scopes": ["read", "admin"], "token_file": "oncall.token"},
+                {"name": "ci", "scopes": ["read"], "token": "c" * 16},
+            ],
+            "trusted_hosts": ["mlvigil.internal"],
+        }
+    }
+    security = parse_service_config(data, base_dir=tmp_path).security
+    assert [(t.name, t.secret, sorted(t.scopes)) for t in security.tokens] == [
+        ("sdk", "s" * 20, ["ingest"]),
+        ("on-call", "o" * 24, ["admin", "read"]),
+        ("ci", "c" * 16, ["read"]),
+    ]
+    assert security.trusted_hosts == ("mlvigil.internal",)
+    assert parse_service_config(yaml.safe_load(CONFIG)).security.trusted_hosts == (
+        "localhost",
+        "127.0.0.1",
+        "::1",
+    )
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ({"token_env": "MLVIGIL_NO_SUCH_VARIABLE"}, "MLVIGIL_NO_SUCH_VARIABLE is unset or empty"),
+        ({"token_file": "missing.token"}, "cannot read token_file"),
+        ({"token": "short"}, "at least 16 characters"),
+        ({"token": "x" * 16, "token_env": "X"}, "exactly one of token, token_env or token_file"),
+    ],
+)
+def test_a_token_without_a_usable_secret_is_refused_naming_it(tmp_path, token, message):
+    data = yaml.safe_load(CONFIG) | {
+        "security": {"tokens": [{"name": "sdk", "scopes": ["ingest"], **token}]}
+    }
+    with pytest.raises(ConfigError) as error:
+        parse_service_config(data, source="mlvigil.yaml", base_dir=tmp_path)
+    assert message in str(error.value)
+    assert str(error.value).startswith("mlvigil.yaml")

@@ -57,6 +57,21 @@ from mlvigil.checks.quality.options import QualityConfig
 from mlvigil.exceptions import ConfigError
 from mlvigil.io.conform import category_text
 from mlvigil.schema import ColumnType
+from mlvigil.service.policies import (
+    Accept,
+    AcceptModel,
+    Duration,
+    Limits,
+    LimitsModel,
+    Retention,
+    RetentionModel,
+    Security,
+    SecurityModel,
+    resolve_accept,
+    resolve_limits,
+    resolve_retention,
+    resolve_security,
+)
 from mlvigil.yaml_config import read_yaml, validation_message
 
 STORE_ENV = "MLVIGIL_STORE"
@@ -67,7 +82,6 @@ PORT_ENV = "MLVIGIL_PORT"
 RESERVED_COLUMNS = ("model_version", "latency_ms", "received_at")
 
 TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class _Strict(BaseModel):
@@ -79,6 +93,8 @@ class SchemaModel(_Strict):
 
     id: str = "id"
     timestamp: str = "timestamp"
+    timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
+    """Unit of timestamps sent as integers (epoch); without it they are refused."""
     features: dict[str, TypeName] = Field(min_length=1)
     prediction: str = "prediction"
     prediction_type: TypeName = "categorical"
@@ -206,6 +222,10 @@ class ServiceModel(_Strict):
     lateness: Wait = timedelta(minutes=1)
     models: dict[str, ModelModel] = Field(min_length=1)
     alerting: AlertingModel = Field(default_factory=AlertingModel)
+    limits: LimitsModel = Field(default_factory=LimitsModel)
+    accept: AcceptModel = Field(default_factory=AcceptModel)
+    security: SecurityModel = Field(default_factory=SecurityModel)
+    retention: RetentionModel = Field(default_factory=RetentionModel)
 
 
 @dataclass(frozen=True)
@@ -270,6 +290,10 @@ class ServiceConfig:
     inhibit_rules: tuple[InhibitRule, ...] = ()
     send_resolved: frozenset[str] = frozenset()
     """Receivers that are told when an alert resolves."""
+    limits: Limits = field(default_factory=Limits)
+    accept: Accept = field(default_factory=Accept)
+    security: Security = field(default_factory=Security)
+    retention: Retention = field(default_factory=Retention)
 
 
 def parse_service_config(
@@ -310,6 +334,10 @@ def parse_service_config(
         source=source,
         rules=_rules(model.alerting, source),
         **_delivery(model.alerting, source),
+        limits=resolve_limits(model.limits),
+        accept=resolve_accept(model.accept),
+        security=resolve_security(model.security, base=base, where=f"{source}: security"),
+        retention=resolve_retention(model.retention),
     )
 
 
