@@ -114,6 +114,9 @@ class ModelSchemaBody(_Body):
 
     id: str
     timestamp: str
+    timestamp_unit: Literal["s", "ms", "us", "ns"] | None = Field(
+        description="Unit of integer (epoch) timestamps; null: send ISO 8601 text."
+    )
     features: dict[str, TypeName]
     prediction: str
     prediction_type: TypeName
