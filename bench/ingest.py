@@ -43,9 +43,12 @@ import pyarrow.parquet as pq
 
 FEATURES = [f"f{i}" for i in range(20)]
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
+#: The bench's token: every scope (POST /evaluate needs admin).
+TOKEN = "bench-token-with-every-scope-0123"
 CONFIG = """
 store: store.duckdb
 evaluation_interval: 1d
+accept: {{max_age: 36500d}}  # the rows are dated from START, whatever day this runs
 models:
   bench:
     schema:
@@ -60,6 +63,8 @@ models:
       quality:
         completeness: {{default_max_null_rate: 0.05}}
       performance: {{task: classification, metrics: [accuracy, roc_auc], min_labels: 10}}
+security:
+  tokens: [{{name: bench, scopes: [ingest, read, admin], token: {token}}}]
 """
 
 
@@ -115,7 +120,7 @@ def write_config(folder: Path) -> Path:
     pq.write_table(pa.table(reference), folder / "reference.parquet")
     path = folder / "mlvigil.yaml"
     features = "{" + ", ".join(f"{n}: numerical" for n in FEATURES) + "}"
-    path.write_text(CONFIG.format(features=features))
+    path.write_text(CONFIG.format(features=features, token=TOKEN))
     return path
 
 
@@ -188,7 +193,9 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as folder,
         service(Path(folder)) as (url, server_pid),
-        httpx.Client(base_url=url, timeout=120) as client,
+        httpx.Client(
+            base_url=url, timeout=120, headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as client,
     ):
         print("  json batches", file=sys.stderr)
         bodies = [json_batch(args.batch, seed, seed) for seed in range(args.batches)]

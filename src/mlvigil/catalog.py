@@ -28,8 +28,8 @@ series                                          from
 =============================================  ==================================
 
 The service adds ``mlvigil_window_rows``, ``mlvigil_last_window_end_timestamp_seconds``,
-``mlvigil_label_lag_seconds`` and the counters ``mlvigil_rows_ingested_total`` and
-``mlvigil_labels_unknown_ids_total``.
+``mlvigil_label_lag_seconds`` and the counters ``mlvigil_rows_ingested_total``,
+``mlvigil_labels_unknown_ids_total`` and ``mlvigil_rows_rejected_total``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ __all__ = [
     "QUALITY_CHECK_PASSED",
     "RESULT_METRICS",
     "ROWS_INGESTED",
+    "ROWS_REJECTED",
     "SEGMENT_PERFORMANCE",
     "WINDOW_LATENCY_SECONDS",
     "WINDOW_ROWS",
@@ -164,6 +165,13 @@ LABELS_UNKNOWN_IDS = Metric(
     ("model",),
     "Labels whose prediction id was not (yet) in the store.",
 )
+ROWS_REJECTED = Metric(
+    "mlvigil_rows_rejected",
+    "counter",
+    ("model", "reason"),
+    "Rows of refused batches, by model and reason (invalid, not_finite, too_long, too_old, "
+    "in_future; batch: a good row refused with its batch).",
+)
 
 #: The gauges built from check results, by the service and by the batch export alike.
 RESULT_METRICS: tuple[Metric, ...] = (
@@ -190,4 +198,5 @@ METRICS: tuple[Metric, ...] = (
     LABEL_LAG_SECONDS,
     ROWS_INGESTED,
     LABELS_UNKNOWN_IDS,
+    ROWS_REJECTED,
 )

@@ -12,12 +12,19 @@ is checked against the code by ``tests/test_exceptions.py``::
     │   ├── DegenerateInputError   stats.samples      input a method cannot use (empty, constant)
     │   ├── ProfileFormatError     profile.errors     bytes that are not a valid profile
     │   ├── ProfileMergeError      profile.errors     profiles that cannot be merged
-    │   ├── BadBatchError          service.ingest     an ingested batch with bad rows; none stored
+    │   ├── BadBatchError          service.batch_errors  a batch with bad rows; none of it stored
+    │   ├── IdempotencyConflictError  service.batch_keys  an idempotency key reused for another body
     │   ├── BodyTooLargeError      service.errors     a request body over the configured limit
+    │   ├── BodyTimeoutError       service.errors     a request body not sent in limits.body_timeout
     │   ├── UnsupportedMediaError  service.errors     a body type the endpoint does not read
+    │   ├── UntrustedHostError     service.auth       a Host header not in security.trusted_hosts
     │   ├── UnknownModelError      service.monitor    a model the configuration does not declare
     │   ├── UnknownReceiverError   service.monitor    no receiver of that name
     │   └── UnknownSilenceError    service.monitor    no silence with that id
+    ├── AccessError                service.auth       a request without the credential it needs
+    │   ├── CredentialError        service.auth       no token, or one the service does not know
+    │   └── ScopeError             service.auth       a token without the scope the action needs
+    ├── ServiceBusyError           service.errors     bodies in flight at their budget; retry later
     ├── ConfigError                exceptions         options or configuration are invalid
     │   └── UnknownMethodError     exceptions         a drift method name that is not registered
     └── ReceiverError              exceptions         a receiver did not take what mlvigil sent

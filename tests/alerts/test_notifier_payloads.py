@@ -139,3 +139,37 @@ def test_a_refused_notification_says_whether_to_retry_without_leaking_secrets(st
     assert error.value.transient is transient
     assert "SECRET" not in str(error.value)
     assert "SECRET" not in repr(notifier)
+
+
+def refused(notifier, status: int, text) -> DeliveryError:
+    """What ``notifier`` raises when the receiver answers ``status`` with ``text(request)``."""
+    answer = httpx.MockTransport(lambda request: httpx.Response(status, text=text(request)))
+    with httpx.Client(transport=answer) as client, pytest.raises(DeliveryError) as error:
+        notifier.send(Notification("team", [alert()]), client)
+    return error.value
+
+
+def test_a_refusal_echoing_the_secret_is_repeated_short_and_masked():
+    url = "https://hooks.example.com/hooks/T0/SECRETSEGMENT?token=SECRETTOKEN"
+    echo = f"Cannot POST /hooks/T0/SECRETSEGMENT?token=SECRETTOKEN ({'x' * 500})"
+    message = str(refused(WebhookNotifier(url), 404, lambda request: echo))
+    assert message.startswith("webhook team answered 404: Cannot POST [REDACTED]")
+    assert "SECRET" not in message
+    assert len(message) < 260  # the status and 200 characters of the answer at most
+    pager = refused(PagerDutyNotifier("ROUTINGKEY42"), 400, lambda r: r.content.decode())
+    assert "ROUTINGKEY42" not in str(pager)  # a receiver echoing the event it refused
+
+
+def test_every_attempt_of_a_notification_carries_its_idempotency_key():
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("idempotency-key"))
+        return httpx.Response(503 if len(seen) == 1 else 200)
+
+    notification = Notification("team", [alert()], key="mlvigil-7-abc")
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        with pytest.raises(DeliveryError):
+            WebhookNotifier("http://hooks.local/x").send(notification, client)
+        WebhookNotifier("http://hooks.local/x").send(notification, client)
+    assert seen == ["mlvigil-7-abc", "mlvigil-7-abc"]

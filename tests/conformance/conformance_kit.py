@@ -42,9 +42,13 @@ class Service:
     url: str
     model: str
 
-    def post(self, kind: str, body: bytes | None = None, **kwargs: Any) -> dict[str, Any]:
+    def post(self, kind: str, body: bytes, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        """POST ``body`` (JSON unless ``headers`` name another type); assert it is stored."""
         response = httpx.post(
-            f"{self.url}/api/v1/models/{self.model}/{kind}", content=body, timeout=30, **kwargs
+            f"{self.url}/api/v1/models/{self.model}/{kind}",
+            content=body,
+            headers=headers or {"Content-Type": "application/json"},
+            timeout=30,
         )
         assert response.status_code == 201, response.text
         return dict(response.json())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -71,6 +72,17 @@ def test_init_writes_a_configuration_that_validates_and_refuses_to_overwrite(tmp
     assert list(config.models) == ["credit-risk"]
     assert config.models["credit-risk"].reference_path == target / "reference.parquet"
     assert yaml.safe_load((target / "mlvigil.yaml").read_text())["port"] == 8000
+    # Generated tokens, each in a file only its owner reads, and how to use them.
+    scopes = {t.name: t.scopes for t in config.security.tokens}
+    assert scopes == {"sdk": {"ingest"}, "on-call": {"read", "admin"}}
+    for token in config.security.tokens:
+        path = target / f"{token.name}.token"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_text().strip() == token.secret
+        assert len(token.secret) >= 43  # secrets.token_urlsafe(32)
+        assert token.secret not in first.stdout
+    assert not config.security.open_reads
+    assert f"MLVIGIL_TOKEN=$(cat {target / 'on-call.token'}) mlvigil silence list" in first.stdout
     again = subprocess.run(
         [sys.executable, "-m", "mlvigil", "init", str(target)], capture_output=True, text=True
     )

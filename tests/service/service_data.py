@@ -12,9 +12,20 @@ import pyarrow.parquet as pq
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
+#: The test service's token, with every scope; test clients send it (``AUTH``).
+TOKEN = "test-token-with-every-scope-0123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: The test service's ``security`` section: one token with every scope.
+SECURITY = f"""
+security:
+  tokens:
+    - {{name: test, scopes: [ingest, read, admin], token: {TOKEN}}}
+"""
+
 CONFIG = """
 store: store/mlvigil.duckdb
 evaluation_interval: 3600
+accept: {max_age: 36500d}  # the rows are dated from START, whatever day the tests run
 models:
   credit:
     schema:
@@ -76,8 +87,11 @@ def records(
     return out
 
 
-def write_config(directory: Path) -> Path:
-    """Write the configuration and its reference data; return the config's path."""
+def write_config(directory: Path, *, security: str = SECURITY) -> Path:
+    """Write the configuration and its reference data; return the config's path.
+
+    ``security`` is the configuration's ``security`` section (YAML text).
+    """
     reference = applicants(2_000, seed=0)
     labels = [int(i < 45_000) for i in reference["income"]]
     pq.write_table(
@@ -85,5 +99,5 @@ def write_config(directory: Path) -> Path:
         directory / "reference.parquet",
     )
     path = directory / "mlvigil.yaml"
-    path.write_text(CONFIG)
+    path.write_text(CONFIG + security)
     return path

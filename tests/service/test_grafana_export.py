@@ -14,7 +14,7 @@ import httpx
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from service_data import records
+from service_data import AUTH, records
 from typer.testing import CliRunner
 
 from live_servers import system_binary
@@ -86,16 +86,22 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
     start, end = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
     drifted = records(300, seed=3, start=start, income_shift=40_000)
     assert httpx.post(
-        f"{url}/api/v1/models/credit/predictions", json={"records": drifted}
+        f"{url}/api/v1/models/credit/predictions", json={"records": drifted}, headers=AUTH
     ).is_success
     labels = [{"id": r["id"], "label": r["prediction"]} for r in drifted]
-    assert httpx.post(f"{url}/api/v1/models/credit/labels", json={"records": labels}).is_success
+    posted = httpx.post(
+        f"{url}/api/v1/models/credit/labels", json={"records": labels}, headers=AUTH
+    )
+    assert posted.is_success
     evaluated = httpx.post(
         f"{url}/api/v1/models/credit/evaluate",
         params={"start": start.isoformat(), "end": end.isoformat()},
+        headers=AUTH,
     )
     assert evaluated.is_success, evaluated.text
-    live = exported_names(httpx.get(f"{url}/metrics").text) | exported_names(sdk_exposition())
+    live = exported_names(httpx.get(f"{url}/metrics", headers=AUTH).text) | exported_names(
+        sdk_exposition()
+    )
 
     queries = expressions(board)
     used = set().union(*(metric_names(q) for q in queries))

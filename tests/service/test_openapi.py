@@ -16,12 +16,13 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from service_data import START, records
+from service_data import AUTH, START, records
 
 from mlvigil.exceptions import InputError
 from mlvigil.io.conform import ConformError
 from mlvigil.service.api_models import ModelSchemaBody
 from mlvigil.service.app import create_app
+from mlvigil.service.auth import AccessError
 from mlvigil.service.config import SchemaModel
 from mlvigil.service.errors import ERROR_STATUS, BodyTooLargeError, error_body, status_of
 from mlvigil.service.ingest import BadBatchError, Problem
@@ -33,7 +34,9 @@ MODEL = "/api/v1/models/{model}"
 def call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
     async def send() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://localhost", headers=AUTH
+        ) as client:
             return await client.request(method, path, **kwargs)
 
     return asyncio.run(send())
@@ -74,7 +77,19 @@ def test_errors_are_documented_as_json_with_the_detail_even_on_the_html_report(o
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
         }
     ingest = openapi["paths"][f"{MODEL}/predictions"]["post"]["responses"]
-    assert sorted(ingest) == ["201", "400", "404", "413", "415", "422"]
+    assert sorted(ingest) == [
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "408",
+        "409",
+        "413",
+        "415",
+        "422",
+        "503",
+    ]
     bad_batch = ingest["422"]["content"]["application/json"]["schema"]
     assert bad_batch == {"$ref": "#/components/schemas/BadBatchBody"}
 
@@ -83,7 +98,10 @@ def test_an_exception_takes_the_status_of_its_nearest_class_in_the_table():
     assert status_of(UnknownModelError("nope", ["credit"])) == 404
     assert status_of(BodyTooLargeError("too big")) == 413
     assert status_of(ConformError("not a number")) == 400  # an InputError, not in the table
-    assert all(issubclass(cls, InputError) or status >= 500 for cls, status in ERROR_STATUS.items())
+    client_mistakes = (InputError, AccessError)
+    assert all(
+        issubclass(cls, client_mistakes) or status >= 500 for cls, status in ERROR_STATUS.items()
+    )
     body = error_body(BadBatchError([Problem(2, "age", "expected a number")]))
     assert body["problems"] == [{"row": 2, "field": "age", "message": "expected a number"}]
     assert body["problem_count"] == 1
@@ -124,6 +142,13 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
             {"json": {"records": records(3, seed=9)}},
         ),
         ("POST", f"{MODEL}/predictions", f"{credit}/predictions", 422, {"json": {"records": [{}]}}),
+        (  # an idempotency key reused for another body
+            "POST",
+            f"{MODEL}/predictions",
+            f"{credit}/predictions",
+            409,
+            {"json": {"records": records(2, seed=9)}, "headers": {"Idempotency-Key": "k"}},
+        ),
         (
             "POST",
             f"{MODEL}/labels",
@@ -169,6 +194,9 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
         # Last: it adds empty windows after the data.
         ("POST", f"{MODEL}/evaluate", f"{credit}/evaluate", 200, {"params": later}),
     ]
+    first = {"records": records(1, seed=8)}
+    key = {"Idempotency-Key": "k"}
+    assert call(app, "POST", f"{credit}/predictions", json=first, headers=key).status_code == 201
     answered: dict[str, Any] = {}
     for method, template, path, status, kwargs in requests:
         response = call(app, method, path, **kwargs)

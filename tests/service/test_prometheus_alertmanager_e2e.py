@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from service_data import records
+from service_data import AUTH, TOKEN, records
 from typer.testing import CliRunner
 
 from live_servers import (
@@ -121,6 +121,8 @@ def test_prometheus_and_mlvigil_alerts_reach_a_webhook_through_alertmanager(
                     {
                         "job_name": "mlvigil",
                         "static_configs": [{"targets": [service.removeprefix("http://")]}],
+                        # /metrics needs the read scope, as Prometheus sends it
+                        "authorization": {"type": "Bearer", "credentials": TOKEN},
                     }
                 ],
             }
@@ -136,7 +138,9 @@ def test_prometheus_and_mlvigil_alerts_reach_a_webhook_through_alertmanager(
     # A drifted last hour: the service's scheduler evaluates it once it has closed.
     last_hour, _ = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
     drifted = records(300, seed=3, start=last_hour, income_shift=40_000)
-    posted = httpx.post(f"{service}/api/v1/models/credit/predictions", json={"records": drifted})
+    posted = httpx.post(
+        f"{service}/api/v1/models/credit/predictions", json={"records": drifted}, headers=AUTH
+    )
     assert posted.status_code == 201
 
     wait_until(lambda: {"MLDatasetDrift", "dataset_drift"} <= alertnames(webhook), timeout=90)

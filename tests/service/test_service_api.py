@@ -13,14 +13,17 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from service_data import START, records
+from service_data import AUTH, START, records
 
 from mlvigil import catalog
 from mlvigil.service.app import create_app
 
 
 class Client:
-    """Synchronous calls into the ASGI app (no lifespan: the scheduler stays off)."""
+    """Synchronous calls into the ASGI app (no lifespan: the scheduler stays off).
+
+    Every request carries the test service's token (every scope).
+    """
 
     def __init__(self, app) -> None:
         self._app = app
@@ -28,7 +31,9 @@ class Client:
     def request(self, method: str, path: str, **kwargs) -> httpx.Response:
         async def call() -> httpx.Response:
             transport = httpx.ASGITransport(app=self._app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://localhost", headers=AUTH
+            ) as client:
                 return await client.request(method, path, **kwargs)
 
         return asyncio.run(call())
@@ -61,7 +66,7 @@ def results_by_metric(client: Client, check: str) -> dict[tuple[str, str | None]
 def test_a_json_batch_is_stored_and_counted(client):
     response = client.post("/api/v1/models/credit/predictions", json={"records": records(50)})
     assert response.status_code == 201
-    assert response.json() == {"stored": 50, "duplicate_batch": False}
+    assert response.json() == {"stored": 50, "replaced": 0, "duplicate_batch": False}
     models = client.get("/api/v1/models").json()["models"]
     assert models == [{"name": "credit", "predictions": 50, "labels": 0}]
 
@@ -174,8 +179,8 @@ def test_a_retried_batch_with_the_same_idempotency_key_is_stored_once(client):
     headers = {"Idempotency-Key": "batch-1"}
     first = client.post("/api/v1/models/credit/predictions", json=batch, headers=headers)
     again = client.post("/api/v1/models/credit/predictions", json=batch, headers=headers)
-    assert first.json() == {"stored": 10, "duplicate_batch": False}
-    assert again.json() == {"stored": 0, "duplicate_batch": True}
+    assert first.json() == {"stored": 10, "replaced": 0, "duplicate_batch": False}
+    assert again.json() == {"stored": 0, "replaced": 0, "duplicate_batch": True}
     assert client.get("/api/v1/models").json()["models"][0]["predictions"] == 10
 
 

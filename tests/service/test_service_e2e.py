@@ -7,7 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from service_data import records
+from service_data import AUTH, records
 
 from live_servers import wait_until
 from mlvigil.service.evaluation import window_bounds
@@ -20,6 +20,7 @@ def test_acknowledged_rows_survive_sigkill(serve):
         response = httpx.post(
             f"{url}/api/v1/models/credit/predictions",
             json={"records": records(100, seed=batch)},
+            headers=AUTH,
         )
         assert response.status_code == 201
         acknowledged += response.json()["stored"]
@@ -27,7 +28,7 @@ def test_acknowledged_rows_survive_sigkill(serve):
     server.wait()
 
     url, _ = serve()
-    models = httpx.get(f"{url}/api/v1/models").json()["models"]
+    models = httpx.get(f"{url}/api/v1/models", headers=AUTH).json()["models"]
     assert models[0]["predictions"] == acknowledged == 2_000
 
 
@@ -37,28 +38,34 @@ def test_the_scheduler_evaluates_closed_windows_once_across_restarts(serve):
     # after it would be reported as "no data").
     last_hour, _ = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
     batch = records(300, seed=9, start=last_hour)
-    response = httpx.post(f"{url}/api/v1/models/credit/predictions", json={"records": batch})
+    response = httpx.post(
+        f"{url}/api/v1/models/credit/predictions", json={"records": batch}, headers=AUTH
+    )
     assert response.status_code == 201
 
     def evaluated() -> list[dict]:
-        return httpx.get(f"{url}/api/v1/models/credit/windows").json()["windows"]
+        return httpx.get(f"{url}/api/v1/models/credit/windows", headers=AUTH).json()["windows"]
 
     wait_until(lambda: len(evaluated()) == 1)
     first = evaluated()
     assert first[0]["rows"] == 300
-    results = httpx.get(f"{url}/api/v1/models/credit/results").json()["results"]
+    results = httpx.get(f"{url}/api/v1/models/credit/results", headers=AUTH).json()["results"]
     assert {r["check"] for r in results} >= {"drift", "completeness", "performance"}
-    metrics = httpx.get(f"{url}/metrics").text
+    metrics = httpx.get(f"{url}/metrics", headers=AUTH).text
     assert 'mlvigil_window_rows{model="credit"} 300.0' in metrics
 
     # Labels arrive later, joined by id; evaluating the window again uses them.
     labels = [{"id": r["id"], "label": r["prediction"]} for r in batch[:240]]
-    posted = httpx.post(f"{url}/api/v1/models/credit/labels", json={"records": labels})
+    posted = httpx.post(
+        f"{url}/api/v1/models/credit/labels", json={"records": labels}, headers=AUTH
+    )
     assert posted.json() == {"stored": 240, "unknown_ids": 0, "duplicate_batch": False}
     window = {"start": first[0]["start"], "end": first[0]["end"]}
-    httpx.post(f"{url}/api/v1/models/credit/evaluate", params=window).raise_for_status()
+    httpx.post(
+        f"{url}/api/v1/models/credit/evaluate", params=window, headers=AUTH
+    ).raise_for_status()
     performance = httpx.get(
-        f"{url}/api/v1/models/credit/results", params={"check": "performance"}
+        f"{url}/api/v1/models/credit/results", params={"check": "performance"}, headers=AUTH
     ).json()["results"]
     values = {r["metric"]: r["value"] for r in performance}
     assert values["label_coverage"] == 0.8

@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 import yaml
-from service_data import START, records
+from service_data import AUTH, START, records
 
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.app import create_app
@@ -261,7 +261,9 @@ def test_a_test_notification_reaches_the_receiver_or_says_why_not(configure, loc
 
     async def post(body: dict) -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app(service, schedule=False))
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://localhost", headers=AUTH
+        ) as client:
             return await client.post("/api/v1/alerts/test", json=body)
 
     try:

@@ -412,10 +412,10 @@ def test_parquet_from_pandas_with_string_timestamps_and_schema_named_labels(make
     frame["grade"] = frame["grade"].astype("string")  # pandas' string dtype
     body = io.BytesIO()
     frame.drop(columns=["default"]).to_parquet(body)
-    stored, _ = service.store.insert_predictions(
+    outcome = service.store.insert_predictions(
         "loans", read_predictions(body.getvalue(), "application/vnd.apache.parquet", config)
     )
-    assert stored == 200
+    assert outcome.stored == 200
     labels = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(frame[["loan_id", "default"]]), labels)
     outcome = service.store.insert_labels(

@@ -25,7 +25,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from service_data import START, records, write_config
+from service_data import AUTH, START, records, write_config
 
 from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
@@ -45,7 +45,7 @@ def fill(url: str) -> None:
     """A drifted, labelled, evaluated first hour and a silence: bodies with content."""
     batch = records(300, seed=5, income_shift=25_000, null_income=0.2)
     labels = [{"id": r["id"], "label": r["prediction"]} for r in batch[:200]]
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=30, headers=AUTH) as client:
         for path, body in (("predictions", batch), ("labels", labels)):
             client.post(f"/api/v1/models/credit/{path}", json={"records": body}).raise_for_status()
         client.post(
@@ -89,7 +89,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_every_generated_request_gets_a_documented_answer_never_a_server_error(service_url):
-    schema = schemathesis.openapi.from_url(f"{service_url}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{service_url}/openapi.json", headers=AUTH)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 19
 
@@ -102,7 +102,7 @@ def test_every_generated_request_gets_a_documented_answer_never_a_server_error(s
         def call(case: schemathesis.Case) -> None:
             if case.path_parameters and "model" in case.path_parameters:
                 case.path_parameters["model"] = "credit"  # random names only reach the 404
-            case.call_and_validate(base_url=service_url, checks=CHECKS)
+            case.call_and_validate(base_url=service_url, headers=AUTH, checks=CHECKS)
 
         call()
 
@@ -143,7 +143,7 @@ FEATURES = ("income", "age", "region")
 )
 @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_records_of_any_shape_get_a_clear_answer_never_a_server_error(service_url, records, labels):
-    with httpx.Client(base_url=service_url) as client:
+    with httpx.Client(base_url=service_url, headers=AUTH) as client:
         for path, body in (("predictions", records), ("labels", labels)):
             response = client.post(f"/api/v1/models/credit/{path}", json={"records": body})
             assert response.status_code in (201, 422), response.text

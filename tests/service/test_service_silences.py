@@ -10,7 +10,7 @@ import orjson
 import pytest
 import uvicorn
 import yaml
-from service_data import START, records
+from service_data import AUTH, START, TOKEN, records
 from typer.testing import CliRunner
 
 from live_servers import free_port, wait_until
@@ -96,7 +96,7 @@ def test_the_cli_adds_lists_and_expires_silences_on_a_running_service(service):
     try:
         wait_until(lambda: server.started)
         url = f"http://127.0.0.1:{port}"
-        runner = CliRunner()
+        runner = CliRunner(env={"MLVIGIL_TOKEN": TOKEN})
         added = runner.invoke(
             cli,
             [
@@ -132,7 +132,7 @@ def test_the_cli_adds_lists_and_expires_silences_on_a_running_service(service):
         alerts = runner.invoke(cli, ["alerts", "list", "--url", url])
         assert "dataset_drift" in alerts.output
         assert "firing" in alerts.output
-        body = httpx.get(f"{url}/api/v1/silences").json()
+        body = httpx.get(f"{url}/api/v1/silences", headers=AUTH).json()
         assert body["silences"][0]["expired_at"] is not None
     finally:
         server.should_exit = True

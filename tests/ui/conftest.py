@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
-from live_servers import free_port, start_logged, system_binary, wait_until_serving
-from ui.dashboard_data import fill, write_config
+from live_servers import system_binary
+from ui.dashboard_data import serving, write_config
 
 CHROMIUM_FLAGS = [
     "--headless=new",
@@ -37,22 +35,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="package")
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`mlvigil serve` holding eight evaluated windows of the test model."""
-    directory = tmp_path_factory.mktemp("dashboard")
-    config = write_config(directory)
-    log = directory / "serve.log"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
-    argv = [sys.executable, "-m", "mlvigil", "serve", "--config", str(config)]
-    server = start_logged([*argv, "--port", str(port)], log, env=env, cwd=directory)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(f"{url}/readyz", server, log)
-        fill(url)
+    """`mlvigil serve` holding eight evaluated windows of the test model (open reads)."""
+    with serving(write_config(tmp_path_factory.mktemp("dashboard"))) as url:
         yield url
-    finally:
-        server.kill()
-        server.wait()
 
 
 @dataclass

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,16 +15,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from live_servers import free_port, start_logged, wait_until_serving
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 MODEL = "credit"
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 WINDOWS = 8
 #: Windows from this one on see income shifted and the hostile feature's mix changed.
 DRIFT_FROM = 5
+#: Filling the service (ingest, evaluate) and silencing need this token; reads are open.
+TOKEN = "dashboard-test-token-every-scope"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 CONFIG = f"""
 store: store/mlvigil.duckdb
 evaluation_interval: 3600
+accept: {{max_age: 36500d}}  # the rows are dated from START, whatever day the tests run
 models:
   {MODEL}:
     schema:
@@ -40,6 +50,10 @@ models:
         baseline: {{accuracy: 0.9}}
         max_degradation: 0.05
         min_labels: 20
+security:
+  open_reads: true
+  tokens:
+    - {{name: test, scopes: [ingest, read, admin], token: {TOKEN}}}
 """
 
 
@@ -66,9 +80,27 @@ def write_config(directory: Path) -> Path:
     return path
 
 
+@contextmanager
+def serving(config: Path) -> Iterator[str]:
+    """`mlvigil serve` on ``config`` holding eight evaluated windows; yields its URL."""
+    log = config.parent / "serve.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
+    argv = [sys.executable, "-m", "mlvigil", "serve", "--config", str(config)]
+    server = start_logged([*argv, "--port", str(port)], log, env=env, cwd=config.parent)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(f"{url}/readyz", server, log)
+        fill(url)
+        yield url
+    finally:
+        server.kill()
+        server.wait()
+
+
 def fill(url: str, rows: int = 300) -> None:
     """Send every window's predictions and labels, then evaluate them all."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, timeout=30, headers=AUTH) as client:
         for window in range(WINDOWS):
             drifted = window >= DRIFT_FROM
             data = _features(rows, window + 1, drifted)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 from playwright.sync_api import Page, expect
 
-from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
+from ui.dashboard_data import AUTH, DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
 from ui.screenshots import screenshot
 
 
@@ -121,6 +121,7 @@ def test_a_silenced_alert_shows_as_silenced_beside_its_silence(
             "created_by": "on-call <b>",
             "comment": "known pipeline bug",
         },
+        headers=AUTH,
     )
     assert silence.status_code == 201, silence.text
     try:
@@ -133,4 +134,4 @@ def test_a_silenced_alert_shows_as_silenced_beside_its_silence(
         expect(page.locator(f'tr[data-model="{MODEL}"]')).to_contain_text("1 silenced")
         screenshot(page, "7-silenced")
     finally:
-        httpx.delete(f"{dashboard_url}/api/v1/silences/{silence.json()['id']}")
+        httpx.delete(f"{dashboard_url}/api/v1/silences/{silence.json()['id']}", headers=AUTH)

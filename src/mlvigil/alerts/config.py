@@ -21,7 +21,7 @@
             runbook_url: https://runbooks.example.com/drift
       receivers:                # webhook, slack, pagerduty, email or alertmanager
         risk-team: {slack: {env: SLACK_WEBHOOK_URL}, send_resolved: true}
-        pager: {pagerduty: {file: /run/secrets/pd-routing-key}}
+        pager: {pagerduty: {file: /run/secrets/pd-routing-key}, read_timeout: 20s}
       route:                    # as Alertmanager's routing tree
         receiver: risk-team
         group_by: [alertname, model]
@@ -43,11 +43,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from mlvigil.alerts.notifiers import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
     AlertmanagerNotifier,
     EmailNotifier,
     Notifier,
     PagerDutyNotifier,
     SlackNotifier,
+    Timeouts,
     WebhookNotifier,
 )
 from mlvigil.alerts.routing import Route
@@ -210,7 +213,11 @@ class EmailModel(_Strict):
 
 
 class ReceiverModel(_Strict):
-    """One receiver: exactly one of the integrations, and whether it hears resolutions."""
+    """One receiver: one integration, whether it hears resolutions, its attempts' bounds.
+
+    ``connect_timeout`` and ``read_timeout`` bound one delivery attempt: to connect, and
+    to get the answer (5 s and 10 s by default).
+    """
 
     webhook: Secret | None = None
     slack: Secret | None = None
@@ -218,6 +225,8 @@ class ReceiverModel(_Strict):
     alertmanager: Secret | None = None
     email: EmailModel | None = None
     send_resolved: bool = True
+    connect_timeout: Duration = timedelta(seconds=CONNECT_TIMEOUT)
+    read_timeout: Duration = timedelta(seconds=READ_TIMEOUT)
 
 
 class RouteModel(_Strict):
@@ -371,10 +380,10 @@ def build_route(model: RouteModel, receivers: Sequence[str], parent: Route | Non
     return replace(node, routes=children)
 
 
-_NOTIFIERS: dict[str, Callable[[str], Notifier]] = {
+_NOTIFIERS: dict[str, Callable[[str, Timeouts], Notifier]] = {
     "webhook": WebhookNotifier,
     "slack": SlackNotifier,
-    "pagerduty": PagerDutyNotifier,
+    "pagerduty": lambda key, timeouts: PagerDutyNotifier(key, timeouts=timeouts),
     "alertmanager": AlertmanagerNotifier,
 }
 _KINDS = ", ".join([*_NOTIFIERS, "email"])
@@ -386,11 +395,16 @@ def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
 
     notifiers: dict[str, Notifier] = {}
     for name, receiver in model.receivers.items():
-        given = receiver.model_dump(exclude_none=True, exclude={"send_resolved"})
+        given = receiver.model_dump(
+            exclude_none=True, exclude={"send_resolved", "connect_timeout", "read_timeout"}
+        )
         if len(given) != 1:
             raise ConfigError(f"alerting.receivers.{name}: give exactly one of {_KINDS}")
         kind = next(iter(given))
         where = f"alerting.receivers.{name}.{kind}"
+        timeouts = Timeouts(
+            receiver.connect_timeout.total_seconds(), receiver.read_timeout.total_seconds()
+        )
         if receiver.email is not None:
             email = receiver.email
             notifiers[name] = EmailNotifier(
@@ -400,10 +414,11 @@ def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
                 email.username,
                 email.password.resolve(f"{where}.password") if email.password else None,
                 email.require_tls,
+                timeouts.read,
             )
             continue
         secret: SecretModel = getattr(receiver, kind)
-        notifiers[name] = _NOTIFIERS[kind](secret.resolve(where))
+        notifiers[name] = _NOTIFIERS[kind](secret.resolve(where), timeouts)
     return notifiers
 
 

@@ -5,7 +5,13 @@ into the HTTP request its receiver expects and sends it through an injected
 ``httpx.Client``; a receiver that does not answer 2xx raises :class:`DeliveryError`
 (transient unless the receiver rejected the request), so the outbox can retry.
 Secrets (webhook URLs, routing keys) live in the notifier and never appear in its
-``repr`` or in error messages.
+``repr`` or in error messages: those carry the status and a short excerpt of the
+answer with the receiver's secrets masked (:mod:`mlvigil.alerts.redact`).
+
+Each attempt is bounded: :data:`CONNECT_TIMEOUT` to connect and :data:`READ_TIMEOUT`
+for the answer unless the receiver sets its own. An attempt that timed out may still
+have reached the receiver, so HTTP requests carry the notification's ``key`` (its
+outbox id) as an ``Idempotency-Key`` header, the same on every retry.
 """
 
 from __future__ import annotations
@@ -20,10 +26,14 @@ from typing import Any, Protocol
 
 import httpx
 
+from mlvigil.alerts.redact import excerpt, secret_parts
 from mlvigil.alerts.state import Alert, AlertState
 from mlvigil.exceptions import ReceiverError
 
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+#: Seconds one attempt may take to connect to a receiver, and to get its answer.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
 _NEVER = "0001-01-01T00:00:00Z"  # Alertmanager's "no end time yet"
 _SLACK_COLOURS = {
     "info": "#439FE0",
@@ -62,6 +72,8 @@ class Notification:
     alerts: Sequence[Alert]
     group_labels: Mapping[str, str] = field(default_factory=dict)
     external_url: str = ""
+    key: str = ""
+    """Idempotency key, the same on every attempt (from the outbox); empty for none."""
 
     @property
     def status(self) -> str:
@@ -116,16 +128,42 @@ class Notifier(Protocol):
         """Deliver ``notification``; raise :class:`DeliveryError` if not accepted."""
 
 
-def _post(client: httpx.Client, url: str, payload: Any, what: str) -> None:
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds of one HTTP attempt, in seconds: to connect, and to get the answer."""
+
+    connect: float = CONNECT_TIMEOUT
+    read: float = READ_TIMEOUT
+
+    def httpx(self) -> httpx.Timeout:
+        """As httpx takes them (writing the body and waiting for a pooled connection too)."""
+        return httpx.Timeout(self.read, connect=self.connect)
+
+
+def _post(
+    client: httpx.Client,
+    url: str,
+    payload: Any,
+    what: str,
+    notification: Notification,
+    timeouts: Timeouts,
+    secrets: Sequence[str] = (),
+) -> None:
+    headers = {"Idempotency-Key": notification.key} if notification.key else {}
     try:
-        response = client.post(url, json=payload)
+        response = client.post(url, json=payload, headers=headers, timeout=timeouts.httpx())
+    except httpx.TimeoutException as error:
+        raise DeliveryError(
+            f"{what}: no answer in time ({type(error).__name__}; connect {timeouts.connect:g} s,"
+            f" read {timeouts.read:g} s)",
+            transient=True,
+        ) from None
     except httpx.TransportError as error:
         raise DeliveryError(f"{what}: {type(error).__name__}", transient=True) from None
     if response.status_code >= 300:
         transient = response.status_code >= 500 or response.status_code in (408, 425, 429)
-        raise DeliveryError(
-            f"{what} answered {response.status_code}: {response.text[:200]}", transient=transient
-        )
+        shown = excerpt(response.text, [url, *secret_parts(url), *secrets])
+        raise DeliveryError(f"{what} answered {response.status_code}: {shown}", transient=transient)
 
 
 @dataclass(frozen=True)
@@ -133,6 +171,7 @@ class WebhookNotifier:
     """A generic webhook receiving Alertmanager's webhook JSON (version 4)."""
 
     url: str = field(repr=False)
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The JSON body."""
@@ -153,7 +192,8 @@ class WebhookNotifier:
 
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post the webhook JSON."""
-        _post(client, self.url, self.payload(notification), f"webhook {notification.receiver}")
+        what = f"webhook {notification.receiver}"
+        _post(client, self.url, self.payload(notification), what, notification, self.timeouts)
 
 
 @dataclass(frozen=True)
@@ -161,6 +201,7 @@ class SlackNotifier:
     """A Slack incoming webhook: one message per notification, coloured by severity."""
 
     webhook_url: str = field(repr=False)
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The JSON body."""
@@ -194,7 +235,8 @@ class SlackNotifier:
 
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post to the incoming webhook."""
-        _post(client, self.webhook_url, self.payload(notification), "Slack webhook")
+        payload = self.payload(notification)
+        _post(client, self.webhook_url, payload, "Slack webhook", notification, self.timeouts)
 
 
 @dataclass(frozen=True)
@@ -203,6 +245,7 @@ class PagerDutyNotifier:
 
     routing_key: str = field(repr=False)
     url: str = PAGERDUTY_EVENTS_URL
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def events(self, notification: Notification) -> list[dict[str, Any]]:
         """One trigger or resolve event per alert; the same ``dedup_key`` for both."""
@@ -232,7 +275,15 @@ class PagerDutyNotifier:
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post each event (PagerDuty takes one per request)."""
         for event in self.events(notification):
-            _post(client, self.url, event, "PagerDuty")
+            _post(
+                client,
+                self.url,
+                event,
+                "PagerDuty",
+                notification,
+                self.timeouts,
+                [self.routing_key],
+            )
 
 
 @dataclass(frozen=True)
@@ -240,6 +291,7 @@ class AlertmanagerNotifier:
     """Forward alerts to a real Alertmanager (``POST /api/v2/alerts``)."""
 
     url: str
+    timeouts: Timeouts = field(default_factory=Timeouts)
 
     def payload(self, notification: Notification) -> list[dict[str, Any]]:
         """The alerts in Alertmanager's postable form."""
@@ -255,7 +307,7 @@ class AlertmanagerNotifier:
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post the alerts."""
         url = self.url.rstrip("/") + "/api/v2/alerts"
-        _post(client, url, self.payload(notification), "Alertmanager")
+        _post(client, url, self.payload(notification), "Alertmanager", notification, self.timeouts)
 
 
 @dataclass(frozen=True)

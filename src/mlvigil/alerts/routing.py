@@ -9,11 +9,11 @@ an alert also sets the timing of its group (see :mod:`mlvigil.alerts.grouping`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mlvigil.alerts.patterns import check_pattern
 from mlvigil.alerts.state import labels_match
 from mlvigil.exceptions import ConfigError
 
@@ -27,7 +27,8 @@ class Route:
     receiver
         Where matching alerts go.
     matchers
-        Label → value; a value starting with ``~`` is a regular expression (full match).
+        Label → value; a value starting with ``~`` is a regular expression (RE2 syntax,
+        full match; see :mod:`mlvigil.alerts.patterns`).
     group_by
         Labels whose values split alerts into separate notifications.
     routes
@@ -53,11 +54,9 @@ class Route:
 
     def __post_init__(self) -> None:
         for label, pattern in self.matchers.items():
-            if pattern.startswith("~"):
-                try:
-                    re.compile(pattern[1:])
-                except re.error as error:
-                    raise ConfigError(f"matcher {label}: {pattern!r}: {error}") from None
+            reason = check_pattern(pattern[1:]) if pattern.startswith("~") else None
+            if reason is not None:
+                raise ConfigError(f"matcher {label}: {pattern!r}: {reason}")
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """Whether every matcher holds for ``labels``."""

@@ -6,22 +6,26 @@ notifications are held back, as in Alertmanager.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mlvigil.alerts.patterns import check_matchers, check_pattern
 from mlvigil.alerts.state import labels_match
-from mlvigil.exceptions import InputError
+from mlvigil.exceptions import ConfigError, InputError
 
 
 @dataclass(frozen=True)
 class Silence:
     """Mute alerts whose labels match every matcher, from ``starts_at`` to ``ends_at``.
 
-    Matchers are label → value; a value starting with ``~`` is a regular expression.
+    Matchers are label → value; a value starting with ``~`` is a regular expression
+    (RE2 syntax, matching the whole value, at most
+    :data:`~mlvigil.alerts.patterns.MAX_PATTERN_LENGTH` characters; at most
+    :data:`~mlvigil.alerts.patterns.MAX_MATCHERS` matchers). A stored silence whose
+    pattern RE2 refuses (saved by an older version) matches nothing.
 
     Examples
     --------
@@ -55,8 +59,8 @@ class Silence:
         Raises
         ------
         InputError
-            Without matchers, with an end before the start, without author or comment,
-            or with an invalid regular expression.
+            Without matchers or with too many, with an end before the start, without
+            author or comment, or with a regular expression RE2 refuses or too long.
         """
         if not matchers:
             raise InputError("a silence needs at least one matcher, e.g. alertname=...")
@@ -64,12 +68,9 @@ class Silence:
             raise InputError("a silence must end after it starts")
         if not created_by.strip() or not comment.strip():
             raise InputError("a silence needs an author and a comment saying why")
-        for label, pattern in matchers.items():
-            if pattern.startswith("~"):
-                try:
-                    re.compile(pattern[1:])
-                except re.error as error:
-                    raise InputError(f"matcher {label}={pattern!r}: {error}") from None
+        problems = check_matchers(matchers)
+        if problems:
+            raise InputError("; ".join(problems))
         return cls(uuid.uuid4().hex, dict(matchers), starts_at, ends_at, created_by, comment)
 
     def active(self, now: datetime) -> bool:
@@ -136,6 +137,13 @@ class InhibitRule:
     source: Mapping[str, str]
     target: Mapping[str, str]
     equal: tuple[str, ...] = ("model",)
+
+    def __post_init__(self) -> None:
+        for side, matchers in (("source", self.source), ("target", self.target)):
+            for label, value in matchers.items():
+                reason = check_pattern(value[1:]) if value.startswith("~") else None
+                if reason is not None:
+                    raise ConfigError(f"inhibit rule {side} {label}={value!r}: {reason}")
 
     def inhibits(self, labels: Mapping[str, str], firing: Iterable[Mapping[str, str]]) -> bool:
         """Whether an alert with ``labels`` is muted by one of the ``firing`` alerts."""

@@ -9,7 +9,6 @@ alert already firing nor forgets a pending one) and sends notifications.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from mlvigil.alerts.patterns import pattern_matches
 from mlvigil.alerts.rules import ANY, AlertRule
 from mlvigil.checks.result import CheckResult
 
@@ -37,6 +37,9 @@ AlertKey = tuple[tuple[str, str], ...]
 def labels_match(matchers: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     """Whether ``labels`` meet every matcher (exact value, or ``~regex`` fully matched).
 
+    Regular expressions are RE2's (linear time; see :mod:`mlvigil.alerts.patterns`); one
+    RE2 cannot run matches nothing.
+
     Examples
     --------
     >>> labels_match({"model": "~credit.*", "severity": "critical"},
@@ -46,7 +49,7 @@ def labels_match(matchers: Mapping[str, str], labels: Mapping[str, str]) -> bool
     for label, pattern in matchers.items():
         value = labels.get(label, "")
         if pattern.startswith("~"):
-            if re.fullmatch(pattern[1:], value) is None:
+            if not pattern_matches(pattern[1:], value):
                 return False
         elif value != pattern:
             return False
@@ -114,6 +117,12 @@ class Alert:
         )
 
 
+def _older(window: str | None, than: str | None) -> bool:
+    if window is None or than is None:
+        return False
+    return datetime.fromisoformat(window) < datetime.fromisoformat(than)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -141,7 +150,13 @@ def step(
     now: datetime,
     window: str | None = None,
 ) -> tuple[Alert, Transition | None]:
-    """Advance one alert by one evaluation of the result of ``window``."""
+    """Advance one alert by one evaluation of the result of ``window``.
+
+    A result that does not hold, from a window older than the one the alert last saw
+    (a backfilled or re-evaluated window), leaves the alert as it is: evidence from
+    the past does not resolve what a newer window showed. One that holds counts
+    whatever its window, so a backfilled window with a problem does alert.
+    """
     state = previous.state if previous else AlertState.INACTIVE
     if holds:
         active = state in (AlertState.PENDING, AlertState.FIRING)
@@ -167,6 +182,8 @@ def step(
             fired = replace(alert, state=AlertState.FIRING, fired_at=now)
             return fired, Transition(fired, AlertState.FIRING)
         return replace(alert, state=AlertState.PENDING), None
+    if previous is not None and _older(window, previous.window):
+        return previous, None  # an older window (a backfill) does not clear a newer one's
     if previous is None or state in (AlertState.INACTIVE, AlertState.RESOLVED):
         quiet = previous or Alert(labels, AlertState.INACTIVE, value, None, None, 0, None, None, {})
         return replace(quiet, value=value, windows_true=0, window=window), None
@@ -262,6 +279,17 @@ def evaluate_rules(
         if transition is not None:
             transitions.append(transition)
     return states, transitions
+
+
+def alert_keys(rules: Sequence[AlertRule], results: Iterable[CheckResult]) -> set[AlertKey]:
+    """The alerts that ``results`` speak for: one per rule and result the rule watches."""
+    index = _ResultIndex(results)
+    return {
+        alert_key(rule.alert_labels(result))
+        for rule in rules
+        for result in index.candidates(rule)
+        if rule.matches(result)
+    }
 
 
 class _ResultIndex:

@@ -21,19 +21,33 @@ Url = Annotated[
     ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="MLVIGIL_TOKEN",
+        show_envvar=False,
+        help="The service's token [env MLVIGIL_TOKEN; prefer it: a command line shows in ps]. "
+        "Listing needs the read scope; adding or expiring a silence, the admin scope.",
+    ),
+]
 
 
-def _call(method: str, url: str, path: str, **kwargs: Any) -> Any:
+def _call(method: str, url: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
     import httpx
 
+    headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
     try:
-        response = httpx.request(method, url.rstrip("/") + path, timeout=10, **kwargs)
+        response = httpx.request(
+            method, url.rstrip("/") + path, timeout=10, headers=headers, **kwargs
+        )
     except httpx.TransportError as error:
         typer.echo(f"error: cannot reach the service at {url}: {error}", err=True)
         raise typer.Exit(USER_ERROR) from None
     if response.status_code >= 400:
         detail = response.json().get("detail", response.text) if response.content else ""
-        typer.echo(f"error: {response.status_code}: {detail}", err=True)
+        hint = " (pass --token or set MLVIGIL_TOKEN)" if response.status_code == 401 else ""
+        typer.echo(f"error: {response.status_code}: {detail}{hint}", err=True)
         raise typer.Exit(USER_ERROR)
     return response.json()
 
@@ -43,9 +57,9 @@ def _labels(labels: dict[str, str]) -> str:
 
 
 @alerts_app.command("list")
-def list_alerts(url: Url = DEFAULT_URL) -> None:
+def list_alerts(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
     """Alerts pending or firing now."""
-    alerts = _call("GET", url, "/api/v1/alerts")["alerts"]
+    alerts = _call("GET", url, "/api/v1/alerts", token)["alerts"]
     rows = [
         [
             alert["labels"]["alertname"],
@@ -99,6 +113,7 @@ def add(
     author: Annotated[str, typer.Option(help="Who silences.")] = os.environ.get("USER", ""),
     comment: Annotated[str, typer.Option(help="Why.")] = "",
     url: Url = DEFAULT_URL,
+    token: TokenOption = None,
 ) -> None:
     """Mute notifications of matching alerts for DURATION; prints the silence id."""
     from mlvigil.checks.quality.freshness import parse_duration
@@ -115,14 +130,14 @@ def add(
         "created_by": author,
         "comment": comment,
     }
-    silence = _call("POST", url, "/api/v1/silences", json=body)
+    silence = _call("POST", url, "/api/v1/silences", token, json=body)
     typer.echo(silence["id"])
 
 
 @silence_app.command("list")
-def list_silences(url: Url = DEFAULT_URL) -> None:
+def list_silences(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
     """Silences and whether they are active."""
-    silences = _call("GET", url, "/api/v1/silences")["silences"]
+    silences = _call("GET", url, "/api/v1/silences", token)["silences"]
     rows = [
         [
             silence["id"],
@@ -141,7 +156,8 @@ def list_silences(url: Url = DEFAULT_URL) -> None:
 def expire(
     silence_id: Annotated[str, typer.Argument(help="The silence's id.")],
     url: Url = DEFAULT_URL,
+    token: TokenOption = None,
 ) -> None:
     """End a silence now."""
-    _call("DELETE", url, f"/api/v1/silences/{silence_id}")
+    _call("DELETE", url, f"/api/v1/silences/{silence_id}", token)
     typer.echo(f"expired {silence_id}")

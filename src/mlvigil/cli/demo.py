@@ -77,6 +77,7 @@ def demo(
             lateness="30s",
             evaluation_interval="1",
             oncall_url=on_call.url,
+            open_reads=True,  # the dashboard and the links below open without a token
             overwrite=True,
         )
         try:
@@ -114,7 +115,9 @@ def _run(
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None)
     )
-    logger = PredictionLogger.to_service(url, flush_interval=0.5, batch_size=500)
+    folder = config_path.parent
+    sdk_token = (folder / "sdk.token").read_text().strip()
+    logger = PredictionLogger.to_service(url, token=sdk_token, flush_interval=0.5, batch_size=500)
     simulation = Simulation(logger, model, clock, label_delay=LABEL_DELAY)
     stop = threading.Event()
     dashboard = f"{url}/#/models/{MODEL}"
@@ -142,6 +145,10 @@ def _run(
         f"  metrics    {url}/metrics\n"
         f"  alerts     {url}/api/v1/alerts  (or: mlvigil alerts list --url {url})\n"
         f"  config     {config_path}\n"
+        f"  tokens     reads are open; the traffic sends {folder / 'sdk.token'}; silences "
+        f"need {folder / 'on-call.token'}:\n"
+        f"             MLVIGIL_TOKEN=$(cat {folder / 'on-call.token'}) mlvigil silence add "
+        f"-m model={MODEL} --comment test --url {url}\n"
         f"  report     {url}/api/v1/models/{MODEL}/report  (latest window, as HTML)\n"
         f"  (Ctrl-C to stop)\n"
     )

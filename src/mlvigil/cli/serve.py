@@ -26,33 +26,43 @@ def serve(
     """Run the monitoring service: ingest API, scheduled evaluation, /metrics.
 
     Environment variables MLVIGIL_STORE, MLVIGIL_HOST and MLVIGIL_PORT override the
-    configuration file; --host and --port override both.
+    configuration file; --host and --port override both. Listening beyond loopback
+    (e.g. --host 0.0.0.0) needs tokens in the configuration's security section.
     """
     with exit_on_user_error():
+        from mlvigil.service.auth import check_exposure
         from mlvigil.service.config import load_service_config
         from mlvigil.service.monitor import MonitoringService
 
         settings = load_service_config(config)
+        bind_host = host or settings.host
+        # Beyond loopback without tokens, anyone reaching the port could mute the pager.
+        exposure = check_exposure(bind_host, settings.security)
         service = MonitoringService(settings)
-    import uvicorn
-
     from mlvigil.service.app import create_app
+    from mlvigil.service.http_server import run
     from mlvigil.telemetry.logs import configure_logging
+    from mlvigil.telemetry.redaction import Redactor
 
-    configure_logging(level=log_level.upper(), renderer="auto")
-    bind_host = host or settings.host
+    # URLs keep only scheme and host: receivers' secrets are in their paths and queries.
+    redactor = Redactor(patterns=("email", "card", "ssn", "phone", "url"))
+    configure_logging(level=log_level.upper(), renderer="auto", redactor=redactor)
     bind_port = settings.port if port is None else port
+    if exposure is not None:
+        typer.echo(f"warning: {exposure}", err=True)
     typer.echo(
         f"mlvigil serving {len(settings.models)} model(s) on http://{bind_host}:{bind_port} "
         f"(API docs at /docs, metrics at /metrics; store {settings.store})",
         err=True,
     )
     try:
-        uvicorn.run(
+        # On SIGTERM or SIGINT: requests in flight finish (bounded), the scheduler stops,
+        # then the store is checkpointed here and the process exits 0.
+        run(
             create_app(service),
             host=bind_host,
             port=bind_port,
-            log_config=None,
+            limits=settings.limits,
             log_level=log_level.lower(),
         )
     finally:

@@ -11,8 +11,16 @@ import pyarrow.parquet as pq
 
 from mlvigil.demo.credit import FEATURES, applicants, decisions, default_probability
 from mlvigil.exceptions import ConfigError
+from mlvigil.service.auth import write_token_file
 
 MODEL = "credit-risk"
+
+#: The tokens a new configuration gets, each written to ``<name>.token`` beside it:
+#: name, scopes, and who uses it.
+TOKENS = (
+    ("sdk", "ingest", "the model servers' prediction logger"),
+    ("on-call", "read, admin", "people: the dashboard, the CLI, silences, evaluating"),
+)
 
 TEMPLATE = """\
 # mlvigil service configuration: `mlvigil serve --config {config_name}`.
@@ -81,7 +89,13 @@ alerting:
       severity: warning
       annotations:
         summary: "{{model}}: income drifted ({{metric}} {{value}})"
-{receivers}"""
+{receivers}
+security:                       # who may do what; see the README, "Security"
+  tokens:                       # generated secrets, in files readable by their owner only
+{tokens}
+  open_reads: {open_reads}             # true: GETs (dashboard, /metrics) need no token
+  trusted_hosts: [localhost, 127.0.0.1, "::1"]   # add the names clients reach it by
+"""
 
 #: Where alerts go, in a new configuration: an example to uncomment.
 RECEIVERS_EXAMPLE = """\
@@ -152,12 +166,15 @@ def write_example(
     lateness: str = "1m",
     evaluation_interval: str = "30s",
     oncall_url: str | None = None,
+    open_reads: bool = False,
     overwrite: bool = False,
 ) -> Path:
-    """Write ``directory/mlvigil.yaml`` and ``directory/reference.parquet``.
+    """Write ``directory/mlvigil.yaml``, ``directory/reference.parquet`` and its tokens.
 
     Alerts go to webhooks under ``oncall_url`` when given; otherwise the receivers are
-    an example to uncomment.
+    an example to uncomment. Each of :data:`TOKENS` gets a new secret in
+    ``directory/<name>.token`` (mode 0600), which the configuration names as its
+    ``token_file``.
 
     Returns
     -------
@@ -177,6 +194,14 @@ def write_example(
     else:
         accuracy, roc_auc = baseline
     pq.write_table(reference, directory / "reference.parquet")
+    tokens = []
+    for name, scopes, used_by in TOKENS:
+        write_token_file(directory / f"{name}.token")
+        tokens.append(
+            f"    - name: {name:<22}# {used_by}\n"
+            f"      scopes: [{scopes}]\n"
+            f"      token_file: {name}.token"
+        )
     config.write_text(
         TEMPLATE.format(
             config_name=config.name,
@@ -189,6 +214,8 @@ def write_example(
             accuracy=accuracy,
             roc_auc=roc_auc,
             receivers=DEMO_RECEIVERS.format(oncall=oncall_url) if oncall_url else RECEIVERS_EXAMPLE,
+            tokens="\n".join(tokens),
+            open_reads="true" if open_reads else "false",
         )
     )
     return config

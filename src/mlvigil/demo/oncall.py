@@ -72,7 +72,8 @@ class OnCall:
         )
         self.echo(
             f"   SILENCE by on-call for {SILENCE_FOR.total_seconds() / 60:.0f} simulated "
-            f"minutes ({comment}); from a shell: mlvigil silence add -m alertname="
+            f"minutes ({comment}); from a shell, with MLVIGIL_TOKEN set to the on-call token: "
+            f"mlvigil silence add -m alertname="
             f"{labels['alertname']} -m model={labels['model']} --duration 40m --comment '...'"
         )
 

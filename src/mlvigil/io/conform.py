@@ -6,13 +6,15 @@ from a boolean label. Each declared type has one stored form, and every path int
 mlvigil (JSON and columnar ingest, reference files) goes through this module, so the
 same value is stored and compared the same way whichever path it took:
 
-- ``numerical``: float64;
+- ``numerical``: float64; NaN is a missing value (as pandas means it), stored as null;
 - ``categorical`` and ``text``: text, with numbers written canonically (``1``, ``1.0``
   and ``1.00`` are all ``"1"``; ``0.5`` is ``"0.5"``), booleans as ``"true"`` /
   ``"false"`` and strings unchanged;
 - ``boolean``: true/false, also read from ``0``/``1`` and the strings ``"true"``,
   ``"false"``, ``"0"``, ``"1"`` (any case);
-- ``datetime``: UTC timestamps, also read from ISO 8601 text (naive times are UTC).
+- ``datetime``: UTC timestamps, also read from ISO 8601 text (naive times are UTC), and
+  from integer or float epochs only with their unit (``s``, ``ms``, ``us``, ``ns``):
+  a bare number could be any of them, so without a unit it is refused.
 
 A value that cannot take its column's type raises :class:`ConformError` with a message
 naming the value, for the caller to put in context (a row, a column, a file).
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +35,9 @@ from mlvigil.schema import ColumnType
 
 __all__ = [
     "STORED_TYPES",
+    "TIME_UNITS",
     "ConformError",
+    "TimeUnit",
     "as_boolean",
     "as_category_text",
     "category_text",
@@ -52,6 +56,15 @@ STORED_TYPES: dict[ColumnType, pa.DataType] = {
 #: Integral floats below this magnitude are written as integers (``1.0`` -> ``"1"``);
 #: beyond it a float no longer holds every integer exactly.
 _EXACT_INTEGERS = 2.0**53
+
+TimeUnit = Literal["s", "ms", "us", "ns"]
+#: Microseconds per unit of an epoch number (the stored times are in microseconds).
+TIME_UNITS: dict[TimeUnit, float] = {"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}
+#: What to do with an epoch number that has no unit (the message names the options).
+NO_UNIT = (
+    "send ISO 8601 text (e.g. 2026-11-24T12:00:00Z) or an Arrow timestamp type, or set "
+    "schema.timestamp_unit (s, ms, us or ns) in mlvigil.yaml to send epoch numbers"
+)
 
 _TRUE = frozenset({"true", "1"})
 _FALSE = frozenset({"false", "0"})
@@ -108,7 +121,12 @@ def as_boolean(value: Any) -> bool | None:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short view of a value for a message; containers by size, never whole."""
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} items"
+    text = repr(value[:40] if isinstance(value, str | bytes) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -161,9 +179,14 @@ def as_category_text(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _as_numbers(column: pa.ChunkedArray) -> pa.ChunkedArray:
     try:
-        return column.cast(pa.float64())
+        numbers = column.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
+    else:
+        nan = pc.is_nan(numbers)
+        if not pc.any(nan).as_py():
+            return numbers
+        return pc.if_else(nan, pa.scalar(None, pa.float64()), numbers)
     if _is_text(column.type):
         bad = _first_unparsable(column)
         raise ConformError(f"cannot read {bad!r} as a number")
@@ -194,9 +217,13 @@ def _as_booleans(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([flags.take(encoded.indices)])
 
 
-def _as_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_times(column: pa.ChunkedArray, unit: TimeUnit | None) -> pa.ChunkedArray:
     target = STORED_TYPES[ColumnType.DATETIME]
     kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if unit is None:
+            raise ConformError(f"{kind} values are epoch numbers of no stated unit; {NO_UNIT}")
+        return _from_epoch(column, unit)
     if pa.types.is_timestamp(kind):
         if kind.tz is None:
             return pc.assume_timezone(column.cast(pa.timestamp("us")), "UTC").cast(target)
@@ -210,10 +237,33 @@ def _as_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
             return column.cast(target)  # ISO 8601, with or without an offset
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return pa.chunked_array([pa.array(_parse_times(column), target)])
-    raise ConformError(
-        f"cannot read {kind} values as times; send ISO 8601 text or timestamps "
-        "(integer epochs need an explicit unit: send them as timestamps)"
-    )
+    raise ConformError(f"cannot read {kind} values as times; send ISO 8601 text or timestamps")
+
+
+#: Epoch microseconds within the stored range (years 1 to 9999, with room to spare).
+_MAX_MICROS = 2**62
+
+
+def _from_epoch(column: pa.ChunkedArray, unit: TimeUnit) -> pa.ChunkedArray:
+    """Epoch numbers in ``unit`` as UTC timestamps, refusing what no timestamp can hold."""
+    target = STORED_TYPES[ColumnType.DATETIME]
+    factor = TIME_UNITS[unit]
+    if pa.types.is_integer(column.type):
+        try:  # exact integer arithmetic, overflow checked
+            whole = column.cast(pa.int64())
+            micros = (
+                pc.divide(whole, 1000) if unit == "ns" else pc.multiply_checked(whole, int(factor))
+            )
+        except pa.ArrowInvalid:
+            raise ConformError(f"an epoch number in {unit} is beyond any time") from None
+        if (pc.max(pc.abs_checked(micros)).as_py() or 0) <= _MAX_MICROS:
+            return micros.cast(target)
+        raise ConformError(f"an epoch number in {unit} is beyond any time")
+    micros = pc.multiply(column.cast(pa.float64()), factor)
+    finite = pc.is_finite(micros)
+    if not pc.all(finite).as_py() or (pc.max(pc.abs(micros)).as_py() or 0) > _MAX_MICROS:
+        raise ConformError(f"an epoch number in {unit} is not finite or beyond any time")
+    return pc.round(micros).cast(pa.int64()).cast(target)
 
 
 def _parse_times(column: pa.ChunkedArray) -> list[datetime | None]:
@@ -232,8 +282,13 @@ def _parse_times(column: pa.ChunkedArray) -> list[datetime | None]:
     return parsed
 
 
-def conform_column(values: pa.Array | pa.ChunkedArray, kind: ColumnType) -> pa.ChunkedArray:
+def conform_column(
+    values: pa.Array | pa.ChunkedArray, kind: ColumnType, *, unit: TimeUnit | None = None
+) -> pa.ChunkedArray:
     """A column in the stored form of its declared type (see the module docstring).
+
+    ``unit`` is that of epoch numbers in a ``datetime`` column; without one they are
+    refused.
 
     Raises
     ------
@@ -248,6 +303,10 @@ def conform_column(values: pa.Array | pa.ChunkedArray, kind: ColumnType) -> pa.C
     [True, False]
     >>> conform_column(pa.array(["2026-11-24T12:00:00Z"]), ColumnType.DATETIME).type
     TimestampType(timestamp[us, tz=UTC])
+    >>> conform_column(pa.array([1.5, float("nan")]), ColumnType.NUMERICAL).to_pylist()
+    [1.5, None]
+    >>> conform_column(pa.array([1_764_000_000]), ColumnType.DATETIME, unit="s")[0]
+    <pyarrow.TimestampScalar: '2025-11-24T16:00:00.000000+0000'>
     """
     column = _decoded(_chunked(values))
     if kind is ColumnType.NUMERICAL:
@@ -257,5 +316,5 @@ def conform_column(values: pa.Array | pa.ChunkedArray, kind: ColumnType) -> pa.C
     if kind is ColumnType.BOOLEAN:
         return _as_booleans(column)
     if kind is ColumnType.DATETIME:
-        return _as_times(column)
+        return _as_times(column, unit)
     raise ConformError(f"no stored form for columns of type {kind.value}")

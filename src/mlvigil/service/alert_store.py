@@ -3,6 +3,12 @@
 Alert states, their events, notification groups and queued notifications are saved in
 one transaction (:meth:`AlertStore.save_alerts`), so a crash can neither record a
 "fired" without its notification nor send a notification twice.
+
+The outbox keeps, per notification, its receiver and group (``group_key``), its
+delivery attempts and, once a newer notification of the same receiver and group was
+queued before it was delivered, ``superseded_by``: a superseded notification is never
+sent, and a notification is due only when no older one of its group is still
+undelivered (:mod:`mlvigil.alerts.outbox`).
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import orjson
 
+from mlvigil.alerts.outbox import group_key, supersede
 from mlvigil.service.store_base import StoreConnection, utc
 
 __all__ = ["AlertStore"]
@@ -34,17 +42,14 @@ class AlertStore(StoreConnection):
 
         States (unless ``None``) and groups replace the previous ones; events
         ``(key, kind, alert)`` and notifications ``(receiver, notification)`` are
-        appended. A crash can neither record a transition or a group's "notified"
-        without its notification nor the reverse. ``now`` is the service's clock:
-        events are stamped with it and notifications are due from it.
+        appended, each superseding the undelivered ones of its receiver and group. A
+        crash can neither record a transition or a group's "notified" without its
+        notification nor the reverse. ``now`` is the service's clock: events are
+        stamped with it and notifications are due from it.
         """
         with self._transaction() as cursor:
-            if notifications:
-                cursor.executemany(
-                    "INSERT INTO outbox (receiver, notification, created_at, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [(r, orjson.dumps(n).decode(), now, now) for r, n in notifications],
-                )
+            for receiver, notification in notifications:
+                self._queue(cursor, receiver, notification, now)
             if states is not None:
                 cursor.execute("DELETE FROM alert_state")
                 if states:
@@ -63,6 +68,34 @@ class AlertStore(StoreConnection):
                     "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
                     [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
                 )
+
+    def _queue(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        receiver: str,
+        notification: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Queue one notification; the undelivered ones of its group are superseded."""
+        key = group_key(notification)
+        older = cursor.execute(
+            "SELECT id, notification FROM outbox WHERE receiver = ? AND group_key = ? "
+            "AND delivered_at IS NULL AND superseded_by IS NULL ORDER BY id",
+            [receiver, key],
+        ).fetchall()
+        if older:
+            notification = supersede([orjson.loads(body) for _, body in older], notification)
+        row = cursor.execute(
+            "INSERT INTO outbox (receiver, group_key, notification, created_at, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [receiver, key, orjson.dumps(notification).decode(), now, now],
+        ).fetchone()
+        assert row is not None
+        if older:
+            cursor.executemany(
+                "UPDATE outbox SET superseded_by = ?, superseded_at = ? WHERE id = ?",
+                [(row[0], now, old_id) for old_id, _ in older],
+            )
 
     def alert_groups(self) -> dict[str, dict[str, Any]]:
         """Every notification group's state, by id."""
@@ -83,13 +116,28 @@ class AlertStore(StoreConnection):
         return [orjson.loads(row[0]) for row in rows]
 
     def due_notifications(self, now: datetime, limit: int = 100) -> list[tuple[int, str, Any, int]]:
-        """Undelivered notifications whose next attempt is due: (id, receiver, body, attempts)."""
+        """Notifications to send now, oldest first: (id, receiver, body, attempts).
+
+        Undelivered, not superseded, their next attempt due, and the oldest of their
+        receiver and group still undelivered (a later one waits for it).
+        """
         rows = self._read(
-            "SELECT id, receiver, notification, attempts FROM outbox "
-            "WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            "SELECT id, receiver, notification, attempts FROM outbox AS o "
+            "WHERE delivered_at IS NULL AND superseded_by IS NULL AND next_attempt_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.receiver = o.receiver "
+            "AND e.group_key = o.group_key AND e.id < o.id AND e.delivered_at IS NULL "
+            "AND e.superseded_by IS NULL) ORDER BY id LIMIT ?",
             [now, limit],
         ).fetchall()
         return [(int(i), r, orjson.loads(n), int(a)) for i, r, n, a in rows]
+
+    def still_to_send(self, notification_id: int) -> bool:
+        """Whether notification ``notification_id`` is neither delivered nor superseded."""
+        row = self._read(
+            "SELECT delivered_at IS NULL AND superseded_by IS NULL FROM outbox WHERE id = ?",
+            [notification_id],
+        ).fetchone()
+        return bool(row and row[0])
 
     def mark_delivered(self, notification_id: int, when: datetime) -> None:
         """Record that the receiver accepted notification ``notification_id``."""
@@ -111,8 +159,8 @@ class AlertStore(StoreConnection):
     def outbox(self) -> list[dict[str, Any]]:
         """Every queued notification with its delivery state, oldest first."""
         cursor = self._read(
-            "SELECT id, receiver, created_at, attempts, next_attempt_at, delivered_at, "
-            "last_error FROM outbox ORDER BY id"
+            "SELECT id, receiver, group_key, created_at, attempts, next_attempt_at, delivered_at, "
+            "superseded_by, superseded_at, last_error FROM outbox ORDER BY id"
         )
         names = [d[0] for d in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

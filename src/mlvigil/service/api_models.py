@@ -15,8 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from mlvigil.alerts.patterns import MAX_MATCHERS, MAX_PATTERN_LENGTH, check_matchers
 from mlvigil.alerts.state import AlertState
 from mlvigil.checks.result import CheckKind, CheckStatus, Severity
 from mlvigil.service.config import TypeName
@@ -62,13 +63,19 @@ class PredictionsStored(_Body):
     """Predictions committed to the store."""
 
     stored: int = Field(description="Rows stored (0 for a batch already stored).")
-    duplicate_batch: bool = Field(description="The Idempotency-Key was seen before.")
+    replaced: int = Field(
+        default=0,
+        description="Stored predictions replaced: the same id and timestamp sent again.",
+    )
+    duplicate_batch: bool = Field(
+        description="The Idempotency-Key was seen before with the same body: nothing stored."
+    )
 
 
 class LabelsStored(_Body):
     """Labels committed to the store."""
 
-    stored: int
+    stored: int = Field(description="Labels stored: one per id, the batch's last for it.")
     unknown_ids: int = Field(description="Labels whose id matches no prediction (yet).")
     duplicate_batch: bool
 
@@ -196,9 +203,12 @@ class ResultRow(_Body):
 
 
 class ResultList(_Body):
-    """Check results, filtered."""
+    """A page of check results, filtered, oldest window first."""
 
     results: list[ResultRow]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (with the same filters) for the next page; null on the last."
+    )
 
 
 # -- alerts and silences --------------------------------------------------------------
@@ -279,10 +289,23 @@ class TestNotificationRequest(_Body):
     receiver: str = Field(min_length=1)
 
 
+def _usable_matchers(matchers: dict[str, str]) -> dict[str, str]:
+    """Refuse (422) too many matchers and patterns RE2 cannot run or that are too long."""
+    problems = check_matchers(matchers)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return matchers
+
+
 class SilenceRequest(_Body):
     """A silence to create."""
 
-    matchers: dict[str, str] = Field(min_length=1, examples=[{"alertname": "dataset_drift"}])
+    matchers: Annotated[dict[str, str], AfterValidator(_usable_matchers)] = Field(
+        min_length=1,
+        examples=[{"alertname": "dataset_drift", "model": "~credit-.*"}],
+        description=f"label: value, or ~regex (RE2, whole value, at most {MAX_PATTERN_LENGTH} "
+        f"characters); at most {MAX_MATCHERS} matchers",
+    )
     duration: timedelta = Field(gt=timedelta(0), description="ISO 8601 duration or seconds")
     created_by: str = Field(min_length=1)
     comment: str = Field(min_length=1)

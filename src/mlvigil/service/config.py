@@ -72,6 +72,7 @@ from mlvigil.service.policies import (
     resolve_retention,
     resolve_security,
 )
+from mlvigil.service.startup_checks import ModelTimes, limit_problems, startup_problems
 from mlvigil.yaml_config import read_yaml, validation_message
 
 STORE_ENV = "MLVIGIL_STORE"
@@ -320,6 +321,16 @@ def parse_service_config(
         name: _model_config(name, settings, base, f"{source}: models.{name}")
         for name, settings in model.models.items()
     }
+    problems = startup_problems(
+        (ModelTimes(m.name, m.window, m.label_delay, m.retention) for m in models.values()),
+        lateness=model.lateness,
+        windows_retention=model.retention.windows,
+    ) + limit_problems(
+        max_body_bytes=model.max_body_bytes,
+        max_bodies_in_flight_bytes=model.limits.max_bodies_in_flight_bytes,
+    )
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in problems))
     port = os.environ.get(PORT_ENV)
     if port is not None and not port.isdigit():
         raise ConfigError(f"{PORT_ENV}={port!r} is not a port number")

@@ -11,24 +11,32 @@ its ``problems`` (row, field, message) and ``problem_count``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from mlvigil.alerts.notifiers import DeliveryError
 from mlvigil.exceptions import InputError, MlvigilError
 from mlvigil.service import ingest
 from mlvigil.service.api_models import BadBatchBody, ErrorBody
+from mlvigil.service.auth import CredentialError, ScopeError, UntrustedHostError
 from mlvigil.service.monitor import UnknownModelError, UnknownReceiverError, UnknownSilenceError
+from mlvigil.service.store import IdempotencyConflictError
 
 __all__ = [
     "ERROR_STATUS",
+    "BodyTimeoutError",
     "BodyTooLargeError",
+    "ServiceBusyError",
     "UnsupportedMediaError",
     "error_body",
+    "error_response",
     "error_responses",
     "install_error_handlers",
     "status_of",
@@ -43,10 +51,21 @@ class UnsupportedMediaError(InputError):
     """A body in a format the endpoint does not read."""
 
     def __init__(self, media: str) -> None:
+        given = f"unsupported content type {media!r}" if media else "a body without a Content-Type"
         super().__init__(
-            f"unsupported content type {media!r}; send application/json, "
-            f"{ingest.ARROW_TYPES[0]} or {ingest.PARQUET_TYPES[0]}"
+            f"{given}; send application/json, {ingest.ARROW_TYPES[0]} or {ingest.PARQUET_TYPES[0]}"
         )
+
+
+class BodyTimeoutError(InputError):
+    """The request body did not arrive within the configured time."""
+
+
+class ServiceBusyError(MlvigilError):
+    """The service holds as many request bodies as it may; retry after Retry-After seconds."""
+
+    #: Seconds a client should wait before it retries (the ``Retry-After`` header).
+    retry_after = 1
 
 
 #: HTTP status of each exception class the service answers for (most specific first).
@@ -57,7 +76,13 @@ ERROR_STATUS: Final[Mapping[type[MlvigilError], int]] = MappingProxyType(
         UnknownReceiverError: 404,
         UnknownSilenceError: 404,
         BodyTooLargeError: 413,
+        BodyTimeoutError: 408,
+        ServiceBusyError: 503,
         UnsupportedMediaError: 415,
+        IdempotencyConflictError: 409,
+        UntrustedHostError: 400,
+        CredentialError: 401,
+        ScopeError: 403,
         DeliveryError: 502,
         InputError: 400,
     }
@@ -94,15 +119,68 @@ def error_body(error: MlvigilError) -> dict[str, Any]:
     return body
 
 
+def error_response(error: MlvigilError) -> JSONResponse:
+    """The answer to ``error``: its status and body; a 401 says to send a bearer token."""
+    headers = (
+        {"WWW-Authenticate": 'Bearer realm="mlvigil"'}
+        if isinstance(error, CredentialError)
+        else None
+    )
+    if isinstance(error, ServiceBusyError):
+        headers = {"Retry-After": str(error.retry_after)}
+    return JSONResponse(status_code=status_of(error), content=error_body(error), headers=headers)
+
+
 async def _answer(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, MlvigilError)  # installed for ERROR_STATUS's classes only
-    return JSONResponse(status_code=status_of(error), content=error_body(error))
+    return error_response(error)
+
+
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 for a request that fails validation, with a body that always encodes.
+
+    Each problem echoes its input, and a non-finite number (``"duration": NaN``) is no
+    JSON: the default answer failed to encode, a 500. Such inputs are echoed as text,
+    and long texts shortened (a 10 MB field is not sent back).
+    """
+    assert isinstance(error, RequestValidationError)
+    problems = jsonable_encoder(_encodable(error.errors()))
+    return JSONResponse(status_code=422, content={"detail": problems})
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with non-finite floats as their JSON-ish names, long texts shortened.
+
+    Examples
+    --------
+    >>> _encodable({"input": [float("nan"), float("-inf"), 1.5, "x" * 300]})["input"][:3]
+    ['NaN', '-Infinity', 1.5]
+    >>> len(_encodable("x" * 300))
+    201
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str) and len(value) > _ECHOED:
+        return value[:_ECHOED] + "…"
+    if isinstance(value, Mapping):
+        return {key: _encodable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encodable(item) for item in value]
+    return value
+
+
+#: Characters of a bad input echoed in a 422.
+_ECHOED = 200
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every exception class of :data:`ERROR_STATUS` with its status and body."""
+    """Answer every exception class of :data:`ERROR_STATUS` with its status and body.
+
+    Requests FastAPI cannot validate keep its 422 (``{"detail": [problems]}``).
+    """
     for cls in ERROR_STATUS:
         app.add_exception_handler(cls, _answer)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
 
 def error_responses(*errors: type[MlvigilError]) -> dict[int | str, dict[str, Any]]:

@@ -7,10 +7,17 @@ the reference; performance joins the window's labels and is judged against the l
 or baselines from the reference, for the whole window and for each value of the
 schema's segment columns. Every check yields :class:`~mlvigil.checks.result.CheckResult`
 rows. The profile is kept for the dashboard, reports and merged references.
+
+One failing step never costs the window its other results: a step that raises (a
+check meeting data it cannot handle, a bug) gives an ``error`` result of its check
+kind saying what failed, the traceback goes to the log, and the other steps run
+(:func:`failure`). The built-in ``check_error`` alert rule pages on such results.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +39,7 @@ from mlvigil.service.rows import performance_inputs
 from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
+_log = logging.getLogger("mlvigil.service")
 
 #: Values of each segment column whose performance is reported, most frequent first.
 MAX_SEGMENT_VALUES = 20
@@ -39,11 +47,16 @@ MAX_SEGMENT_VALUES = 20
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A window's record, its serialized profile and its results."""
+    """A window's record, its serialized profile and its results.
+
+    ``previous`` is the window's record before this evaluation (``None`` the first
+    time): the alert engine tells late rows from a mere re-evaluation by it.
+    """
 
     window: WindowRecord
     profile: bytes | None
     results: tuple[CheckResult, ...]
+    previous: WindowRecord | None = None
 
 
 def window_bounds(moment: datetime, width: timedelta) -> tuple[datetime, datetime]:
@@ -78,20 +91,78 @@ def evaluate_window(
     if table.num_rows == 0:
         return Evaluation(record, None, (_no_data(start, end),))
     data = table.drop_columns([c for c in _STORE_ONLY if c in table.column_names])
-    profile = profile_table(data, timestamp=config.schema.timestamp)
-    results: list[CheckResult] = _latency(table)
-    if config.quality is not None:
-        results.extend(run_quality_checks(data, config.quality, now=end).results)
+    where = f"model {config.name!r}, window {start.isoformat()}"
+    results: list[CheckResult] = []
+
+    def step(kind: CheckKind, metric: str, what: str, run: Callable[[], list[CheckResult]]) -> None:
+        try:
+            results.extend(run())
+        except Exception as error:  # one step's failure is its own error result
+            _log.exception("%s failed (%s)", what, where)
+            results.append(failure(kind, metric, what, error))
+
+    profile: bytes | None = None
+    try:
+        profile = profile_table(data, timestamp=config.schema.timestamp).serialize()
+    except Exception as error:  # the checks below read the rows, not the profile
+        _log.exception("profiling the window failed (%s)", where)
+        results.append(failure(CheckKind.SCHEMA, "profile", "profiling the window", error))
+    step(CheckKind.SERVING, "latency_ms", "latency quantiles", lambda: _latency(table))
+    quality = config.quality
+    if quality is not None:
+        step(
+            CheckKind.SCHEMA,
+            "quality_checks",
+            "data-quality checks",
+            lambda: list(run_quality_checks(data, quality, now=end).results),
+        )
     classes = reference.classes if reference is not None else None
-    if config.drift is not None:
-        results.extend(_drift(config, config.drift, reference, table))
+    drift = config.drift
+    if drift is not None:
+        step(
+            CheckKind.DRIFT,
+            "drift_share",
+            "drift",
+            lambda: _drift(config, drift, reference, table),
+        )
     performance = config.performance
     if performance is not None:
         if reference is not None and reference.performance is not None:
             performance = reference.performance
-        results.extend(_performance(config, performance, table, classes))
-        results.extend(_segment_performance(config, performance, table, classes))
-    return Evaluation(record, profile.serialize(), tuple(results))
+        judged = performance
+        step(
+            CheckKind.PERFORMANCE,
+            "performance",
+            "performance",
+            lambda: _performance(config, judged, table, classes),
+        )
+        step(
+            CheckKind.PERFORMANCE,
+            "segment_performance",
+            "performance per segment",
+            lambda: _segment_performance(config, judged, table, classes),
+        )
+    return Evaluation(record, profile, tuple(results))
+
+
+def failure(kind: CheckKind, metric: str, what: str, error: Exception) -> CheckResult:
+    """The ``error`` result of a step that raised: what failed, and the error in short.
+
+    Examples
+    --------
+    >>> result = failure(CheckKind.DRIFT, "drift_share", "drift", ValueError("no rows"))
+    >>> result.status.value, result.message
+    ('error', 'drift failed: ValueError: no rows; the service log has the traceback')
+    """
+    text = str(error)
+    text = text if len(text) <= 200 else text[:197] + "..."
+    return error_result(
+        kind,
+        metric,
+        None,
+        f"{what} failed: {type(error).__name__}: {text}; the service log has the traceback",
+        severity=Severity.WARNING,
+    )
 
 
 def _latency(table: pa.Table) -> list[CheckResult]:
@@ -103,7 +174,9 @@ def _latency(table: pa.Table) -> list[CheckResult]:
     if "latency_ms" not in table.column_names:
         return []
     latency = table.column("latency_ms")
-    if latency.null_count == len(latency):
+    # NaN or infinite latencies stored before ingest refused them are no measurement.
+    latency = pc.filter(latency, pc.is_finite(latency))
+    if len(latency) == 0:
         return []
     latencies = pc.quantile(latency, q=[0.5, 0.95, 0.99]).to_pylist()
     return [

@@ -12,7 +12,11 @@ are what data-quality checks are for), and fields the schema does not name are i
 
 Values take their column's declared type the same way on every path
 (:mod:`mlvigil.io.conform`): a class ``1``, ``1.0`` or ``"1"`` is stored as ``"1"``,
-timestamps may be ISO 8601 text in JSON, Arrow and Parquet alike. Records name their
+timestamps may be ISO 8601 text in JSON, Arrow and Parquet alike, or epoch numbers in
+the unit ``schema.timestamp_unit`` names (a number without a unit is refused). Then
+the service's bounds apply (:mod:`mlvigil.service.admission`): NaN is a missing value,
+infinities, strings over the length cap and timestamps outside the accepted range are
+refused. Text must be UTF-8, and a column may appear once. Records name their
 fields as the schema names the columns (e.g. ``loan_id``, ``default``), or by their
 role, as the SDK sends them: ``id``, ``timestamp``, ``prediction``, ``score`` and, for
 labels, ``label``.
@@ -21,54 +25,52 @@ labels, ``label``.
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from mlvigil.exceptions import InputError
-from mlvigil.io.conform import STORED_TYPES, ConformError, as_boolean, category_text, conform_column
+from mlvigil.io.conform import (
+    NO_UNIT,
+    STORED_TYPES,
+    TIME_UNITS,
+    ConformError,
+    TimeUnit,
+    as_boolean,
+    category_text,
+    conform_column,
+)
 from mlvigil.schema import ColumnType
+from mlvigil.service.admission import Admission, admit
+from mlvigil.service.batch_errors import MAX_PROBLEMS, BadBatchError, Problem, ProblemLog
+from mlvigil.service.batch_keys import body_digest
 from mlvigil.service.config import ModelConfig
 
-MAX_PROBLEMS = 20
+__all__ = [
+    "ARROW_TYPES",
+    "JSON_TYPES",
+    "MAX_PROBLEMS",
+    "PARQUET_TYPES",
+    "Admission",
+    "BadBatchError",
+    "Problem",
+    "body_digest",
+    "read_columnar",
+    "read_labels",
+    "read_predictions",
+]
 
 JSON_TYPES = ("application/json",)
 ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file")
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One bad value: its row (0-based, ``None`` for the whole body), field and why."""
-
-    row: int | None
-    field: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON view for error responses."""
-        return {"row": self.row, "field": self.field, "message": self.message}
-
-
-class BadBatchError(InputError):
-    """A batch with bad records; nothing of it was stored."""
-
-    def __init__(self, problems: Sequence[Problem], total: int | None = None) -> None:
-        self.problems = list(problems)[:MAX_PROBLEMS]
-        self.total = len(problems) if total is None else total
-        first = self.problems[0]
-        where = f"row {first.row}" if first.row is not None else "body"
-        field = f", field {first.field!r}" if first.field else ""
-        more = f" (and {self.total - 1} more problems)" if self.total > 1 else ""
-        super().__init__(f"{where}{field}: {first.message}{more}; nothing was stored")
 
 
 # -- value converters: return the stored value, or raise ValueError saying why ---------
@@ -88,24 +90,49 @@ def _text(value: Any) -> str | None:
     return category_text(value)
 
 
-def _moment(value: Any) -> datetime | None:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_REQUIRED_NULL = "required field is null (or NaN)"
+
+
+def _moment(value: Any, unit: TimeUnit | None = None) -> datetime | None:
     if value is None:
         return None
-    try:
-        if isinstance(value, int | float) and type(value) is not bool and math.isfinite(value):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
+    if isinstance(value, int | float) and type(value) is not bool:
+        if unit is None:
+            raise ValueError(f"{_show(value)} is an epoch number of no stated unit; {NO_UNIT}")
+        return _from_epoch(value, unit)
+    if isinstance(value, str):
+        try:
             moment = datetime.fromisoformat(value)
             return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise ValueError(
-        f"expected an ISO 8601 time (e.g. 2026-11-24T12:00:00Z) or epoch seconds between "
-        f"years 1 and 9999, got {_show(value)}"
-    )
+        except (ValueError, OverflowError):
+            pass
+    raise ValueError(f"expected an ISO 8601 time (e.g. 2026-11-24T12:00:00Z), got {_show(value)}")
+
+
+def _from_epoch(value: float, unit: TimeUnit) -> datetime:
+    """An epoch number in ``unit`` as a UTC time (exact for integers)."""
+    try:
+        if isinstance(value, int):
+            micros = value // 1000 if unit == "ns" else value * int(TIME_UNITS[unit])
+        else:
+            micros = round(value * TIME_UNITS[unit])
+        return _EPOCH + timedelta(microseconds=micros)
+    except (OverflowError, ValueError):
+        raise ValueError(f"epoch {_show(value)} {unit} is beyond years 1 to 9999") from None
 
 
 def _show(value: Any) -> str:
+    """A short view of a value for a message: containers by size, never whole.
+
+    A value nested hundreds deep, or megabytes long, stays one short line.
+    """
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items"
+    if isinstance(value, str) and len(value) > 40:
+        value = value[:40]
     text = orjson.dumps(value, default=str).decode()
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -126,9 +153,13 @@ class _Field:
     required: bool
     aliases: tuple[str, ...] = ()
     """Other names the field may have in a record or column (the first present wins)."""
+    unit: TimeUnit | None = None
+    """The unit of epoch numbers, for a time (``schema.timestamp_unit``)."""
 
     @property
     def convert(self) -> Callable[[Any], Any]:
+        if self.kind is ColumnType.DATETIME:
+            return partial(_moment, unit=self.unit)
         return _CONVERTERS[self.kind]
 
     @property
@@ -162,16 +193,31 @@ def _prediction_fields(config: ModelConfig) -> list[_Field]:
         _Field(name, kind, name == schema.prediction, _role_names(name, roles.get(name, name)))
         for name, kind in config.column_types.items()
     )
-    return fields
+    return _with_unit(fields, config)
 
 
 def _label_fields(config: ModelConfig) -> list[_Field]:
     schema = config.schema
-    return [
+    fields = [
         _Field("id", ColumnType.TEXT, True, (schema.id,)),
         _Field("label", config.target_type, True, (schema.target,)),
         _Field("timestamp", ColumnType.DATETIME, False, (schema.timestamp,)),
     ]
+    return _with_unit(fields, config)
+
+
+def _with_unit(fields: list[_Field], config: ModelConfig) -> list[_Field]:
+    """Times read epoch numbers in the schema's ``timestamp_unit`` (refused without)."""
+    unit = config.schema.timestamp_unit
+    return [replace(f, unit=unit) if f.kind is ColumnType.DATETIME else f for f in fields]
+
+
+def _admit(
+    table: pa.Table, fields: Sequence[_Field], times: str, log: ProblemLog, admission: Admission
+) -> None:
+    """Hold the typed ``table`` to the service's bounds (``times``: the row time)."""
+    kinds = {f.name: f.kind for f in fields}
+    admit(table, log, kinds=kinds, times=[times], admission=admission)
 
 
 # -- JSON --------------------------------------------------------------------------
@@ -181,7 +227,10 @@ def _json_records(body: bytes) -> list[Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as error:
-        raise BadBatchError([Problem(None, None, f"malformed JSON: {error}")]) from None
+        hint = ""
+        if b"NaN" in body or b"Infinity" in body or "infinity" in str(error):
+            hint = "; JSON has no NaN or Infinity: send null for a missing value"
+        raise BadBatchError([Problem(None, None, f"malformed JSON: {error}{hint}")]) from None
     records = data.get("records") if isinstance(data, dict) else data
     if not isinstance(records, list):
         raise BadBatchError(
@@ -192,13 +241,13 @@ def _json_records(body: bytes) -> list[Any]:
     return records
 
 
-def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
-    problems: list[Problem] = []
+def _from_records(records: list[Any], fields: Sequence[_Field], log: ProblemLog) -> pa.Table:
+    """The records as a typed table; their problems go to ``log``."""
     flat: list[Mapping[str, Any]] = []
     not_objects: set[int] = set()
     for row, record in enumerate(records):
         if not isinstance(record, dict):
-            problems.append(Problem(row, None, f"expected an object, got {_show(record)}"))
+            log.add(row, None, f"expected an object, got {_show(record)}")
             not_objects.add(row)
             flat.append({})
             continue
@@ -217,36 +266,48 @@ def _from_records(records: list[Any], fields: Sequence[_Field]) -> pa.Table:
                 values.append(None)
                 continue
             if raw is None and field.required:
-                problems.append(Problem(row, field.name, "required field is missing or null"))
+                log.add(row, field.name, "required field is missing or null")
                 values.append(None)
                 continue
             try:
                 values.append(convert(raw))
             except ValueError as error:
-                problems.append(Problem(row, field.name, str(error)))
+                log.add(row, field.name, str(error))
                 values.append(None)
         columns[field.name] = pa.array(values, field.arrow_type)
-    if problems:
-        problems.sort(key=lambda p: p.row if p.row is not None else -1)
-        raise BadBatchError(problems)
     return pa.table(columns)
 
 
-def predictions_from_json(body: bytes, config: ModelConfig) -> pa.Table:
+def predictions_from_json(
+    body: bytes, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
     """Prediction records from a JSON body, typed as the schema says.
 
     Raises
     ------
     BadBatchError
-        Listing malformed JSON, missing required fields and mistyped values.
+        Listing malformed JSON, missing required fields and mistyped values, and
+        values ``admission`` refuses.
     """
-    return _from_records(_json_records(body), _prediction_fields(config))
+    records = _json_records(body)
+    fields, log = _prediction_fields(config), ProblemLog(len(records))
+    table = _from_records(records, fields, log)
+    _admit(table, fields, config.schema.timestamp, log, admission or Admission())
+    log.raise_any()
+    return table
 
 
-def labels_from_json(body: bytes, config: ModelConfig) -> pa.Table:
+def labels_from_json(
+    body: bytes, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
     """Label records (``id``, ``label``, optional ``timestamp``) from a JSON body."""
-    table = _from_records(_json_records(body), _label_fields(config))
-    return _default_label_time(table)
+    records = _json_records(body)
+    fields, log = _label_fields(config), ProblemLog(len(records))
+    bounds = admission or Admission()
+    table = _default_label_time(_from_records(records, fields, log), bounds.now)
+    _admit(table, fields, "timestamp", log, bounds)
+    log.raise_any()
+    return table
 
 
 # -- Arrow and Parquet -------------------------------------------------------------
@@ -256,75 +317,144 @@ def read_columnar(body: bytes, content_type: str) -> pa.Table:
     """An Arrow IPC (stream or file) or Parquet body as a table."""
     try:
         if content_type in PARQUET_TYPES:
-            return pq.read_table(io.BytesIO(body))
-        try:
-            return ipc.open_stream(pa.py_buffer(body)).read_all()
-        except pa.ArrowInvalid:
-            return ipc.open_file(pa.py_buffer(body)).read_all()
-    except (pa.ArrowInvalid, OSError) as error:
+            table = pq.read_table(io.BytesIO(body))
+        else:
+            try:
+                table = ipc.open_stream(pa.py_buffer(body)).read_all()
+            except pa.ArrowInvalid:
+                table = ipc.open_file(pa.py_buffer(body)).read_all()
+        table.column_names  # noqa: B018 -- names that are not UTF-8 fail here, not later
+        return table
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
         kind = "Parquet" if content_type in PARQUET_TYPES else "Arrow IPC"
         raise BadBatchError([Problem(None, None, f"unreadable {kind} body: {error}")]) from None
 
 
-def _conform(table: pa.Table, fields: Sequence[_Field]) -> pa.Table:
-    if table.num_rows == 0:
-        raise BadBatchError([Problem(None, None, "the batch has no records")])
-    problems: list[Problem] = []
+def _conform(table: pa.Table, fields: Sequence[_Field], log: ProblemLog) -> pa.Table:
+    """The columns ``fields`` read, in their stored types; their problems go to ``log``."""
+    names = table.column_names
     columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     for field in fields:
-        name = field.pick(table.column_names)
+        name = field.pick(names)
         if name is None:
             if field.required:
-                problems.append(Problem(None, field.name, "required column is missing"))
+                log.add(None, field.name, "required column is missing")
             else:
                 columns[field.name] = pa.nulls(table.num_rows, field.arrow_type)
             continue
+        if names.count(name) > 1:
+            log.add(None, name, f"the column appears {names.count(name)} times; send it once")
+            continue
         raw = table.column(name)
+        bad = _invalid_text_row(raw)
+        if bad is not None:
+            log.add(bad, field.name, "text that is not valid UTF-8; send strings as UTF-8")
+            continue
         try:
-            column = conform_column(raw, field.kind)
+            column = conform_column(raw, field.kind, unit=field.unit)
         except ConformError as error:
-            message = f"cannot read {raw.type} as {field.arrow_type}: {error}"
-            problems.append(Problem(None, name, message))
+            log.add(None, name, f"cannot read {raw.type} as {field.arrow_type}: {error}")
             continue
         if field.required and column.null_count:
-            first = column.is_null().to_pylist().index(True)
-            problems.append(Problem(first, field.name, "required field is null"))
+            nulls = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))
+            log.add_rows(nulls, field.name, lambda row: _REQUIRED_NULL, "invalid")
         columns[field.name] = column
-    if problems:
-        raise BadBatchError(problems)
     return pa.table(columns)
 
 
-def predictions_from_columnar(body: bytes, content_type: str, config: ModelConfig) -> pa.Table:
+def _invalid_text_row(column: pa.ChunkedArray) -> int | None:
+    """The first row of a string column that is not valid UTF-8 (DuckDB refuses it)."""
+    kind = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if not (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    ):
+        return None
+    try:
+        column.validate(full=True)
+        return None
+    except pa.ArrowInvalid:
+        pass
+    offset = 0
+    for chunk in column.chunks:  # only for a bad column: find its row
+        plain = chunk.dictionary_decode() if pa.types.is_dictionary(chunk.type) else chunk
+        binary = pa.binary_view() if pa.types.is_string_view(kind) else pa.large_binary()
+        for row, raw in enumerate(plain.cast(binary).to_pylist()):
+            try:
+                raw is None or raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return offset + row
+        offset += len(chunk)
+    return 0
+
+
+def _columnar(
+    body: bytes, content_type: str, fields: Sequence[_Field]
+) -> tuple[pa.Table, ProblemLog]:
+    table = read_columnar(body, content_type)
+    if table.num_rows == 0:
+        raise BadBatchError([Problem(None, None, "the batch has no records")])
+    log = ProblemLog(table.num_rows)
+    return _conform(table, fields, log), log
+
+
+def predictions_from_columnar(
+    body: bytes, content_type: str, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
     """Prediction rows from an Arrow IPC or Parquet body, cast to the schema's types."""
-    return _conform(read_columnar(body, content_type), _prediction_fields(config))
+    fields = _prediction_fields(config)
+    table, log = _columnar(body, content_type, fields)
+    _admit(table, fields, config.schema.timestamp, log, admission or Admission())
+    log.raise_any()
+    return table
 
 
-def labels_from_columnar(body: bytes, content_type: str, config: ModelConfig) -> pa.Table:
+def labels_from_columnar(
+    body: bytes, content_type: str, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
     """Label rows from an Arrow IPC or Parquet body."""
-    table = _conform(read_columnar(body, content_type), _label_fields(config))
-    return _default_label_time(table)
+    fields = _label_fields(config)
+    table, log = _columnar(body, content_type, fields)
+    bounds = admission or Admission()
+    if log:  # a column could not be read: say so before defaulting its times
+        log.raise_any()
+    table = _default_label_time(table, bounds.now)
+    _admit(table, fields, "timestamp", log, bounds)
+    log.raise_any()
+    return table
 
 
-def _default_label_time(table: pa.Table) -> pa.Table:
-    """Labels without a time get the time they arrived."""
+def _default_label_time(table: pa.Table, now: datetime | None) -> pa.Table:
+    """Labels without a time get the time they arrived (the service's clock)."""
     times = table.column("timestamp")
     if not times.null_count:
         return table
-    now = pa.scalar(datetime.now(UTC), STORED_TYPES[ColumnType.DATETIME])
-    filled = pc.coalesce(times, now)
+    moment = pa.scalar(now or datetime.now(UTC), STORED_TYPES[ColumnType.DATETIME])
+    filled = pc.coalesce(times, moment)
     return table.set_column(table.column_names.index("timestamp"), "timestamp", filled)
 
 
-def read_predictions(body: bytes, kind: str, config: ModelConfig) -> pa.Table:
-    """Prediction rows from a body of ``kind``: ``"json"`` or a columnar media type."""
+def read_predictions(
+    body: bytes, kind: str, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
+    """Prediction rows from a body of ``kind``: ``"json"`` or a columnar media type.
+
+    ``admission`` holds them to the service's bounds (the service always passes them;
+    without, only types are checked).
+
+    Raises
+    ------
+    BadBatchError
+        Naming every refused row and field (the first :data:`MAX_PROBLEMS`).
+    """
     if kind == "json":
-        return predictions_from_json(body, config)
-    return predictions_from_columnar(body, kind, config)
+        return predictions_from_json(body, config, admission=admission)
+    return predictions_from_columnar(body, kind, config, admission=admission)
 
 
-def read_labels(body: bytes, kind: str, config: ModelConfig) -> pa.Table:
+def read_labels(
+    body: bytes, kind: str, config: ModelConfig, *, admission: Admission | None = None
+) -> pa.Table:
     """Label rows from a body of ``kind``: ``"json"`` or a columnar media type."""
     if kind == "json":
-        return labels_from_json(body, config)
-    return labels_from_columnar(body, kind, config)
+        return labels_from_json(body, config, admission=admission)
+    return labels_from_columnar(body, kind, config, admission=admission)

@@ -134,4 +134,25 @@ MIGRATIONS: tuple[str, ...] = (
              ELSE value / nullif(threshold, 0) END)
     WHERE "check" = 'drift' AND "column" IS NOT NULL AND status IN ('passed', 'failed');
     """,
+    """
+    -- retention: end of the newest pruned window per model (see service/pruning.py)
+    ALTER TABLE models ADD COLUMN pruned_until TIMESTAMPTZ;
+    """,
+    """
+    -- idempotency: a hash of each acknowledged body, so a key reused for another body
+    -- is refused (409) instead of dropping its rows; NULL for batches stored before
+    ALTER TABLE ingest_batches ADD COLUMN body_hash VARCHAR;
+    """,
+    """
+    -- ordered delivery: notifications of one receiver and group go out in order, and a
+    -- newer one supersedes those undelivered (see alerts/outbox.py); a notification
+    -- queued before has a group of its own
+    ALTER TABLE outbox ADD COLUMN group_key VARCHAR;
+    UPDATE outbox SET group_key = 'legacy:' || id;
+    ALTER TABLE outbox ADD COLUMN superseded_by BIGINT;
+    ALTER TABLE outbox ADD COLUMN superseded_at TIMESTAMPTZ;
+    -- errors stored before repeated receivers' answers unmasked: keep their status only
+    UPDATE outbox SET last_error = regexp_replace(last_error, '(answered [0-9]+): .*', '\\1', 's')
+    WHERE last_error IS NOT NULL;
+    """,
 )

@@ -20,42 +20,42 @@ backfilled or re-evaluated window behave as on a fresh one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pyarrow as pa
 
 from mlvigil.alerts.grouping import Group, plan_notifications
-from mlvigil.alerts.notifiers import DeliveryError, Notification
+from mlvigil.alerts.notifiers import Notification
+from mlvigil.alerts.outbox import body_of
 from mlvigil.alerts.silences import Silence, muted
-from mlvigil.alerts.state import (
-    Alert,
-    AlertKey,
-    AlertState,
-    Transition,
-    alert_key,
-    evaluate_rules,
-)
-from mlvigil.checks.result import CheckKind, CheckResult
+from mlvigil.alerts.state import Alert, AlertState, alert_key
+from mlvigil.checks.result import CheckKind
 from mlvigil.exceptions import InputError
 from mlvigil.io.tables import open_table
 from mlvigil.profile import DatasetProfile
+from mlvigil.service.admission import Admission
+from mlvigil.service.alert_run import AlertRun
 from mlvigil.service.config import ModelConfig, ServiceConfig
-from mlvigil.service.evaluation import Evaluation, evaluate_window
+from mlvigil.service.delivery import DeliveryWorker
+from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
 from mlvigil.service.reference import Reference, build_reference, conform_reference
 from mlvigil.service.schedule import (
+    MAX_WINDOWS_PER_PASS,
     MAX_WINDOWS_PER_REQUEST,
     due_windows,
     final_at,
     windows_between,
 )
-from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
+from mlvigil.service.store import LABEL_COLUMN, Pruned, Store, WindowRecord
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
@@ -92,15 +92,22 @@ class MonitoringService:
         self._http = httpx.Client(timeout=10.0) if http is None else http
         self.retry = retry or RetryPolicy(initial=1.0, multiplier=2.0, maximum=300.0)
         self.store = Store(config.store, config.models, clock=clock)
+        self.delivery = DeliveryWorker(self.store, config.notifiers, self._http, self.retry, clock)
         self._references: dict[str, Reference | None] = {
             name: _file_reference(model, config.source) for name, model in config.models.items()
         }
         self._evaluating = threading.Lock()
+        self._stopping = threading.Event()
         self.ready = True
+
+    def stop_evaluating(self) -> None:
+        """Have a scheduler pass in progress stop after its current window (on shutdown)."""
+        self._stopping.set()
 
     def close(self) -> None:
         """Close the store (checkpointing it)."""
         self.ready = False
+        self.delivery.close()
         if self._own_http:
             self._http.close()
         self.store.close()
@@ -158,6 +165,10 @@ class MonitoringService:
     def evaluate_due(self) -> int:
         """Evaluate closed windows not yet evaluated, and windows whose labels matured.
 
+        At most :data:`~mlvigil.service.schedule.MAX_WINDOWS_PER_PASS` windows per model
+        (a catch-up goes on at the next pass). A model whose pass fails is logged and
+        skipped until the next pass; the other models are evaluated.
+
         Returns
         -------
         How many windows were evaluated.
@@ -167,57 +178,70 @@ class MonitoringService:
         with self._evaluating:
             alerts = self._alerts()
             for config in self.config.models.values():
-                changes = self.store.changes(config.name)
-                for start, end, known in due_windows(
-                    self.store, config, now, lateness=self.config.lateness, changes=changes
-                ):
-                    evaluation = self._evaluate_one(config, start, end, known)
-                    self._step_alerts(alerts, config.name, evaluation, self.clock())
-                    done += 1
-                if changes:
-                    self.store.clear_changes(config.name, changes[-1].id)
-                if config.retention is not None:
-                    self.store.delete_before(config.name, now - config.retention)
+                try:
+                    done += self._evaluate_model_due(config, now, alerts)
+                except Exception:  # one model's failure must not stop the others
+                    _log.exception(
+                        "evaluating model %r failed; its windows wait for the next pass",
+                        config.name,
+                    )
             self._save_alerts(alerts, self.clock())
         return done
 
-    def _alerts(self) -> _AlertRun:
+    def _evaluate_model_due(self, config: ModelConfig, now: datetime, alerts: AlertRun) -> int:
+        """One model's part of a pass: its due windows, oldest first, up to the budget."""
+        changes = self.store.changes(config.name)
+        since = Admission.around(
+            now, accept=self.config.accept, limits=self.config.limits, retention=config.retention
+        ).earliest
+        due = due_windows(
+            self.store, config, now, lateness=self.config.lateness, changes=changes, since=since
+        )
+        done = 0
+        for start, end, known in due:
+            if done == MAX_WINDOWS_PER_PASS or self._stopping.is_set():
+                return done  # the rest next pass: its changes stay logged until then
+            evaluation = self._evaluate_one(config, start, end, known)
+            self._step_alerts(alerts, config.name, evaluation, self.clock())
+            done += 1
+        if changes:
+            self.store.clear_changes(config.name, changes[-1].id)
+        return done
+
+    def prune(self) -> Pruned:
+        """Delete what is older than its retention (``retention``, and each model's own).
+
+        Once per scheduler pass; never a window whose labels are not final yet, nor an
+        undelivered notification (see :mod:`mlvigil.service.pruning`). A failure is
+        logged, not raised: evaluation and delivery go on, and the next pass retries.
+        """
+        try:
+            with self._evaluating:  # no window is saved while its rows are pruned
+                pruned = self.store.prune(self.clock(), self.config.retention)
+        except Exception:
+            _log.exception("retention pruning failed; retrying at the next pass")
+            return Pruned()
+        if pruned.total:
+            _log.info("retention pruned old rows", extra=asdict(pruned))
+        return pruned
+
+    def _alerts(self) -> AlertRun:
         """The alert states as saved, to advance window by window and save once."""
         saved = self.store.alert_states().values()
-        return _AlertRun({alert_key(data["labels"]): Alert.from_dict(data) for data in saved})
+        return AlertRun({alert_key(data["labels"]): Alert.from_dict(data) for data in saved})
 
     def _step_alerts(
-        self, run: _AlertRun, model: str, evaluation: Evaluation, now: datetime
+        self, run: AlertRun, model: str, evaluation: Evaluation, now: datetime
     ) -> None:
-        """Run the alert rules on ``model``'s latest results; only its alerts advance.
+        """Run the alert rules on what ``evaluation`` changed of ``model``'s results.
 
-        The latest results (the newest window's, and performance from the newest window
-        whose labels are final) are kept up to date in memory from each evaluation, so
-        a backfill of many windows does not read them back from the store every time.
+        An empty window moves only ``no_data``; a window with rows (fresh, backfilled,
+        or with late rows) its data alerts; a final one its performance alerts (see
+        :mod:`mlvigil.service.alert_run`).
         """
-        latest = run.latest.get(model)
-        if latest is None:
-            latest = run.latest[model] = self._latest(model)
-        latest.update(evaluation.results, evaluation.window)
-        previous = {k: a for k, a in run.states.items() if a.labels.get("model") == model}
-        results = [*latest.rows, *latest.performance]
-        states, transitions = evaluate_rules(self.config.rules, results, previous, now)
-        run.states = {**{k: a for k, a in run.states.items() if k not in previous}, **states}
-        run.transitions.extend(transitions)
-        run.stepped = True
+        run.step(self.config.rules, self.store, model, evaluation, now)
 
-    def _latest(self, model: str) -> _Latest:
-        windows = self.store.windows(model)
-        finals = [w.start for w in windows if w.labels_final]
-        rows = self.store.latest_results(model)
-        return _Latest(
-            windows[-1].start if windows else None,
-            [r for r in rows if r.check is not CheckKind.PERFORMANCE],
-            finals[-1] if finals else None,
-            [r for r in rows if r.check is CheckKind.PERFORMANCE],
-        )
-
-    def _save_alerts(self, run: _AlertRun, now: datetime) -> None:
+    def _save_alerts(self, run: AlertRun, now: datetime) -> None:
         """Save the states and transitions of a run, and plan their notifications.
 
         Once per pass, not per window: a backfill of many windows writes once.
@@ -239,13 +263,21 @@ class MonitoringService:
                 extra={"alert": dict(transition.alert.labels), **transition.alert.annotations},
             )
 
-    def flush_groups(self) -> None:
-        """Queue the notifications of alert groups whose wait or interval is over."""
+    def flush_groups(self, *, wait: bool = True) -> None:
+        """Queue the notifications of alert groups whose wait or interval is over.
+
+        With ``wait=False`` (the delivery worker), skip it while windows are being
+        evaluated: the pass queues its own notifications when it ends.
+        """
         if self.config.route is None:
             return  # no receivers: nothing to queue, and no store reads every tick
-        with self._evaluating:
+        if not self._evaluating.acquire(blocking=wait):
+            return
+        try:
             alerts = [Alert.from_dict(data) for data in self.store.alert_states().values()]
             self._notify(self.clock(), alerts)
+        finally:
+            self._evaluating.release()
 
     def _notify(
         self,
@@ -279,18 +311,8 @@ class MonitoringService:
                 audible=audible,
                 send_resolved=self.config.send_resolved.__contains__,
             )
-            notifications = [
-                (
-                    out.receiver,
-                    {
-                        "receiver": out.receiver,
-                        "group_labels": out.group_labels,
-                        "external_url": self.config.external_url,
-                        "alerts": [a.to_dict() for a in out.alerts],
-                    },
-                )
-                for out in outgoing
-            ]
+            external_url = self.config.external_url
+            notifications = [(out.receiver, body_of(out, external_url)) for out in outgoing]
         group_states = {group_id: group.to_dict() for group_id, group in groups.items()}
         if states is None and not notifications and group_states == saved_groups:
             return  # nothing changed: spare the store a write every tick
@@ -299,36 +321,15 @@ class MonitoringService:
     def deliver_due(self) -> int:
         """Queue due group notifications, then send what is due; failures retry with backoff.
 
+        Receiver after receiver, in this thread; the scheduler delivers in a worker of
+        its own instead (:mod:`mlvigil.service.delivery`).
+
         Returns
         -------
         How many were delivered.
         """
         self.flush_groups()
-        now = self.clock()
-        delivered = 0
-        for notification_id, receiver, body, attempts in self.store.due_notifications(now):
-            notifier = self.config.notifiers.get(receiver)
-            if notifier is None:  # the receiver was removed from the configuration
-                self.store.retry_later(notification_id, now + timedelta(days=1), "no receiver")
-                continue
-            notification = Notification(
-                receiver,
-                [Alert.from_dict(a) for a in body["alerts"]],
-                body["group_labels"],
-                body["external_url"],
-            )
-            try:
-                notifier.send(notification, self._http)
-            except DeliveryError as error:
-                delay = self.retry.delay(attempts) if error.transient else 86_400.0
-                self.store.retry_later(notification_id, now + timedelta(seconds=delay), str(error))
-                _log.warning(
-                    "notification to %s failed (attempt %d): %s", receiver, attempts + 1, error
-                )
-                continue
-            self.store.mark_delivered(notification_id, now)
-            delivered += 1
-        return delivered
+        return self.delivery.deliver_due()
 
     def send_test(self, receiver: str) -> None:
         """Send a test notification to ``receiver`` now, bypassing rules and the outbox.
@@ -355,7 +356,8 @@ class MonitoringService:
             None,
             {"summary": "Test notification from mlvigil: this receiver is reachable."},
         )
-        notifier.send(Notification(receiver, [alert], {}, self.config.external_url), self._http)
+        test = Notification(receiver, [alert], {}, self.config.external_url, f"test-{uuid4().hex}")
+        notifier.send(test, self._http)
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts pending or firing now, each saying whether a silence mutes it."""
@@ -413,11 +415,26 @@ class MonitoringService:
     def _evaluate_one(
         self, config: ModelConfig, start: datetime, end: datetime, known: WindowRecord | None
     ) -> Evaluation:
-        """Evaluate one window and save it as its next revision."""
+        """Evaluate one window and save it as its next revision.
+
+        A window that cannot be evaluated (its rows unreadable, its reference failing)
+        is saved with one ``error`` result saying so; the traceback goes to the log.
+        """
         seen = self.store.mark_evaluating(config.name, end)
-        reference = self.reference(config.name)
         now = self.clock()
-        evaluation = evaluate_window(config, self.store, start, end, reference=reference, now=now)
+        try:
+            reference = self.reference(config.name)
+            evaluation = evaluate_window(
+                config, self.store, start, end, reference=reference, now=now
+            )
+        except Exception as error:  # isolated: the next windows and models go on
+            _log.exception("window %s of model %r failed", start.isoformat(), config.name)
+            rows, labelled = (known.rows, known.labelled) if known else (0, 0)
+            evaluation = Evaluation(
+                WindowRecord(start, end, rows, labelled, now, labels_final=False),
+                None,
+                (failure(CheckKind.VOLUME, "row_count", "evaluating the window", error),),
+            )
         window = evaluation.window
         first = now if known is None else known.first_evaluated_at or known.evaluated_at
         late_rows = late_labels = 0
@@ -439,7 +456,7 @@ class MonitoringService:
             replace(r, model=config.name, window_start=start, window_end=end, timestamp=now)
             for r in evaluation.results
         )
-        evaluation = replace(evaluation, window=window, results=results)
+        evaluation = replace(evaluation, window=window, results=results, previous=known)
         self.store.save_window(config.name, window, evaluation.profile, evaluation.results)
         _log.info(
             "window evaluated",
@@ -478,52 +495,37 @@ class MonitoringService:
         return build_reference(config, pa.table(columns), where=where)
 
     async def run_scheduler(self, tick: float = 1.0) -> None:
-        """Evaluate due windows and deliver notifications, until cancelled.
+        """Evaluate due windows, and deliver notifications in a worker of their own.
 
-        Windows are evaluated every ``evaluation_interval``; notifications are queued
-        and sent every ``tick`` seconds, since group waits and retries fall due between
-        evaluations.
+        Windows are evaluated every ``evaluation_interval``. The delivery worker queues
+        and sends notifications every ``tick`` seconds, since group waits and retries
+        fall due between evaluations, one lane per receiver: a slow receiver delays
+        neither evaluation nor the other receivers. Both run until cancelled.
         """
+        delivery = asyncio.create_task(
+            self.delivery.run(tick, before=lambda: self.flush_groups(wait=False))
+        )
+        try:
+            await self._evaluation_loop(tick)
+        finally:
+            delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
+
+    async def _evaluation_loop(self, tick: float) -> None:
         interval = self.config.evaluation_interval.total_seconds()
         next_evaluation = time.monotonic()
         while True:
             try:
                 if time.monotonic() >= next_evaluation:
                     next_evaluation = time.monotonic() + interval
-                    await asyncio.to_thread(self.evaluate_due)
-                await asyncio.to_thread(self.deliver_due)
+                    try:
+                        await asyncio.to_thread(self.evaluate_due)
+                    finally:  # retention goes on even when an evaluation fails
+                        await asyncio.to_thread(self.prune)
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(min(tick, interval))
-
-
-@dataclass
-class _Latest:
-    """A model's current results: its newest window's, and the newest final performance."""
-
-    start: datetime | None
-    rows: list[CheckResult]
-    final_start: datetime | None
-    performance: list[CheckResult]
-
-    def update(self, results: Sequence[CheckResult], window: WindowRecord) -> None:
-        """Take in the results of a window just evaluated."""
-        if self.start is None or window.start >= self.start:
-            self.start = window.start
-            self.rows = [r for r in results if r.check is not CheckKind.PERFORMANCE]
-        if window.labels_final and (self.final_start is None or window.start >= self.final_start):
-            self.final_start = window.start
-            self.performance = [r for r in results if r.check is CheckKind.PERFORMANCE]
-
-
-@dataclass
-class _AlertRun:
-    """Alert states being advanced over a pass of evaluations, saved at its end."""
-
-    states: dict[AlertKey, Alert]
-    transitions: list[Transition] = field(default_factory=list)
-    stepped: bool = False
-    latest: dict[str, _Latest] = field(default_factory=dict)
 
 
 class UnknownReceiverError(InputError):

@@ -9,6 +9,7 @@ the service uses, after defaults and secrets are resolved)::
       results_page_size: 10000        # rows per page of /results (default and maximum)
       header_timeout: 10s             # a client must send its headers within this
       body_timeout: 30s               # ... and its body within this
+      shutdown_timeout: 20s           # on SIGTERM, requests in flight get this long
     accept:
       max_age: 30d                    # rows older than this (or the model's retention)
       max_future: 5m                  # rows further ahead than this are rejected
@@ -34,7 +35,7 @@ the service uses, after defaults and secrets are resolved)::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -62,6 +63,7 @@ class LimitsModel(_Strict):
     results_page_size: int = Field(default=10_000, ge=1, le=1_000_000)
     header_timeout: Duration = timedelta(seconds=10)
     body_timeout: Duration = timedelta(seconds=30)
+    shutdown_timeout: Duration = timedelta(seconds=20)
 
 
 class AcceptModel(_Strict):
@@ -116,6 +118,7 @@ class Limits:
     results_page_size: int = 10_000
     header_timeout: timedelta = timedelta(seconds=10)
     body_timeout: timedelta = timedelta(seconds=30)
+    shutdown_timeout: timedelta = timedelta(seconds=20)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ class Token:
     """A credential with its secret read: compare secrets in constant time."""
 
     name: str
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or a traceback's locals
     scopes: frozenset[Scope]
 
 

@@ -4,10 +4,17 @@ Time windows are aligned to the Unix epoch; row-counted windows close when full,
 with the rows they have once none arrived for their idle time (or when asked). A window
 is due when it closed and was never evaluated, when logged data changed it since its
 last evaluation, or when its labels became final.
+
+The calendar is walked lazily, oldest first, from the model's first row but never from
+before ``since`` (the oldest time ingest accepts, :mod:`mlvigil.service.admission`):
+the scheduler takes as many due windows as it evaluates in a pass
+(:data:`MAX_WINDOWS_PER_PASS`) and goes on from there at the next, so no row, however
+old (one stored before its time was bounded), makes it list centuries of windows.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +25,7 @@ from mlvigil.service.store import Store
 from mlvigil.service.windows import DataChange, WindowRecord
 
 __all__ = [
+    "MAX_WINDOWS_PER_PASS",
     "MAX_WINDOWS_PER_REQUEST",
     "closed_windows",
     "due_windows",
@@ -27,6 +35,9 @@ __all__ = [
 
 #: Most windows one evaluate request may cover (a backfill goes in several requests).
 MAX_WINDOWS_PER_REQUEST = 1_000
+#: Most windows of one model the scheduler evaluates in a pass; a catch-up goes on at
+#: the next pass, so a pass (which holds evaluation) stays short for every model.
+MAX_WINDOWS_PER_PASS = 100
 
 
 def final_at(config: ModelConfig, window: WindowRecord) -> datetime:
@@ -40,18 +51,28 @@ def final_at(config: ModelConfig, window: WindowRecord) -> datetime:
 
 
 def closed_windows(
-    store: Store, config: ModelConfig, now: datetime, *, lateness: timedelta, partial: bool = False
+    store: Store,
+    config: ModelConfig,
+    now: datetime,
+    *,
+    lateness: timedelta,
+    partial: bool = False,
+    since: datetime | None = None,
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Every window from the model's first prediction that has closed by ``now``.
+    """Every window from the model's first prediction that has closed by ``now``, lazily.
 
     A row-counted window closes when full, or (``partial``, or after the window's
-    idle time without a new row) with the rows it has.
+    idle time without a new row) with the rows it has. Time windows before ``since``
+    are not walked.
     """
     span = store.data_range(config.name)
     if span is None:
         return
+    first = max(span[0], since) if since is not None else span[0]
     if config.window is not None:
-        window_start, _ = window_bounds(span[0], config.window)
+        # Pruned windows are not walked again (only rows of a reference may predate them).
+        pruned = store.pruned_until(config.name)
+        window_start, _ = window_bounds(max(first, pruned or first), config.window)
         while window_start + config.window + lateness <= now:
             yield window_start, window_start + config.window
             window_start += config.window
@@ -59,7 +80,7 @@ def closed_windows(
     assert config.window_rows is not None
     known = store.windows(config.name)
     yield from ((w.start, w.end) for w in known)
-    window_start = known[-1].end if known else span[0]
+    window_start = known[-1].end if known else first
     if not partial:
         received = store.last_received(config.name)
         partial = received is not None and now - received >= config.window_idle
@@ -78,20 +99,28 @@ def due_windows(
     *,
     lateness: timedelta,
     changes: list[DataChange],
+    since: datetime | None = None,
 ) -> Iterator[tuple[datetime, datetime, WindowRecord | None]]:
-    """Windows to evaluate now, oldest first, with their last evaluation if any."""
+    """Windows to evaluate now, oldest first, with their last evaluation if any.
+
+    Lazy: the evaluated windows that are due again (changed by data, labels final) are
+    merged with the closed windows never evaluated, walked from ``since`` or the first
+    row; take as many as a pass evaluates.
+    """
     evaluated = {w.start: w for w in store.windows(config.name)}
-    closed = dict(closed_windows(store, config, now, lateness=lateness))
     # Windows evaluated early (through the API) are due when data changes them too.
-    closed.update({w.start: w.end for w in evaluated.values()})
-    for start in sorted(closed):
-        end, known = closed[start], evaluated.get(start)
-        if (
-            known is None
-            or any(change.concerns(known) for change in changes)
-            or (not known.labels_final and now >= final_at(config, known))
-        ):
-            yield start, end, known
+    again = (
+        (w.start, w.end, w)
+        for w in sorted(evaluated.values(), key=lambda w: w.start)
+        if any(change.concerns(w) for change in changes)
+        or (not w.labels_final and now >= final_at(config, w))
+    )
+    fresh = (
+        (start, end, None)
+        for start, end in closed_windows(store, config, now, lateness=lateness, since=since)
+        if start not in evaluated
+    )
+    yield from heapq.merge(again, fresh, key=lambda due: due[0])
 
 
 def windows_between(

@@ -17,6 +17,9 @@ Tables, created by numbered migrations (``schema_migrations`` records what ran):
   one is an index lookup (a filter on ``windows`` would scan every profile);
 - ``results``: the :class:`~mlvigil.checks.result.CheckResult` rows of every window.
 
+Every table keeps its rows for its retention (:meth:`Store.prune`, in
+:mod:`mlvigil.service.pruning`).
+
 Every write is one transaction; a method returns only after DuckDB committed it, so
 an acknowledged write survives the process being killed.
 """
@@ -24,27 +27,36 @@ an acknowledged write survives the process being killed.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from mlvigil.checks.details import typed_details
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity, plain_details
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
-from mlvigil.service.change_log import ChangeLog
+from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutcome
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.migrations import MIGRATIONS
+from mlvigil.service.pruning import Pruned, Pruning
+from mlvigil.service.row_writes import LabelOutcome, RowWrites
 from mlvigil.service.store_base import quote, utc
-from mlvigil.service.windows import DataChange, WindowRecord
+from mlvigil.service.windows import DataChange, WindowRecord, profile_key
 
-__all__ = ["LABEL_COLUMN", "DataChange", "LabelOutcome", "Store", "WindowRecord", "quote"]
+__all__ = [
+    "LABEL_COLUMN",
+    "DataChange",
+    "IdempotencyConflictError",
+    "LabelOutcome",
+    "PredictionOutcome",
+    "Pruned",
+    "Store",
+    "WindowRecord",
+    "quote",
+]
 
 _SQL_TYPES = {
     ColumnType.NUMERICAL: "DOUBLE",
@@ -58,16 +70,7 @@ _SQL_TYPES = {
 LABEL_COLUMN = "__label"
 
 
-@dataclass(frozen=True)
-class LabelOutcome:
-    """What a label batch did."""
-
-    stored: int
-    unknown_ids: int
-    duplicate: bool = False
-
-
-class Store(ChangeLog):
+class Store(RowWrites, Pruning):
     """The DuckDB store of one service.
 
     Parameters
@@ -93,6 +96,7 @@ class Store(ChangeLog):
         self._layout = {
             name: self._column_layout(table) for name, (table, _) in self._tables.items()
         }
+        self._newest = {}  # latest prediction time per model, read at its first insert
         # End of each model's latest evaluated window: data timed before it concerns an
         # evaluated window and is logged as a change (see ``mark_evaluating``).
         self._evaluated_until: dict[str, datetime | None] = {
@@ -180,95 +184,6 @@ class Store(ChangeLog):
 
     # -- writes ------------------------------------------------------------------
 
-    def insert_predictions(
-        self, model: str, table: pa.Table, *, idempotency_key: str | None = None
-    ) -> tuple[int, bool]:
-        """Store prediction rows (columns named as in the schema), committed on return.
-
-        Returns
-        -------
-        The rows stored, and whether the batch was a repeat of an acknowledged one
-        (same idempotency key), in which case nothing was stored again.
-        """
-        predictions, _ = self._tables[model]
-        rows = self._in_table_order(model, table)
-        times = pc.min_max(rows.column(self.models[model].schema.timestamp))
-        with self._transaction() as cursor:
-            if self._seen(cursor, model, "predictions", idempotency_key, table.num_rows):
-                return 0, True
-            # The relation API skips the SQL planner: a one-row batch commits in about
-            # half the time of INSERT ... SELECT from a registered table.
-            cursor.from_arrow(rows).insert_into(predictions)
-            self._log_change(
-                cursor, model, "predictions", times["min"].as_py(), times["max"].as_py(), len(rows)
-            )
-        return table.num_rows, False
-
-    def _in_table_order(self, model: str, table: pa.Table) -> pa.Table:
-        """``table`` with every stored column, in the table's order, stamped now."""
-        now = pa.scalar(self.clock(), pa.timestamp("us", tz="UTC"))
-        size = table.num_rows
-        arrays = []
-        for name, arrow_type in self._layout[model]:
-            if name == "received_at":
-                arrays.append(pa.repeat(now, size))
-            elif name in table.column_names:
-                arrays.append(table.column(name).cast(arrow_type))
-            else:
-                arrays.append(pa.nulls(size, arrow_type))
-        return pa.table(arrays, names=[name for name, _ in self._layout[model]])
-
-    def insert_labels(
-        self, model: str, table: pa.Table, *, idempotency_key: str | None = None
-    ) -> LabelOutcome:
-        """Store labels (columns ``id``, ``label``, ``timestamp``); a newer label replaces."""
-        predictions, labels = self._tables[model]
-        schema = self.models[model].schema
-        id_column, time_column = quote(schema.id), quote(schema.timestamp)
-        with self._transaction() as cursor:
-            if self._seen(cursor, model, "labels", idempotency_key, table.num_rows):
-                return LabelOutcome(0, 0, duplicate=True)
-            cursor.register("incoming", table)
-            # One join says which ids are unknown and which predictions the labels concern.
-            row = cursor.execute(
-                f"SELECT count(*) FILTER (WHERE p.{id_column} IS NULL), min(p.{time_column}), "
-                f"max(p.{time_column}) FROM incoming i "
-                f"LEFT JOIN {predictions} p ON p.{id_column} = i.id"
-            ).fetchone()
-            cursor.execute(
-                f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at) "
-                "SELECT id, label, timestamp, ? FROM incoming",
-                [self.clock()],
-            )
-            cursor.unregister("incoming")
-            unknown, first_at, last_at = row if row else (0, None, None)
-            self._log_change(
-                cursor,
-                model,
-                "labels",
-                utc(first_at) if first_at else None,
-                utc(last_at) if last_at else None,
-                table.num_rows,
-            )
-        return LabelOutcome(table.num_rows, int(unknown or 0))
-
-    def _seen(
-        self, cursor: duckdb.DuckDBPyConnection, model: str, kind: str, key: str | None, rows: int
-    ) -> bool:
-        if key is None:
-            return False
-        known = cursor.execute(
-            "SELECT 1 FROM ingest_batches WHERE model = ? AND kind = ? AND idempotency_key = ?",
-            [model, kind, key],
-        ).fetchone()
-        if known:
-            return True
-        cursor.execute(
-            "INSERT INTO ingest_batches (model, kind, idempotency_key, rows) VALUES (?, ?, ?, ?)",
-            [model, kind, key, rows],
-        )
-        return False
-
     def save_window(
         self,
         model: str,
@@ -322,7 +237,7 @@ class Store(ChangeLog):
                     window.changes_seen,
                 ],
             )
-            key = _profile_key(model, start)
+            key = profile_key(model, start)
             cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
             if profile is not None:
                 cursor.execute("INSERT INTO window_profiles VALUES (?, ?)", [key, profile])
@@ -334,23 +249,6 @@ class Store(ChangeLog):
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-
-    def delete_before(self, model: str, cutoff: datetime) -> int:
-        """Delete predictions (and labels) older than ``cutoff``; windows and results stay.
-
-        Returns
-        -------
-        How many predictions were deleted.
-        """
-        predictions, labels = self._tables[model]
-        column = quote(self.models[model].schema.timestamp)
-        with self._transaction() as cursor:
-            row = cursor.execute(
-                f"SELECT count(*) FROM {predictions} WHERE {column} < ?", [cutoff]
-            ).fetchone()
-            cursor.execute(f"DELETE FROM {predictions} WHERE {column} < ?", [cutoff])
-            cursor.execute(f"DELETE FROM {labels} WHERE timestamp < ?", [cutoff])
-        return int(row[0]) if row else 0
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
@@ -457,7 +355,7 @@ class Store(ChangeLog):
         """The stored profile of the window starting at ``start``."""
         row = self._read(
             "SELECT profile FROM window_profiles WHERE window_key = ?",
-            [_profile_key(model, start)],
+            [profile_key(model, start)],
         ).fetchone()
         return bytes(row[0]) if row and row[0] is not None else None
 
@@ -471,11 +369,15 @@ class Store(ChangeLog):
         end: datetime | None = None,
         latest_only: bool = False,
         labels_final: bool = False,
+        after: tuple[datetime, int] | None = None,
+        limit: int | None = None,
     ) -> list[CheckResult]:
         """Stored results, oldest window first, stamped with their model and window.
 
         ``latest_only`` keeps the most recent evaluated window; with ``labels_final``,
-        the most recent one whose labels have matured.
+        the most recent one whose labels have matured. A page: at most ``limit`` rows,
+        ``after`` ``(window_start, n)`` those of windows from ``window_start`` on, less
+        the first ``n`` (of that window, given on earlier pages).
         """
         where = ["model = ?"]
         params: list[Any] = [model]
@@ -494,11 +396,17 @@ class Store(ChangeLog):
                 f"window_start = (SELECT max(window_start) FROM windows WHERE model = ?{final})"
             )
             params.append(model)
+        if after is not None:
+            where.append("window_start >= ?")
+            params.append(after[0])
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        page += f" OFFSET {int(after[1])}" if after is not None else ""
         cursor = self._read(
             'SELECT window_start, window_end, "check", metric, "column", value, threshold, '
             "status, severity, message, details, evaluated_at, segment, score FROM results WHERE "
             + " AND ".join(where)
-            + ' ORDER BY window_start, "check", metric, "column", segment NULLS FIRST',
+            + ' ORDER BY window_start, "check", metric, "column", segment NULLS FIRST, rowid'
+            + page,
             params,
         )
         return [_result(model, row) for row in cursor.fetchall()]
@@ -519,7 +427,6 @@ class Store(ChangeLog):
         return rows
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SQL_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
 _ARROW_TYPES = {
     "DOUBLE": pa.float64(),
@@ -535,11 +442,6 @@ def _same_type(have: str, want: str) -> bool:
 
 def _number(value: float | None) -> float | None:
     return None if value is None or value != value else float(value)
-
-
-def _profile_key(model: str, start: datetime) -> str:
-    """Key of a window's profile: as ``model || '|' || epoch_us(window_start)`` in SQL."""
-    return f"{model}|{(start - _EPOCH) // timedelta(microseconds=1)}"
 
 
 def _result(model: str, row: tuple[Any, ...]) -> CheckResult:

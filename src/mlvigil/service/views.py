@@ -20,6 +20,7 @@ from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.report import ReportData, column_distribution, distributions, render_report
 from mlvigil.service.monitor import MonitoringService
+from mlvigil.service.startup_checks import format_duration
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
 
 __all__ = [
@@ -292,6 +293,11 @@ def _profiles(
     profile = reference.profile
     current = service.window_profile(model, record.start)
     if current is None:
+        if record.rows:  # pruned: profiles are kept for retention.profiles
+            raise InputError(
+                f"the profile of the window starting {record.start.isoformat()} was deleted "
+                f"after retention.profiles ({format_duration(service.config.retention.profiles)})"
+            )
         raise InputError(f"the window starting {record.start.isoformat()} holds no rows")
     return profile, current
 

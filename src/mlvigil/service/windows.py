@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["DataChange", "WindowRecord"]
+__all__ = ["DataChange", "WindowRecord", "profile_key"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def profile_key(model: str, start: datetime) -> str:
+    """Key of a window's profile: as ``model || '|' || epoch_us(window_start)`` in SQL.
+
+    Examples
+    --------
+    >>> profile_key("credit", datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
+    'credit|1000000'
+    """
+    return f"{model}|{(start - _EPOCH) // timedelta(microseconds=1)}"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ Renderer = Literal["json", "console", "auto"]
 _HANDLER_NAME = "mlvigil"
 # Servers that install their own handlers; their records are routed through ours.
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
+# HTTP clients that log every request's full URL at INFO (webhook secrets are in URLs):
+# only their warnings and errors are written, through the same chain and redactor.
+CLIENT_LOGGERS = ("httpx", "httpcore", "urllib3")
 _DEFAULT_REDACTOR = Redactor()
 
 
@@ -59,6 +62,7 @@ def configure_logging(
     redactor: Redactor | None = _DEFAULT_REDACTOR,
     stream: TextIO | None = None,
     capture_loggers: Iterable[str] = SERVER_LOGGERS,
+    quiet_loggers: Iterable[str] = CLIENT_LOGGERS,
 ) -> None:
     """Send structlog and stdlib logging through one chain to ``stream``.
 
@@ -80,6 +84,10 @@ def configure_logging(
     capture_loggers
         Loggers whose own handlers are removed so their records come out in the same
         format (uvicorn and gunicorn by default).
+    quiet_loggers
+        Loggers that write only warnings and above whatever ``level`` says (the HTTP
+        clients ``httpx``, ``httpcore`` and ``urllib3`` by default, which log each
+        request's URL, secrets in webhook paths included).
 
     Examples
     --------
@@ -125,6 +133,10 @@ def configure_logging(
     _remove_own_handler(root)
     root.addHandler(handler)
     root.setLevel(level)
+    numeric = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    floor = max(logging.WARNING, numeric if isinstance(numeric, int) else logging.WARNING)
+    for name in quiet_loggers:
+        logging.getLogger(name).setLevel(floor)
     for name in capture_loggers:
         captured = logging.getLogger(name)
         if captured.handlers:  # a logger switched off (no handlers) stays off

@@ -216,15 +216,18 @@ class PredictionLogger:
         *,
         client: httpx.Client | None = None,
         headers: Mapping[str, str] | None = None,
+        token: str | None = None,
         **options: Any,
     ) -> PredictionLogger:
         """A logger posting batches to the mlvigil service at ``url``.
 
-        ``options`` are the constructor's keyword arguments.
+        ``token`` is the service token (``ingest`` scope; default ``$MLVIGIL_TOKEN``, see
+        :class:`~mlvigil.telemetry.sinks.HttpSink`). ``options`` are the constructor's
+        keyword arguments.
         """
         from mlvigil.telemetry.sinks import HttpSink
 
-        return cls(HttpSink(url, client=client, headers=headers), **options)
+        return cls(HttpSink(url, client=client, headers=headers, token=token), **options)
 
     @classmethod
     def to_parquet(cls, directory: str | Path, **options: Any) -> PredictionLogger:
@@ -543,17 +546,18 @@ def create_prediction_logger(
     *,
     service_url: str | None = None,
     directory: str | Path | None = None,
+    token: str | None = None,
     **options: Any,
 ) -> PredictionLogger:
     """The prediction logger a deployment's environment asks for.
 
     Sends to the mlvigil service at ``service_url`` (or ``$MLVIGIL_URL``) when one is
-    given; otherwise writes Parquet under ``directory`` (or
-    ``$MLVIGIL_PREDICTION_LOG_DIR``, default ``./predictions``). ``options`` are the
-    :class:`PredictionLogger` keyword arguments.
+    given, with ``token`` (or ``$MLVIGIL_TOKEN``); otherwise writes Parquet under
+    ``directory`` (or ``$MLVIGIL_PREDICTION_LOG_DIR``, default ``./predictions``).
+    ``options`` are the :class:`PredictionLogger` keyword arguments.
     """
     url = service_url or os.environ.get(SERVICE_URL_ENV)
     if url:
-        return PredictionLogger.to_service(url, **options)
+        return PredictionLogger.to_service(url, token=token, **options)
     target = directory or os.environ.get(LOG_DIR_ENV) or "predictions"
     return PredictionLogger.to_parquet(target, **options)

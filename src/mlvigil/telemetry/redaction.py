@@ -14,6 +14,10 @@ Card numbers are 13–19 digits, optionally grouped by single spaces or dashes, 
 whether or not they pass the Luhn check (a mistyped card number is still personal).
 Numbers that are not strings (latencies, counts, epoch timestamps) are left alone
 unless their key is a PII key.
+
+The ``url`` pattern (not on by default; the monitoring service turns it on) keeps a
+URL's scheme and host and masks the rest: webhook URLs carry their secret in the path
+(Slack's ``/services/T…/B…/…``) or the query (``?token=``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from mlvigil.exceptions import ConfigError
@@ -63,7 +67,20 @@ DEFAULT_PII_KEYS = frozenset(
 )
 """Field names redacted by default (compared ignoring case, ``-`` and ``_``)."""
 
-_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+_URL = re.compile(
+    r"\b(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^\s/?#@\"'<>]*@)?"
+    r"(?P<host>[^\s/?#\"'<>]+)(?P<rest>[/?#][^\s\"'<>]*)?"
+)
+
+
+def _masked_url(match: re.Match[str]) -> str:
+    kept = match["scheme"] + match["host"]
+    hidden = match["user"] or (match["rest"] or "/") != "/"
+    return kept + "/[REDACTED]" if hidden else kept
+
+
+Replacement = str | Callable[[re.Match[str]], str]
+_PATTERNS: dict[str, tuple[re.Pattern[str], Replacement]] = {
     "email": (
         re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
         "[EMAIL]",
@@ -77,14 +94,15 @@ _PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
         ),
         "[PHONE]",
     ),
+    "url": (_URL, _masked_url),
 }
 """Pattern name → (regex, replacement), applied in this order."""
 
-PatternName = Literal["email", "card", "ssn", "phone"]
+PatternName = Literal["email", "card", "ssn", "phone", "url"]
 _DEFAULT_PATTERNS: tuple[PatternName, ...] = ("email", "card", "ssn", "phone")
 
 
-def _compile(patterns: Iterable[str]) -> tuple[tuple[re.Pattern[str], str], ...]:
+def _compile(patterns: Iterable[str]) -> tuple[tuple[re.Pattern[str], Replacement], ...]:
     chosen = tuple(patterns)
     unknown = [name for name in chosen if name not in _PATTERNS]
     if unknown:
@@ -101,11 +119,13 @@ def redact_text(text: str, patterns: Iterable[PatternName] = _DEFAULT_PATTERNS) 
     'mail [EMAIL], card [CARD], ssn [SSN]'
     >>> redact_text("trace 4bf92f3577b34da6a3ce929d0e0e4736 at 2026-11-24T19:22:12Z")
     'trace 4bf92f3577b34da6a3ce929d0e0e4736 at 2026-11-24T19:22:12Z'
+    >>> redact_text("POST https://hooks.slack.com/services/T0/B1/xyz?token=abc", ["url"])
+    'POST https://hooks.slack.com/[REDACTED]'
     """
     return _apply(text, _compile(patterns))
 
 
-def _apply(text: str, compiled: tuple[tuple[re.Pattern[str], str], ...]) -> str:
+def _apply(text: str, compiled: tuple[tuple[re.Pattern[str], Replacement], ...]) -> str:
     for regex, replacement in compiled:
         text = regex.sub(replacement, text)
     return text

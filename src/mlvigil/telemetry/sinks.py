@@ -34,6 +34,8 @@ from mlvigil.telemetry.records import (
 
 _R = TypeVar("_R")
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
+#: The environment variable holding the service token the sink sends by default.
+TOKEN_ENV = "MLVIGIL_TOKEN"
 _RESERVED_COLUMNS = ("id", "timestamp", "model_version", "prediction", "score", "latency_ms")
 
 
@@ -79,7 +81,12 @@ class HttpSink:
     timeout
         Seconds per request when the sink creates the client.
     headers
-        Extra headers on every request (e.g. ``Authorization``).
+        Extra headers on every request.
+    token
+        The service token (a token with the ``ingest`` scope), sent as
+        ``Authorization: Bearer``; by default ``$MLVIGIL_TOKEN``, when set. A service
+        with tokens refuses batches without one (401), and the logger drops them,
+        counted as rejected and logged with the reason.
     """
 
     def __init__(
@@ -89,11 +96,14 @@ class HttpSink:
         client: httpx.Client | None = None,
         timeout: float = 10.0,
         headers: Mapping[str, str] | None = None,
+        token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._own_client = client is None
         self._client = httpx.Client(timeout=timeout) if client is None else client
-        self._headers = {"Content-Type": "application/json", **(headers or {})}
+        secret = (os.environ.get(TOKEN_ENV, "") if token is None else token).strip()
+        bearer = {"Authorization": f"Bearer {secret}"} if secret else {}
+        self._headers = {"Content-Type": "application/json", **bearer, **(headers or {})}
 
     def write_predictions(self, records: Sequence[PredictionRecord]) -> None:
         """Post one model's prediction records."""
@@ -141,6 +151,8 @@ class HttpSink:
         message = f"POST {url} answered {status}: {response.text[:500]}"
         if status in _TRANSIENT_STATUS or status >= 500:
             raise TransientSinkError(message)
+        if status in (401, 403):
+            message += f" (give the logger a token with the ingest scope: token= or ${TOKEN_ENV})"
         raise RejectedBatchError(message)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 
 from mlvigil.alerts.notifiers import DeliveryError
 from mlvigil.exceptions import InputError
@@ -21,6 +22,38 @@ from mlvigil.service.api_models import (
 from mlvigil.service.errors import error_responses
 from mlvigil.service.monitor import MonitoringService, UnknownReceiverError, UnknownSilenceError
 from mlvigil.service.routes.common import utc
+
+
+def check_lengths(request: SilenceRequest, limit: int) -> None:
+    """Refuse (422, as a too long field) text over ``limits.max_string_length``.
+
+    Silences are stored and listed to everyone who reads them: a 10 MB comment would be
+    served again with every list.
+
+    Raises
+    ------
+    RequestValidationError
+        Naming each field too long, its length and the limit.
+    """
+    fields = [
+        (("body", "created_by"), request.created_by),
+        (("body", "comment"), request.comment),
+        *((("body", "matchers", label), label) for label in request.matchers),
+        *((("body", "matchers", label), value) for label, value in request.matchers.items()),
+    ]
+    problems = [
+        {
+            "loc": where,
+            "msg": f"{len(text)} characters; at most {limit} are accepted "
+            "(limits.max_string_length)",
+            "type": "string_too_long",
+            "ctx": {"max_length": limit},
+        }
+        for where, text in fields
+        if len(text) > limit
+    ]
+    if problems:
+        raise RequestValidationError(problems)
 
 
 def router(service: MonitoringService) -> APIRouter:
@@ -60,6 +93,7 @@ def router(service: MonitoringService) -> APIRouter:
     @routes.post("/api/v1/silences", status_code=201, responses=error_responses(InputError))
     async def add_silence(request: SilenceRequest) -> SilenceBody:
         """Mute notifications of alerts matching ``matchers`` for ``duration``."""
+        check_lengths(request, service.config.limits.max_string_length)
         silence = await run_in_threadpool(
             lambda: service.add_silence(
                 request.matchers,

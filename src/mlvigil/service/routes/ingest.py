@@ -1,13 +1,15 @@
 """Ingest: predictions and labels (JSON, Arrow IPC or Parquet), and evaluating windows now.
 
 A 2xx on an ingest endpoint means the rows are committed to the store. A batch with a bad
-record is rejected whole (422, naming row and field; see :mod:`mlvigil.service.ingest`).
+record is rejected whole (422, naming row and field; see :mod:`mlvigil.service.ingest`),
+its rows counted by reason; an idempotency key reused for another body is a 409.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,12 +23,20 @@ from mlvigil.service.api_models import (
     LabelsStored,
     PredictionsStored,
 )
-from mlvigil.service.errors import BodyTooLargeError, UnsupportedMediaError, error_responses
+from mlvigil.service.errors import (
+    BodyTimeoutError,
+    BodyTooLargeError,
+    ServiceBusyError,
+    UnsupportedMediaError,
+    error_responses,
+)
 from mlvigil.service.monitor import MonitoringService, UnknownModelError
 from mlvigil.service.routes.common import utc
-from mlvigil.service.store import LabelOutcome
+from mlvigil.service.store import IdempotencyConflictError, LabelOutcome, PredictionOutcome
 
 IDEMPOTENCY_HEADER = "idempotency-key"
+
+Stored = TypeVar("Stored")
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
@@ -79,12 +89,23 @@ LABELS_BODY = _records_body(
 
 #: What an ingest endpoint answers besides 201.
 INGEST_ERRORS = error_responses(
-    InputError, UnknownModelError, BodyTooLargeError, UnsupportedMediaError, ingest.BadBatchError
+    InputError,
+    UnknownModelError,
+    BodyTooLargeError,
+    BodyTimeoutError,  # these two answered by the body guard (service.http_guards)
+    ServiceBusyError,
+    UnsupportedMediaError,
+    ingest.BadBatchError,
+    IdempotencyConflictError,
 )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request's body, refused as soon as it passes ``limit`` bytes.
+
+    In the service, :class:`~mlvigil.service.http_guards.BodyGuard` has read it already
+    (within the size, the time and the process's budget of bodies in flight) and hands
+    it over whole; the check here keeps the route safe on its own.
 
     Raises
     ------
@@ -109,10 +130,29 @@ def content_kind(request: Request) -> str:
     Raises
     ------
     UnsupportedMediaError
-        For any other content type.
+        For any other content type, or none.
     """
-    content_type = request.headers.get("content-type", "application/json")
-    media = content_type.split(";")[0].strip().lower()
+    return media_kind(request.headers.get("content-type"))
+
+
+def media_kind(content_type: str | None) -> str:
+    """``json``, or the Arrow IPC or Parquet media type of a ``Content-Type`` header.
+
+    No header is no type, never JSON by default: a browser page on another origin can
+    send a body without one (or as ``text/plain``) and no preflight, so such a body is
+    refused.
+
+    Raises
+    ------
+    UnsupportedMediaError
+        For any other content type, or none.
+
+    Examples
+    --------
+    >>> media_kind("application/json; charset=utf-8"), media_kind("application/x-parquet")
+    ('json', 'application/x-parquet')
+    """
+    media = (content_type or "").split(";")[0].strip().lower()
     if media in ingest.JSON_TYPES or media.endswith("+json"):
         return "json"
     if media in ingest.ARROW_TYPES or media in ingest.PARQUET_TYPES:
@@ -120,18 +160,39 @@ def content_kind(request: Request) -> str:
     raise UnsupportedMediaError(media)
 
 
-def router(service: MonitoringService, *, ingested: Counter, unknown_labels: Counter) -> APIRouter:
+def router(
+    service: MonitoringService, *, ingested: Counter, unknown_labels: Counter, rejected: Counter
+) -> APIRouter:
     """Routes storing predictions and labels, and evaluating windows on demand.
 
     Parameters
     ----------
     service
         Store, models and evaluation.
-    ingested, unknown_labels
-        Counters of rows stored (labels ``model``, ``kind``) and of labels whose id
-        matched no prediction (label ``model``).
+    ingested, unknown_labels, rejected
+        Counters of rows stored (labels ``model``, ``kind``), of labels whose id
+        matched no prediction (label ``model``) and of rows refused (``model``,
+        ``reason``).
     """
     routes = APIRouter(tags=["ingest"])
+
+    def admission(model: str) -> ingest.Admission:
+        """The bounds a batch of ``model`` is held to, now."""
+        return ingest.Admission.around(
+            service.clock(),
+            accept=service.config.accept,
+            limits=service.config.limits,
+            retention=service.model(model).retention,
+        )
+
+    async def counting_refusals(model: str, work: Callable[[], Stored]) -> Stored:
+        """``work`` off the event loop; the rows of a refused batch counted by reason."""
+        try:
+            return await run_in_threadpool(work)
+        except ingest.BadBatchError as error:
+            for reason, rows in error.rejected.items():
+                rejected.labels(model, reason).inc(rows)
+            raise
 
     @routes.post(
         "/api/v1/models/{model}/predictions",
@@ -145,14 +206,19 @@ def router(service: MonitoringService, *, ingested: Counter, unknown_labels: Cou
         kind = content_kind(request)
         body = await read_body(request, service.config.max_body_bytes)
 
-        def parse_and_store() -> tuple[int, bool]:
-            table = ingest.read_predictions(body, kind, config)
+        def parse_and_store() -> PredictionOutcome:
+            table = ingest.read_predictions(body, kind, config, admission=admission(model))
             key = request.headers.get(IDEMPOTENCY_HEADER)
-            return service.store.insert_predictions(model, table, idempotency_key=key)
+            digest = ingest.body_digest(body, kind)
+            return service.store.insert_predictions(
+                model, table, idempotency_key=key, body_hash=digest
+            )
 
-        stored, duplicate = await run_in_threadpool(parse_and_store)
-        ingested.labels(model, "predictions").inc(stored)
-        return PredictionsStored(stored=stored, duplicate_batch=duplicate)
+        outcome = await counting_refusals(model, parse_and_store)
+        ingested.labels(model, "predictions").inc(outcome.stored)
+        return PredictionsStored(
+            stored=outcome.stored, replaced=outcome.replaced, duplicate_batch=outcome.duplicate
+        )
 
     @routes.post(
         "/api/v1/models/{model}/labels",
@@ -167,11 +233,12 @@ def router(service: MonitoringService, *, ingested: Counter, unknown_labels: Cou
         body = await read_body(request, service.config.max_body_bytes)
 
         def parse_and_store() -> LabelOutcome:
-            table = ingest.read_labels(body, kind, config)
+            table = ingest.read_labels(body, kind, config, admission=admission(model))
             key = request.headers.get(IDEMPOTENCY_HEADER)
-            return service.store.insert_labels(model, table, idempotency_key=key)
+            digest = ingest.body_digest(body, kind)
+            return service.store.insert_labels(model, table, idempotency_key=key, body_hash=digest)
 
-        outcome = await run_in_threadpool(parse_and_store)
+        outcome = await counting_refusals(model, parse_and_store)
         ingested.labels(model, "labels").inc(outcome.stored)
         unknown_labels.labels(model).inc(outcome.unknown_ids)
         return LabelsStored(

@@ -3,10 +3,15 @@
 // Every string from the API (model, column, category, alert names) reaches the page
 // as a text node or an attribute set with setAttribute, never as HTML, so a feature
 // named "<img src=x onerror=alert(1)>" shows as those characters.
+//
+// When the API answers 401 (or 403: a token without the read scope), the page asks for
+// a token, keeps it in this tab's sessionStorage (never a cookie: a page on another
+// origin cannot make the browser send it) and sends it as a header on every request.
 "use strict";
 
 const REFRESH_MS = 15000;
 const SVG_NS = "http://www.w3.org/2000/svg";
+const TOKEN_KEY = "mlvigil.token";
 
 // ---- DOM helpers -------------------------------------------------------------------
 
@@ -89,11 +94,78 @@ function parseRoute() {
   return { view: "overview" };
 }
 
+// ---- the token --------------------------------------------------------------------
+
+class NeedsToken extends Error {}
+
+const storedToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+function authHeaders() {
+  const token = storedToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 async function api(path) {
-  const response = await fetch(`api/v1/${path}`, { headers: { Accept: "application/json" } });
+  const response = await fetch(`api/v1/${path}`, { headers: { Accept: "application/json", ...authHeaders() } });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  const message = body.detail || `${response.status} ${response.statusText}`;
+  if (response.status === 401 || response.status === 403) throw new NeedsToken(message);
+  if (!response.ok) throw new Error(message);
   return body;
+}
+
+function tokenForm(reason) {
+  const input = el("input", { id: "token", type: "password", autocomplete: "off", spellcheck: "false", required: true });
+  const submit = (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    render();
+  };
+  return [
+    el("h1", {}, "A token is needed"),
+    card("Sign in with a token",
+      el("p", {}, `The service answered: ${reason}`),
+      el("form", { id: "token-form", class: "row", onsubmit: submit },
+        el("label", { for: "token" }, "Token"), input, el("button", { type: "submit" }, "Use token")),
+      el("p", { class: "muted" }, "A token with the read scope (mlvigil init writes on-call.token). It is kept in this tab only and sent as an Authorization header.")),
+  ];
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  render();
+}
+
+// A report opens in a new tab when reads need no token. A tab opened from a link sends
+// no header, so with a token the report is fetched with it and saved as its HTML file
+// (self-contained: it opens offline).
+function reportLink(href, text, name) {
+  const open = (event) => {
+    if (!storedToken()) return;
+    event.preventDefault();
+    download(href, `mlvigil-report-${name}.html`.replace(/[^\w.-]+/g, "_"));
+  };
+  return el("a", { href, target: "_blank", class: "report", onclick: open }, text);
+}
+
+async function download(href, filename) {
+  const error = document.getElementById("error");
+  try {
+    const response = await fetch(href, { headers: authHeaders() });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new Error(body.detail || `${response.status} ${response.statusText}`);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = el("a", { href: url, download: filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (failure) {
+    error.textContent = `Could not download the report: ${failure.message}`;
+    error.hidden = false;
+  }
 }
 
 function crumbs(...links) {
@@ -367,7 +439,7 @@ async function renderModel(route) {
   return [
     el("h1", {}, model),
     el("p", { class: "muted" }, `${view.windows.length} windows`, latest ? ` · latest ${shortTime(latest.start)} – ${shortTime(latest.end)} · ${latest.rows} rows · ` : "",
-      latest ? el("a", { href: `api/v1/models/${encodeURIComponent(model)}/report?window=${encodeURIComponent(latest.start)}`, target: "_blank" }, "report of the latest window") : ""),
+      latest ? reportLink(`api/v1/models/${encodeURIComponent(model)}/report?window=${encodeURIComponent(latest.start)}`, "report of the latest window", `${model}-${latest.start}`) : ""),
     alertsCard(view),
     errorsCard(view),
     el("div", { class: "grid" },
@@ -398,7 +470,7 @@ async function renderFeature(route) {
   return [
     el("h1", {}, column),
     el("div", { class: "row" }, el("label", { for: "window" }, "Window"), picker,
-      el("a", { href: `api/v1/${base}/report?window=${encodeURIComponent(d.window.start)}`, target: "_blank" }, "report of this window")),
+      reportLink(`api/v1/${base}/report?window=${encodeURIComponent(d.window.start)}`, "report of this window", `${model}-${d.window.start}`)),
     card(`Reference vs current · ${shortTime(d.window.start)} – ${shortTime(d.window.end)}`, distributionChart(d)),
     at >= 0 ? card("Drift score over time", lineChart(view.windows, [{ values: view.drift_scores.scores[at], dots: true }], { threshold: 1, label: `drift score of ${column}` }),
       el("p", { class: "legend" }, "1 = the method's threshold; above it the column drifted in that window.")) : null,
@@ -409,26 +481,40 @@ async function renderFeature(route) {
 
 const PAGES = { overview: renderOverview, model: renderModel, feature: renderFeature };
 let rendering = 0;
+let askingForToken = false;
 
 async function render() {
   const ticket = ++rendering;
   const route = parseRoute();
   const error = document.getElementById("error");
+  const main = document.getElementById("main");
+  const signOutButton = document.getElementById("sign-out");
   try {
     const content = await PAGES[route.view](route);
     if (ticket !== rendering) return; // a newer navigation won
-    document.getElementById("main").replaceChildren(...content.flat().filter(Boolean));
+    askingForToken = false;
+    main.replaceChildren(...content.flat().filter(Boolean));
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     error.hidden = true;
   } catch (failure) {
     if (ticket !== rendering) return;
-    error.textContent = `Could not load this page: ${failure.message}`;
-    error.hidden = false;
+    if (failure instanceof NeedsToken) {
+      askingForToken = true;
+      main.replaceChildren(...tokenForm(failure.message));
+      error.hidden = true;
+      document.getElementById("token").focus();
+    } else {
+      error.textContent = `Could not load this page: ${failure.message}`;
+      error.hidden = false;
+    }
   }
+  signOutButton.hidden = !storedToken();
 }
 
 window.addEventListener("hashchange", render);
 window.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("sign-out").addEventListener("click", signOut);
   render();
-  setInterval(() => { if (!document.hidden && parseRoute().view !== "feature") render(); }, REFRESH_MS);
+  // No refresh while the token form is up: it would wipe what is being typed.
+  setInterval(() => { if (!document.hidden && !askingForToken && parseRoute().view !== "feature") render(); }, REFRESH_MS);
 });
