@@ -108,3 +108,12 @@ def test_label_lag_is_the_median_delay_from_prediction_to_label(settings):
     _label(store, settings, [{"id": r["id"], "label": 1, "timestamp": label_time} for r in batch])
     assert store.label_lag("credit") == pytest.approx(timedelta(minutes=110).total_seconds())
     store.close()
+
+
+def test_the_store_holds_duckdb_to_the_configured_memory_limit(tmp_path, settings):
+    store = Store(tmp_path / "limited.duckdb", settings.models, memory_limit_bytes=256 * 2**20)
+    try:
+        (limit,) = store.read("SELECT current_setting('memory_limit')").fetchone()
+    finally:
+        store.close()
+    assert limit == "256.0 MiB"

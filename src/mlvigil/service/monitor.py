@@ -91,7 +91,12 @@ class MonitoringService:
         self._own_http = http is None
         self._http = httpx.Client(timeout=10.0) if http is None else http
         self.retry = retry or RetryPolicy(initial=1.0, multiplier=2.0, maximum=300.0)
-        self.store = Store(config.store, config.models, clock=clock)
+        self.store = Store(
+            config.store,
+            config.models,
+            clock=clock,
+            memory_limit_bytes=config.limits.store_memory_bytes,
+        )
         self.delivery = DeliveryWorker(self.store, config.notifiers, self._http, self.retry, clock)
         self._references: dict[str, Reference | None] = {
             name: _file_reference(model, config.source) for name, model in config.models.items()

@@ -87,8 +87,9 @@ class Store(RowWrites, Pruning):
         models: Mapping[str, ModelConfig],
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        memory_limit_bytes: int | None = None,
     ) -> None:
-        super().__init__(path)
+        super().__init__(path, memory_limit_bytes=memory_limit_bytes)
         self.clock = clock
         self.models = dict(models)
         self._migrate()

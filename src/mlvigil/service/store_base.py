@@ -39,11 +39,15 @@ def utc(moment: datetime) -> datetime:
 class StoreConnection:
     """A DuckDB file (created when missing; ``":memory:"`` for tests) and its lock."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, memory_limit_bytes: int | None = None) -> None:
         if isinstance(path, Path):
             path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = duckdb.connect(str(path))
         self._connection.execute("SET TimeZone = 'UTC'")
+        if memory_limit_bytes is not None:
+            # DuckDB's buffer pool may otherwise grow to 80% of RAM: a long-running
+            # service would look like a leak. Beyond the limit it evicts or spills.
+            self._connection.execute(f"SET memory_limit = '{int(memory_limit_bytes)}B'")
         self._lock = threading.Lock()
 
     def close(self) -> None:
