@@ -12,6 +12,9 @@ refuses ``--receiver-failures`` of the deliveries (500), then runs at once:
 - every 2 s: the server's resident memory (``VmRSS``) and the store's size (file and
   write-ahead log).
 
+Every table keeps ``--retention`` seconds of rows (3 minutes by default), so after
+warm-up the data held is steady and a growing RSS would be a leak, not data.
+
 After the load, a drain (at most 60 s) waits until what the receiver last heard of each
 alert agrees with the service's alerts, then the server is stopped with SIGTERM. Prints
 one JSON object: rows/s, per kind of request its count, p50/p99 latency and errors
@@ -71,6 +74,7 @@ models:
       target: label
     reference: {{path: reference.parquet}}
     window: {window}s
+    retention: {retention}s
     checks:
       drift: {{drift_share: 0.5}}
       quality: {{completeness: {{default_max_null_rate: 0.05}}}}
@@ -92,6 +96,12 @@ alerting:
 security:
   tokens:
     - {{name: soak, scopes: [ingest, read, admin], token: {token}}}
+retention:
+  windows: {retention}s
+  profiles: {retention}s
+  alert_events: {retention}s
+  notifications: {retention}s
+  ingest_batches: {retention}s
 """
 
 
@@ -238,7 +248,7 @@ def arrow_body(rows: int, rng: np.random.Generator, batch: int) -> bytes:
     return sink.getvalue()
 
 
-def write_config(folder: Path, receiver: str) -> Path:
+def write_config(folder: Path, receiver: str, retention: float) -> Path:
     rng = np.random.default_rng(999)
     reference = {name: rng.normal(i, 1.0, 5_000).round(4) for i, name in enumerate(FEATURES)}
     reference["score"] = rng.random(5_000).round(4)
@@ -247,7 +257,14 @@ def write_config(folder: Path, receiver: str) -> Path:
     features = "{" + ", ".join(f"{name}: numerical" for name in FEATURES) + "}"
     path = folder / "mlvigil.yaml"
     path.write_text(
-        CONFIG.format(model=MODEL, features=features, window=WINDOW, receiver=receiver, token=TOKEN)
+        CONFIG.format(
+            model=MODEL,
+            features=features,
+            window=WINDOW,
+            receiver=receiver,
+            token=TOKEN,
+            retention=int(retention),
+        )
     )
     return path
 
@@ -361,7 +378,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
     rss: list[tuple[float, float]] = []
     store_mb: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
-        config = write_config(Path(folder), receiver.url)
+        config = write_config(Path(folder), receiver.url, args.retention)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -421,6 +438,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
         warm = [mb for at, mb in rss if at >= loaded / 3]
     return {
         "minutes": args.minutes,
+        "retention_seconds": args.retention,
         "rows_ingested": recorder.rows,
         "rows_per_second": round(recorder.rows / loaded),
         "requests": recorder.summary(),
@@ -445,6 +463,12 @@ def main() -> None:
         type=float,
         default=0.3,
         help="share of deliveries the receiver refuses",
+    )
+    parser.add_argument(
+        "--retention",
+        type=float,
+        default=180.0,
+        help="seconds every table keeps its rows (a steady state: the store stops growing)",
     )
     print(json.dumps(soak(parser.parse_args())))
 
