@@ -100,41 +100,6 @@ INGEST_ERRORS = error_responses(
 )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request's body, refused as soon as it passes ``limit`` bytes.
-
-    In the service, :class:`~mlvigil.service.http_guards.BodyGuard` has read it already
-    (within the size, the time and the process's budget of bodies in flight) and hands
-    it over whole; the check here keeps the route safe on its own.
-
-    Raises
-    ------
-    BodyTooLargeError
-        When the declared or actual length is over the limit.
-    """
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLargeError(f"body of {declared} bytes exceeds the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLargeError(f"body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def content_kind(request: Request) -> str:
-    """``json``, or the Arrow IPC or Parquet media type the body is sent as.
-
-    Raises
-    ------
-    UnsupportedMediaError
-        For any other content type, or none.
-    """
-    return media_kind(request.headers.get("content-type"))
-
-
 def media_kind(content_type: str | None) -> str:
     """``json``, or the Arrow IPC or Parquet media type of a ``Content-Type`` header.
 
@@ -203,8 +168,9 @@ def router(
     async def post_predictions(model: str, request: Request) -> PredictionsStored:
         """Store a batch of predictions (JSON, Arrow IPC or Parquet); 201 once committed."""
         config = service.model(model)
-        kind = content_kind(request)
-        body = await read_body(request, service.config.max_body_bytes)
+        kind = media_kind(request.headers.get("content-type"))
+        # Read whole, within the size, time and in-flight budget, by BodyGuard already.
+        body = await request.body()
 
         def parse_and_store() -> PredictionOutcome:
             table = ingest.read_predictions(body, kind, config, admission=admission(model))
@@ -229,8 +195,9 @@ def router(
     async def post_labels(model: str, request: Request) -> LabelsStored:
         """Store labels joined to predictions by id; unknown ids are counted and reported."""
         config = service.model(model)
-        kind = content_kind(request)
-        body = await read_body(request, service.config.max_body_bytes)
+        kind = media_kind(request.headers.get("content-type"))
+        # Read whole, within the size, time and in-flight budget, by BodyGuard already.
+        body = await request.body()
 
         def parse_and_store() -> LabelOutcome:
             table = ingest.read_labels(body, kind, config, admission=admission(model))
