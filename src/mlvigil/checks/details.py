@@ -23,6 +23,8 @@ __all__ = [
     "Details",
     "DriftDetails",
     "DriftShareDetails",
+    "EstimationDetails",
+    "MultivariateDetails",
     "PerformanceDetails",
     "typed_details",
 ]
@@ -38,7 +40,7 @@ class Details(Mapping[str, Any]):
             value = getattr(self, item.name)
             if isinstance(value, LearnedLimits):
                 value = value.to_dict()
-            data[item.name] = list(value) if isinstance(value, tuple) else value
+            data[item.name] = _lists(value)
         return data
 
     def __getitem__(self, key: str) -> Any:
@@ -60,8 +62,17 @@ class Details(Mapping[str, Any]):
             value = data[item.name]
             if isinstance(value, Mapping):
                 value = _limits(value)
-            values[item.name] = tuple(value) if isinstance(value, list) else value
+            values[item.name] = _tuples(value)
         return cls(**values)
+
+
+def _tuples(value: Any) -> Any:
+    """Lists (of lists) of stored JSON as the tuples typed details hold."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _lists(value: Any) -> Any:
+    return [_lists(v) for v in value] if isinstance(value, tuple) else value
 
 
 def _limits(data: Mapping[str, Any]) -> LearnedLimits | None:
@@ -113,10 +124,101 @@ class DriftDetails(Details):
 
 @dataclass(frozen=True)
 class DriftShareDetails(Details):
-    """Facts of a dataset's drift-share result: which columns drifted of how many."""
+    """Facts of a dataset's drift-share result: which columns drifted of how many.
+
+    ``contributions`` explains the drift: every tested column as ``(column, score,
+    importance)``, largest contribution first; ``score`` is the column's drift score
+    (1 at its threshold) and ``importance`` its share in separating the window from
+    the reference when a domain classifier ran (else ``None``).
+    """
 
     drifted_columns: tuple[str, ...] = ()
     tested_columns: int = 0
+    contributions: tuple[tuple[str, float | None, float | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class EstimationDetails(Details):
+    """Facts of a performance estimate made without labels.
+
+    Attributes
+    ----------
+    method
+        ``confidence`` (classification: expected confusion matrix from calibrated
+        probabilities) or ``loss`` (regression: direct loss estimation).
+    rows
+        Rows the estimate is made from.
+    standard_error
+        Sampling error of the estimate at this many rows (from the reference's
+        row-level spread / sqrt(rows)).
+    lower_band, upper_band
+        The estimate -/+ 3 standard errors, clipped to the metric's range.
+    limits
+        Limits learned from reference chunks, when they judged the estimate.
+    direction
+        ``degraded``, ``improved`` or ``within`` the limits.
+    realized
+        The metric measured from labels, once the window has enough of them.
+    calibrated
+        Whether the scores were recalibrated on the reference (classification).
+    assumptions
+        What the estimate takes for granted, in words.
+    """
+
+    method: str = "confidence"
+    rows: int = 0
+    standard_error: float | None = None
+    lower_band: float | None = None
+    upper_band: float | None = None
+    limits: LearnedLimits | None = None
+    direction: str | None = None
+    realized: float | None = None
+    calibrated: bool | None = None
+    assumptions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MultivariateDetails(Details):
+    """Facts of a multivariate drift result.
+
+    Attributes
+    ----------
+    method
+        ``reconstruction_error`` (PCA), ``domain_classifier`` (cross-validated ROC AUC
+        of a classifier telling window rows from reference rows) or ``mmd`` (kernel
+        two-sample test).
+    rows, reference_rows
+        Rows of the window and of the reference (after subsampling) used.
+    columns
+        The columns the method read.
+    standard_error
+        Sampling error of the value, where the method has one.
+    lower_band, upper_band
+        The value -/+ 3 standard errors.
+    p_value
+        The permutation p-value (``mmd``).
+    limits
+        Limits learned from reference chunks, when they judged the value.
+    importances
+        ``(column, importance)`` of the columns that separate the window from the
+        reference most, largest first (``domain_classifier``).
+    components, variance_kept
+        Principal components kept and the share of variance they hold
+        (``reconstruction_error``).
+    """
+
+    method: str = "reconstruction_error"
+    rows: int = 0
+    reference_rows: int = 0
+    columns: tuple[str, ...] = ()
+    standard_error: float | None = None
+    lower_band: float | None = None
+    upper_band: float | None = None
+    p_value: float | None = None
+    limits: LearnedLimits | None = None
+    importances: tuple[tuple[str, float], ...] = ()
+    components: int | None = None
+    variance_kept: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +285,10 @@ def typed_details(
             return DriftShareDetails.from_mapping(data)
         if column is not None and "rule" in data:
             return DriftDetails.from_mapping(data)
+        if "method" in data and "reference_rows" in data:
+            return MultivariateDetails.from_mapping(data)
     if check == "performance":
         return PerformanceDetails.from_mapping(data)
+    if check == "estimation":
+        return EstimationDetails.from_mapping(data)
     return data

@@ -33,6 +33,8 @@ class CheckKind(StrEnum):
     FRESHNESS = "freshness"
     DRIFT = "drift"
     PERFORMANCE = "performance"
+    #: Performance estimated without labels (confidence-based, direct loss estimation).
+    ESTIMATION = "estimation"
     SERVING = "serving"
 
     def __repr__(self) -> str:

@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from mlvigil.exceptions import ConfigError
-
 NUMERIC = ("age", "income", "credit_score", "loan_amount", "employment_years")
 CATEGORICAL = ("loan_purpose", "region")
 FEATURES = (*NUMERIC, *CATEGORICAL)
@@ -77,21 +75,11 @@ def _matrix(columns: dict[str, Any]) -> FloatArray:
 
 
 class CreditModel:
-    """A scikit-learn classifier of defaults, trained on synthetic applicants.
-
-    Raises
-    ------
-    ConfigError
-        When scikit-learn is not installed (``pip install 'mlvigil[demo]'``).
-    """
+    """A scikit-learn classifier of defaults, trained on synthetic applicants."""
 
     def __init__(self, rows: int = 5_000, seed: int = 7) -> None:
-        try:
-            from sklearn.ensemble import HistGradientBoostingClassifier
-        except ImportError as error:  # pragma: no cover - depends on the installed extras
-            raise ConfigError(
-                "the demo model needs scikit-learn; pip install 'mlvigil[demo]'"
-            ) from error
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         rng = np.random.default_rng(seed)
         self.training = applicants(rows, rng)
         self.training_labels = rng.random(rows) < default_probability(self.training)
