@@ -33,6 +33,12 @@ if typing.TYPE_CHECKING:
     from mlvigil.checks.export import export_to_prometheus
     from mlvigil.checks.quality import QualityConfig, QualityReport, run_quality_checks
     from mlvigil.checks.result import CheckResult, CheckStatus, Severity
+    from mlvigil.estimation import (
+        EstimationConfig,
+        EstimationReport,
+        PerformanceEstimator,
+        estimate_performance,
+    )
     from mlvigil.exceptions import (
         ColumnMismatchError,
         ConfigError,
@@ -41,6 +47,12 @@ if typing.TYPE_CHECKING:
         ReceiverError,
         UnknownMethodError,
         UnreadableInputError,
+    )
+    from mlvigil.multivariate import (
+        MultivariateConfig,
+        MultivariateDetector,
+        MultivariateReport,
+        multivariate_drift,
     )
     from mlvigil.profile import DatasetProfile, ProfileConfig, profile_table
     from mlvigil.schema import ColumnType
@@ -66,6 +78,14 @@ _HOMES = {
     "CheckResult": "mlvigil.checks.result",
     "CheckStatus": "mlvigil.checks.result",
     "Severity": "mlvigil.checks.result",
+    "EstimationConfig": "mlvigil.estimation",
+    "EstimationReport": "mlvigil.estimation",
+    "PerformanceEstimator": "mlvigil.estimation",
+    "estimate_performance": "mlvigil.estimation",
+    "MultivariateConfig": "mlvigil.multivariate",
+    "MultivariateDetector": "mlvigil.multivariate",
+    "MultivariateReport": "mlvigil.multivariate",
+    "multivariate_drift": "mlvigil.multivariate",
     "ColumnMismatchError": "mlvigil.exceptions",
     "ConfigError": "mlvigil.exceptions",
     "InputError": "mlvigil.exceptions",
@@ -96,8 +116,14 @@ __all__ = [
     "DatasetProfile",
     "DriftConfig",
     "DriftReport",
+    "EstimationConfig",
+    "EstimationReport",
     "InputError",
     "MlvigilError",
+    "MultivariateConfig",
+    "MultivariateDetector",
+    "MultivariateReport",
+    "PerformanceEstimator",
     "PreparedReference",
     "ProfileConfig",
     "QualityConfig",
@@ -110,8 +136,10 @@ __all__ = [
     "__version__",
     "detect_drift",
     "detect_drift_chunks",
+    "estimate_performance",
     "export_to_prometheus",
     "load_quality_config",
+    "multivariate_drift",
     "prepare_reference",
     "profile_drift",
     "profile_table",

@@ -45,8 +45,10 @@ __all__ = [
     "DRIFT_SCORE",
     "DRIFT_SHARE",
     "DUPLICATE_RATE",
+    "ESTIMATED_PERFORMANCE",
     "LABELS_UNKNOWN_IDS",
     "LABEL_COVERAGE",
+    "MULTIVARIATE_DRIFT",
     "LABEL_LAG_SECONDS",
     "LAST_WINDOW_END",
     "METRICS",
@@ -56,6 +58,7 @@ __all__ = [
     "RESULT_METRICS",
     "ROWS_INGESTED",
     "ROWS_REJECTED",
+    "SEGMENT_DATASET_DRIFT",
     "SEGMENT_PERFORMANCE",
     "WINDOW_LATENCY_SECONDS",
     "WINDOW_ROWS",
@@ -135,6 +138,22 @@ SEGMENT_PERFORMANCE = _gauge(
     ("model", "segment", "metric"),
     "Model performance on one segment of the latest labelled window.",
 )
+ESTIMATED_PERFORMANCE = _gauge(
+    "mlvigil_estimated_performance",
+    ("model", "metric"),
+    "Model performance estimated without labels on the latest window.",
+)
+MULTIVARIATE_DRIFT = _gauge(
+    "mlvigil_multivariate_drift",
+    ("model", "method"),
+    "Multivariate drift value (PCA reconstruction error, domain classifier ROC AUC), "
+    "latest window.",
+)
+SEGMENT_DATASET_DRIFT = _gauge(
+    "mlvigil_segment_dataset_drift",
+    ("model", "segment"),
+    "1 when one segment of the latest window drifted as a dataset.",
+)
 WINDOW_LATENCY_SECONDS = _gauge(
     "mlvigil_window_latency_seconds",
     ("model", "quantile"),
@@ -187,6 +206,9 @@ RESULT_METRICS: tuple[Metric, ...] = (
     PERFORMANCE,
     LABEL_COVERAGE,
     SEGMENT_PERFORMANCE,
+    ESTIMATED_PERFORMANCE,
+    MULTIVARIATE_DRIFT,
+    SEGMENT_DATASET_DRIFT,
     WINDOW_LATENCY_SECONDS,
 )
 

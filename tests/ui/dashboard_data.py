@@ -42,6 +42,7 @@ models:
     window: 1h
     checks:
       drift: {{drift_share: 0.5}}
+      multivariate: {{methods: [reconstruction_error, domain_classifier]}}
       quality:
         completeness: {{default_max_null_rate: 0.05}}
       performance:

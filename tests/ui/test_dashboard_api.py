@@ -26,7 +26,7 @@ def test_overview_summarises_the_latest_windows(dashboard_url: str) -> None:
     assert model["windows"] == WINDOWS
     assert model["drift"] == {"share": 0.75, "threshold": 0.5, "status": "failed"}
     assert model["quality"]["failed"] == 1
-    assert model["alerts"]["firing"] == 2
+    assert model["alerts"]["firing"] == 4  # drift, quality and both multivariate methods
     (accuracy,) = model["performance"]
     assert accuracy["metric"] == "accuracy"
     assert accuracy["value"] == 0.75  # the last labelled window, one in four wrong
@@ -61,9 +61,11 @@ def test_model_view_series_follow_the_windows(dashboard_url: str) -> None:
     assert accuracy["values"][DRIFT_FROM] == 0.75
     assert accuracy["values"][-1] is None  # no labels yet
     assert accuracy["threshold"] == pytest.approx(0.85)
-    assert [a["labels"]["alertname"] for a in view["alerts"]] == [
+    assert sorted(a["labels"]["alertname"] for a in view["alerts"]) == [
         "dataset_drift",
+        "domain_drift",
         "quality_failure",
+        "reconstruction_drift",
     ]
 
 

@@ -18,7 +18,7 @@ def test_overview_shows_each_models_health(page: Page, dashboard_url: str) -> No
     expect(row).to_be_visible()
     expect(row).to_contain_text("drift 75.0%")
     expect(row).to_contain_text("1 quality failing")
-    expect(row).to_contain_text("2 firing")
+    expect(row).to_contain_text("4 firing")
     # Performance comes from the latest window with labels: accuracy sagged after drift.
     expect(row).to_contain_text("accuracy 0.75")
     screenshot(page, "1-overview")
@@ -47,6 +47,20 @@ def test_model_page_shows_drift_quality_performance_and_alerts(
     expect(page.get_by_role("img", name="distribution of prediction")).to_be_visible()
     expect(page.get_by_role("img", name="distribution of label")).to_be_visible()
     screenshot(page, "2-model")
+
+
+def test_model_page_draws_multivariate_drift_and_explains_the_latest_drift(
+    page: Page, dashboard_url: str
+) -> None:
+    page.goto(f"{dashboard_url}/#/models/{MODEL}")
+    domain = page.get_by_role("img", name="domain_classifier_auc over time")
+    expect(domain).to_be_visible()
+    # One point per window; the drifted windows are marked failed.
+    expect(domain.locator("circle")).to_have_count(WINDOWS)
+    expect(domain.locator("circle.failed")).to_have_count(WINDOWS - DRIFT_FROM)
+    expect(page.get_by_role("img", name="reconstruction_error over time")).to_be_visible()
+    ranked = page.locator("#contributions tbody tr")
+    expect(ranked.first).to_contain_text("income")  # the shifted column leads
 
 
 def test_hostile_names_render_as_text(page: Page, dashboard_url: str) -> None:

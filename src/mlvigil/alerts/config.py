@@ -97,6 +97,44 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
         "error",
         "{model}: {metric} {value} is worse than its limit {limit} in window {window}",
     ),
+    "estimated_performance": (
+        "estimation",
+        ANY,
+        "failed",
+        "warning",
+        "{model}: estimated {metric} {value} is outside its limit {limit} in window {window} "
+        "(estimated from the scores; labels not needed)",
+    ),
+    "segment_drift": (
+        "drift",
+        "drift_share",
+        "failed",
+        "warning",
+        "{model}: drift in {segment}, {value} of the columns drifted in window {window}",
+    ),
+    "reconstruction_drift": (
+        "drift",
+        "reconstruction_error",
+        "failed",
+        "warning",
+        "{model}: the features' joint distribution changed (PCA reconstruction error "
+        "{value}, limit {limit}) in window {window}",
+    ),
+    "domain_drift": (
+        "drift",
+        "domain_classifier_auc",
+        "failed",
+        "warning",
+        "{model}: a classifier tells window {window} from the reference (ROC AUC {value}, "
+        "limit {limit}); see the drift's contributions for the columns",
+    ),
+    "embedding_drift": (
+        "drift",
+        "mmd",
+        "failed",
+        "warning",
+        "{model}: embedding {column} shifted (MMD test) in window {window}: {message}",
+    ),
     "stale_data": (
         "freshness",
         ANY,
@@ -119,6 +157,10 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
         "{model}: {check} {metric} {column} could not be computed in window {window}: {message}",
     ),
 }
+
+
+#: Default rules that watch data slices (the schema's segments), each slice its own alert.
+_DEFAULT_SEGMENTS = {"segment_drift": ANY}
 
 
 class _Strict(BaseModel):
@@ -273,6 +315,11 @@ class AlertingModel(_Strict):
                 "dataset_drift",
                 "quality_failure",
                 "performance_degradation",
+                "estimated_performance",
+                "segment_drift",
+                "reconstruction_drift",
+                "domain_drift",
+                "embedding_drift",
                 "stale_data",
                 "no_data",
             ],
@@ -340,6 +387,7 @@ def _default_rule(
         metric=metric,
         condition=Condition.parse(condition),
         check=check,
+        segment=_DEFAULT_SEGMENTS.get(name),
         keep_firing_for=tune.keep_firing_for,
         severity=Severity(tune.severity or severity),
         labels=tune.labels,

@@ -87,6 +87,13 @@ def _column_result(column: ColumnDrift, severity: Severity) -> CheckResult | Non
     )
 
 
+def _contributions(report: DriftReport) -> tuple[tuple[str, float | None, float | None], ...]:
+    """Every tested column with its drift score, largest first: what drifted most."""
+    scored = [(c.column, drift_score(c)) for c in report if c.tested]
+    scored.sort(key=lambda item: -(item[1] if item[1] is not None else -1.0))
+    return tuple((column, score, None) for column, score in scored)
+
+
 def drift_check_results(
     report: DriftReport, *, severity: Severity = Severity.WARNING
 ) -> list[CheckResult]:
@@ -127,6 +134,7 @@ def drift_check_results(
             details=DriftShareDetails(
                 drifted_columns=tuple(c.column for c in report if c.drifted),
                 tested_columns=report.number_of_tested_columns,
+                contributions=_contributions(report),
             ),
         )
     )

@@ -48,6 +48,8 @@ def _add(samples: Samples, result: CheckResult, model: str) -> None:
     if result.segment is not None:
         if check is CheckKind.PERFORMANCE and value is not None:
             put(catalog.SEGMENT_PERFORMANCE, (model, result.segment, metric), value)
+        elif check is CheckKind.DRIFT and metric == "drift_share" and value is not None:
+            put(catalog.SEGMENT_DATASET_DRIFT, (model, result.segment), failed)
         return
     if result.status is CheckStatus.ERROR and result.severity is not Severity.INFO:
         put(catalog.CHECK_ERROR, (model, check.value, metric, column), 1.0)
@@ -63,6 +65,10 @@ def _add(samples: Samples, result: CheckResult, model: str) -> None:
         elif result.column is not None:
             put(catalog.DRIFT_SCORE, (model, column, metric), value)
             put(catalog.COLUMN_DRIFTED, (model, column), failed)
+        else:
+            put(catalog.MULTIVARIATE_DRIFT, (model, metric), value)
+    elif check is CheckKind.ESTIMATION:
+        put(catalog.ESTIMATED_PERFORMANCE, (model, metric), value)
     elif check is CheckKind.PERFORMANCE:
         if metric == "label_coverage":
             put(catalog.LABEL_COVERAGE, (model,), value)

@@ -16,6 +16,7 @@ from mlvigil.cli.alerts import alerts_app, silence_app
 from mlvigil.cli.check import check
 from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
+from mlvigil.cli.estimate import estimate
 from mlvigil.cli.grafana import grafana_app
 from mlvigil.cli.init import init
 from mlvigil.cli.report import report
@@ -30,6 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command(no_args_is_help=True)(drift)
+app.command(no_args_is_help=True)(estimate)
 app.command(no_args_is_help=True)(check)
 app.add_typer(profile.app, name="profile")
 app.command(no_args_is_help=True)(report)

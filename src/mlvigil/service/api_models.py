@@ -431,6 +431,53 @@ class PerformanceSeries(_Body):
     failed: list[bool]
 
 
+class EstimationSeries(_Body):
+    """One estimated metric over the windows: estimate, sampling band, limits, realized."""
+
+    values: list[Number | None]
+    band_lower: list[Number | None] = Field(description="Estimate - 3 standard errors.")
+    band_upper: list[Number | None] = Field(description="Estimate + 3 standard errors.")
+    realized: list[Number | None] = Field(description="Measured from labels, once they came.")
+    failed: list[bool]
+    lower: Number | None = Field(description="Lower limit learned from the reference.")
+    upper: Number | None = Field(description="Upper limit learned from the reference.")
+    threshold: Number | None
+
+
+class MultivariateSeries(_Body):
+    """One multivariate drift method over the windows."""
+
+    values: list[Number | None]
+    failed: list[bool]
+    threshold: Number | None
+
+
+class Contribution(_Body):
+    """One column's part in the latest window's drift."""
+
+    column: str
+    score: Number | None = Field(description="Drift score, 1 at the column's threshold.")
+    importance: Number | None = Field(
+        description="Importance in the domain classifier telling window from reference."
+    )
+
+
+class SegmentDrift(_Body):
+    """Drift of one segment value of the latest window against its reference slice."""
+
+    segment: str
+    share: Number | None
+    status: CheckStatus
+    drifted_columns: list[str]
+
+
+class DriftExplained(_Body):
+    """The latest window's drift: columns ranked by contribution, drift per segment."""
+
+    contributions: list[Contribution]
+    segments: list[SegmentDrift]
+
+
 class ModelView(_Body):
     """A model's page: per window drift, quality and performance; alerts and silences."""
 
@@ -444,6 +491,9 @@ class ModelView(_Body):
     quality_latest: list[ResultRow]
     errors: list[ResultError]
     performance: dict[str, PerformanceSeries]
+    estimation: dict[str, EstimationSeries]
+    multivariate: dict[str, MultivariateSeries]
+    drift_explained: DriftExplained
     alerts: list[ActiveAlert]
     silences: list[SilenceBody]
 

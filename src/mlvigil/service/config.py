@@ -54,9 +54,17 @@ from mlvigil.checks.drift import DriftConfig
 from mlvigil.checks.performance import PerformanceConfig
 from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.quality.options import QualityConfig
+from mlvigil.estimation import EstimationConfig
 from mlvigil.exceptions import ConfigError
 from mlvigil.io.conform import category_text
+from mlvigil.multivariate import MultivariateConfig
 from mlvigil.schema import ColumnType
+from mlvigil.service.label_free import (
+    EstimationModel,
+    MultivariateModel,
+    estimation_config,
+    multivariate_config,
+)
 from mlvigil.service.policies import (
     Accept,
     AcceptModel,
@@ -157,6 +165,8 @@ class DriftModel(_Strict):
     drift_share: float = Field(default=0.5, gt=0, le=1)
     correction: Literal["bonferroni", "bh"] | None = None
     columns: list[str] | None = None
+    segments: int = Field(default=5, ge=0)
+    """Drift per value of the schema's segments: the N most frequent values of each (0: off)."""
 
 
 class PerformanceModel(_Strict):
@@ -179,6 +189,8 @@ class ChecksModel(_Strict):
     drift: DriftModel | None = Field(default_factory=DriftModel)
     quality: dict[str, Any] | None = None
     performance: PerformanceModel | None = None
+    estimation: EstimationModel | None = None
+    multivariate: MultivariateModel | None = None
 
 
 class RowWindowModel(_Strict):
@@ -254,6 +266,11 @@ class ModelConfig:
     performance_thresholds: str = "auto"
     """``auto``, ``fixed`` or ``learned``; see the README."""
     reference_chunk_rows: int | None = None
+    estimation: EstimationConfig | None = None
+    multivariate: MultivariateConfig | None = None
+    multivariate_columns: tuple[str, ...] | None = None
+    segment_drift_values: int = 0
+    """Drift per segment value: the most frequent values of each segment column (0: off)."""
 
     @property
     def column_types(self) -> dict[str, ColumnType]:
@@ -395,6 +412,23 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         except ConfigError as error:
             raise ConfigError(f"{where}.checks.performance: {error}") from None
     reference = model.reference
+    schema = model.schema_
+    estimation = None
+    if checks.estimation is not None:
+        label = checks.estimation.positive_label
+        estimation = estimation_config(
+            checks.estimation,
+            performance=performance,
+            prediction=schema.prediction,
+            target=schema.target,
+            score=schema.score,
+            probabilities=schema.probabilities,
+            features=tuple(schema.features),
+            positive_label=_as_stored(label, schema)
+            if label is not None
+            else (performance.positive_label if performance is not None else _as_stored(1, schema)),
+        )
+    multivariate = checks.multivariate
     return ModelConfig(
         name=name,
         schema=model.schema_,
@@ -414,6 +448,12 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         drift_thresholds=checks.drift.thresholds if checks.drift else "fixed",
         performance_thresholds=checks.performance.thresholds if checks.performance else "auto",
         reference_chunk_rows=reference.chunk_rows,
+        estimation=estimation,
+        multivariate=multivariate_config(multivariate) if multivariate is not None else None,
+        multivariate_columns=tuple(multivariate.columns)
+        if multivariate is not None and multivariate.columns
+        else None,
+        segment_drift_values=checks.drift.segments if checks.drift else 0,
     )
 
 

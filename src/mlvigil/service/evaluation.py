@@ -3,7 +3,9 @@
 Quality checks run on the window's rows; drift compares the window's rows with the
 reference's rows, exactly (features, prediction and scores, plus the labels when the
 reference has a target), judged by the methods' thresholds or by limits learned from
-the reference; performance joins the window's labels and is judged against the limits
+the reference, for the whole window and per segment value; multivariate drift compares
+how the features move together; estimation estimates performance from the scores
+before labels arrive; performance joins the window's labels and is judged against the limits
 or baselines from the reference, for the whole window and for each value of the
 schema's segment columns. Every check yields :class:`~mlvigil.checks.result.CheckResult`
 rows. The profile is kept for the dashboard, reports and merged references.
@@ -28,6 +30,7 @@ from mlvigil.checks._common import error_result
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.drift_results import drift_check_results
+from mlvigil.checks.explained import explain_drift
 from mlvigil.checks.performance import PerformanceConfig, performance_results
 from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
@@ -36,6 +39,7 @@ from mlvigil.profile import profile_table
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.reference import Reference
 from mlvigil.service.rows import performance_inputs
+from mlvigil.service.segment_drift import segment_drift
 from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
@@ -125,6 +129,32 @@ def evaluate_window(
             "drift",
             lambda: _drift(config, drift, reference, table),
         )
+        if reference is not None and reference.segments:
+            known = reference
+            step(
+                CheckKind.DRIFT,
+                "segment_drift",
+                "drift per segment",
+                lambda: segment_drift(
+                    config, drift, known.segments, table, pa.table(_compared(config, known, table))
+                ),
+            )
+    if reference is not None and reference.multivariate is not None:
+        detector = reference.multivariate
+        step(
+            CheckKind.DRIFT,
+            "multivariate",
+            "multivariate drift",
+            lambda: detector.evaluate(data),
+        )
+    if reference is not None and reference.estimator is not None:
+        estimator = reference.estimator
+        step(
+            CheckKind.ESTIMATION,
+            "estimation",
+            "performance estimation",
+            lambda: estimator.estimate(table, labels=LABEL_COLUMN),
+        )
     performance = config.performance
     if performance is not None:
         if reference is not None and reference.performance is not None:
@@ -142,7 +172,7 @@ def evaluate_window(
             "performance per segment",
             lambda: _segment_performance(config, judged, table, classes),
         )
-    return Evaluation(record, profile, tuple(results))
+    return Evaluation(record, profile, tuple(explain_drift(results)))
 
 
 def failure(kind: CheckKind, metric: str, what: str, error: Exception) -> CheckResult:
@@ -211,6 +241,20 @@ def _as_classes(values: pa.ChunkedArray, classes: ClassSet | None) -> pa.Chunked
     return values if classes is None else classes.map_column(values)
 
 
+def _compared(
+    config: ModelConfig, reference: Reference, table: pa.Table
+) -> dict[str, pa.ChunkedArray]:
+    """The window's columns drift compares, predictions mapped onto the reference's classes."""
+    types = config.column_types
+    wanted = config.drift_columns or tuple(types)
+    columns = [c for c in wanted if c in reference.columns and c in table.column_names]
+    current = {c: table.column(c) for c in columns}
+    prediction = config.schema.prediction
+    if prediction in current and types[prediction].is_categorical:
+        current[prediction] = _as_classes(current[prediction], reference.classes)
+    return current
+
+
 def _drift(
     config: ModelConfig, drift: DriftConfig, reference: Reference | None, table: pa.Table
 ) -> list[CheckResult]:
@@ -226,12 +270,8 @@ def _drift(
             )
         ]
     types = config.column_types
-    wanted = config.drift_columns or tuple(types)
-    columns = [c for c in wanted if c in reference.columns and c in table.column_names]
-    current = {c: table.column(c) for c in columns}
-    prediction = config.schema.prediction
-    if prediction in current and types[prediction].is_categorical:
-        current[prediction] = _as_classes(current[prediction], reference.classes)
+    current = _compared(config, reference, table)
+    columns = list(current)
     learned = reference.learned_drift
     report = detect_drift(
         reference.prepared,

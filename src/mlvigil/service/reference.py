@@ -10,13 +10,15 @@ both types named), and kept in memory for exact drift. From it come, once:
 - thresholds learned from reference chunks of a window's size, for drift and
   performance (see :mod:`mlvigil.checks.thresholds`);
 - performance baselines (each metric on the whole reference);
+- the performance estimator (calibration, loss models and the limits of its
+  estimates), the multivariate drift detector, and the reference per segment value;
 - warnings about the reference itself, such as scores that contradict ``score_is``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
@@ -30,13 +32,16 @@ from mlvigil.checks.thresholds import (
     learn_drift_limits,
     learn_performance_limits,
 )
+from mlvigil.estimation import PerformanceEstimator
 from mlvigil.exceptions import ConfigError
 from mlvigil.io.conform import STORED_TYPES, ConformError, conform_column
 from mlvigil.io.tables import TableSource
+from mlvigil.multivariate import MultivariateDetector
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.schema import ColumnType
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.rows import performance_inputs
+from mlvigil.service.segment_drift import segment_references
 
 __all__ = ["Reference", "build_reference", "conform_reference"]
 
@@ -64,6 +69,13 @@ class Reference:
         The model's performance options with baselines and limits from the reference.
     warnings
         Problems of the reference itself, for the start-up log and the model's API.
+    estimator
+        Estimates performance without labels (``checks.estimation``).
+    multivariate
+        Multivariate drift of the window against the reference (``checks.multivariate``).
+    segments
+        The reference prepared per frequent value of each segment column
+        (``region=west``), for drift per segment.
     """
 
     table: pa.Table
@@ -73,6 +85,9 @@ class Reference:
     learned_drift: LearnedDrift = field(default_factory=LearnedDrift)
     performance: PerformanceConfig | None = None
     warnings: tuple[str, ...] = ()
+    estimator: PerformanceEstimator | None = None
+    multivariate: MultivariateDetector | None = None
+    segments: Mapping[str, PreparedReference] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -228,6 +243,48 @@ def _performance(
     return replace(performance, limits=limits), warnings
 
 
+def _estimator(
+    config: ModelConfig,
+    table: pa.Table,
+    classes: ClassSet | None,
+    chunks: Sequence[Chunk],
+    where: str,
+) -> PerformanceEstimator | None:
+    estimation = config.estimation
+    if estimation is None:
+        return None
+    needed = [estimation.target, estimation.prediction]
+    if estimation.task == "classification":
+        needed += config.schema.score_columns
+    missing = [c for c in needed if c not in table.column_names]
+    if missing:
+        raise ConfigError(
+            f"{where}: checks.estimation learns from the reference's labels and scores, and "
+            f"the reference has no {', '.join(map(repr, missing))} column; add "
+            f"{'it' if len(missing) == 1 else 'them'} to the reference or remove "
+            "checks.estimation"
+        )
+    return PerformanceEstimator.fit(table, estimation, chunks=chunks or None, classes=classes)
+
+
+def _multivariate(
+    config: ModelConfig, table: pa.Table, chunks: Sequence[Chunk]
+) -> MultivariateDetector | None:
+    multivariate = config.multivariate
+    if multivariate is None:
+        return None
+    types = config.column_types
+    wanted = config.multivariate_columns or tuple(config.schema.features)
+    columns = [c for c in wanted if c in table.column_names]
+    return MultivariateDetector.fit(
+        table,
+        columns=columns,
+        schema={c: types[c] for c in columns},
+        config=multivariate,
+        chunks=chunks or None,
+    )
+
+
 def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Reference:
     """Everything learned once from a model's reference rows (already conformed).
 
@@ -241,6 +298,9 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
     chunks, reason = reference_chunks(config, table)
     learned = _drift(config, table, chunks, reason, where)
     performance, warnings = _performance(config, table, classes, chunks, reason, where)
+    estimator = _estimator(config, table, classes, chunks, where)
+    if estimator is not None:
+        warnings.extend(f"estimation: {w}" for w in estimator.warnings)
     for warning in warnings:
         _log.warning("%s: %s", where, warning)
     data = table.drop_columns([c for c in (config.schema.timestamp,) if c in table.column_names])
@@ -255,4 +315,7 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
         learned_drift=learned,
         performance=performance,
         warnings=tuple(warnings),
+        estimator=estimator,
+        multivariate=_multivariate(config, data, chunks),
+        segments=segment_references(config, data),
     )

@@ -19,6 +19,11 @@ from mlvigil.checks.result import QUALITY_CHECKS, CheckKind, CheckResult, CheckS
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.report import ReportData, column_distribution, distributions, render_report
+from mlvigil.service.label_free_views import (
+    drift_explanation,
+    estimation_series,
+    multivariate_series,
+)
 from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.startup_checks import format_duration
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
@@ -239,6 +244,9 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         "quality_latest": [r.to_row() for r in latest if r.check.is_quality],
         "errors": _errors(current),
         "performance": performance,
+        "estimation": estimation_series(store, model, index, count),
+        "multivariate": multivariate_series(store, model, index, count),
+        "drift_explained": drift_explanation(store, model),
         "alerts": _model_alerts(service, model),
         "silences": [
             s.to_dict(service.clock()) for s in service.silences() if s.active(service.clock())

@@ -182,6 +182,7 @@ function lineChart(windows, series, options = {}) {
   const { width, height, left, right, top, bottom } = CHART;
   const all = series.flatMap((s) => s.values).filter((v) => v !== null);
   if (options.threshold !== null && options.threshold !== undefined) all.push(options.threshold);
+  if (options.band) all.push(...options.band.upper.filter((v) => v !== null));
   const max = options.max ?? Math.max(1e-9, ...all) * 1.1;
   const n = Math.max(windows.length, 1);
   const x = (i) => left + (n === 1 ? 0.5 : i / (n - 1)) * (width - left - right);
@@ -197,6 +198,25 @@ function lineChart(windows, series, options = {}) {
       svg("text", { x: left, y: height - 6 }, shortTime(windows[0].start)),
       svg("text", { x: width - right, y: height - 6, "text-anchor": "end" }, shortTime(windows[windows.length - 1].start)),
     );
+  }
+  if (options.band) {
+    // The sampling band: one filled area per run of windows that have both bounds.
+    const { lower, upper } = options.band;
+    let run = [];
+    const flush = () => {
+      if (run.length) {
+        const top = run.map((i) => `${x(i).toFixed(1)},${y(upper[i]).toFixed(1)}`);
+        const bottom = run.slice().reverse().map((i) => `${x(i).toFixed(1)},${y(lower[i]).toFixed(1)}`);
+        chart.append(svg("polygon", { class: "band", points: [...top, ...bottom].join(" ") }));
+      }
+      run = [];
+    };
+    lower.forEach((v, i) => { if (v === null || upper[i] === null) flush(); else run.push(i); });
+    flush();
+  }
+  for (const limit of options.limits || []) {
+    chart.append(svg("line", { class: "threshold", x1: left, x2: width - right, y1: y(limit), y2: y(limit) },
+      svg("title", {}, `limit ${number(limit)}`)));
   }
   if (options.threshold !== null && options.threshold !== undefined) {
     chart.append(svg("line", { class: "threshold", x1: left, x2: width - right, y1: y(options.threshold), y2: y(options.threshold) },
@@ -417,6 +437,47 @@ function performanceCard(view) {
       `Metrics use only the labelled predictions of each window, and a window needs enough labels to get a point. ${pending} of ${view.windows.length} windows still wait for labels (hollow points); their figures can change.`));
 }
 
+function estimationCard(view) {
+  const metrics = Object.entries(view.estimation || {});
+  if (!metrics.length) return null;
+  return card("Estimated performance (no labels needed)", el("div", { class: "grid" },
+    metrics.map(([metric, s]) => el("div", { class: "estimation", "data-metric": metric },
+      el("div", { class: "legend" }, `${metric}: estimate (line, band ±3 SE), realized (dashed)`,
+        s.lower !== null ? ` · limits ${number(s.lower)} – ${number(s.upper)}` : ""),
+      lineChart(view.windows, [
+        { values: s.values, dots: true, failed: s.failed },
+        { values: s.realized, class: "realized", dots: true },
+      ], { band: { lower: s.band_lower, upper: s.band_upper }, limits: [s.lower, s.upper].filter((v) => v !== null), label: `estimated ${metric} over time` })))),
+    el("p", { class: "caveat" },
+      "Estimated from the model's scores, calibrated on the reference: it assumes the scores stay calibrated and the relation between features and labels (P(y|x)) is unchanged. Realized values appear as labels arrive."));
+}
+
+function multivariateCard(view) {
+  const methods = Object.entries(view.multivariate || {});
+  if (!methods.length) return null;
+  const names = { reconstruction_error: "PCA reconstruction error", domain_classifier_auc: "Domain classifier ROC AUC" };
+  return card("Multivariate drift", el("div", { class: "grid" },
+    methods.map(([method, s]) => el("div", { class: "multivariate", "data-method": method },
+      el("div", { class: "legend" }, names[method] || method, s.threshold !== null ? ` (limit ${number(s.threshold)})` : ""),
+      lineChart(view.windows, [{ values: s.values, dots: true, failed: s.failed }], { threshold: s.threshold, label: `${method} over time` })))));
+}
+
+function explainedCard(view) {
+  const explained = view.drift_explained || { contributions: [], segments: [] };
+  if (!explained.contributions.length && !explained.segments.length) return null;
+  const rows = explained.contributions.slice(0, 15).map((c) => el("tr", {},
+    el("td", {}, c.column), el("td", { class: "num" }, c.score === null ? "—" : number(c.score)),
+    el("td", { class: "num" }, c.importance === null ? "—" : number(c.importance))));
+  const segments = explained.segments.map((g) => el("tr", {},
+    el("td", {}, g.segment), el("td", { class: "num" }, percent(g.share)),
+    el("td", {}, badge(g.status === "failed" ? "drift" : g.status, g.status === "passed" ? "ok" : "bad")),
+    el("td", {}, g.drifted_columns.join(", "))));
+  return card("What drifted, latest window",
+    rows.length ? el("table", { id: "contributions" }, el("thead", {}, el("tr", {}, ["Column", "Drift score", "Importance"].map((h) => el("th", {}, h)))), el("tbody", {}, rows)) : null,
+    segments.length ? [el("h2", {}, "Drift by segment"), el("table", { id: "segment-drift" }, el("thead", {}, el("tr", {}, ["Segment", "Share drifted", "Status", "Drifted columns"].map((h) => el("th", {}, h)))), el("tbody", {}, segments))] : null,
+    el("p", { class: "muted" }, "Columns ranked by their contribution: the drift score (1 at the column's threshold) and, where a domain classifier ran, its importance in telling the window from the reference."));
+}
+
 async function renderModel(route) {
   const model = route.model;
   crumbs(["Models", "#/"], [model]);
@@ -447,9 +508,12 @@ async function renderModel(route) {
       card("Quality: failed checks per window", barChart(view.windows, view.quality_failed, "failed quality checks per window"))),
     el("div", { class: "spacer" }),
     card("Drift score by column and window", heatmap(model, view)),
+    multivariateCard(view),
+    explainedCard(view),
     distributions,
     el("div", { class: "spacer" }),
     performanceCard(view),
+    estimationCard(view),
     card("Quality checks, latest window", qualityRows.length
       ? el("table", { id: "quality" }, el("thead", {}, el("tr", {}, ["Check", "Column", "Metric", "Value", "Status", "Message"].map((h) => el("th", {}, h)))), el("tbody", {}, qualityRows))
       : el("p", { class: "muted" }, "No quality checks configured or evaluated.")),
