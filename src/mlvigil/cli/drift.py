@@ -406,11 +406,22 @@ def drift(
     timestamp: TimestampOption = None,
     id_column: IdOption = None,
     thresholds: ThresholdsOption = Thresholds.FIXED,
+    multivariate: Annotated[
+        bool,
+        typer.Option(
+            "--multivariate",
+            help="Also compare the columns together (PCA reconstruction error, a domain "
+            "classifier and, for embedding columns, MMD): catches a change in how columns "
+            "move together that no column shows alone, and names the columns behind it. "
+            "With --format json the object has 'univariate' and 'multivariate' keys.",
+        ),
+    ] = False,
 ) -> None:
     """Compare CURRENT with REFERENCE, column by column, and print the drift found.
 
     With --chunk-size or --chunk-period, CURRENT is cut into chunks and each chunk is
     compared with REFERENCE: a table of chunks by columns shows where drift starts.
+    With --multivariate the columns are also compared together, chunk by chunk.
 
     Exit code 0 whether or not drift is found, 2 when the input or options are bad.
     """
@@ -430,23 +441,37 @@ def drift(
             chunking=chunking,
             types=list(types),
         )
+        univariate: ChunkedDriftReport | DriftReport
         if chunking.chunked:
-            chunked = _compare_chunks(ref_input, cur_input, wanted, chunking, types, config)
+            univariate = _compare_chunks(ref_input, cur_input, wanted, chunking, types, config)
         else:
-            report = _compare(ref_input, cur_input, wanted, chunking, types, config)
-    if chunking.chunked:
-        from mlvigil.cli.render import chunked_drift_table
+            univariate = _compare(ref_input, cur_input, wanted, chunking, types, config)
+        joint = None
+        if multivariate:
+            from mlvigil.cli.multivariate import compare_multivariate
 
-        if output_format is OutputFormat.JSON:
-            typer.echo(chunked.to_json())
+            ref_data, cur_data = data_inputs(ref_input, cur_input, "--multivariate")
+            joint = compare_multivariate(ref_data, cur_data, wanted, chunking, types)
+    if output_format is OutputFormat.JSON:
+        if joint is None:
+            typer.echo(univariate.to_json())
         else:
-            chunked_drift_table(chunked, chunking=chunking.description)
-    elif output_format is OutputFormat.JSON:
-        typer.echo(report.to_json())
+            import orjson
+
+            both = {"univariate": univariate.to_dict(), "multivariate": joint.to_dict()}
+            typer.echo(orjson.dumps(both).decode())
+        return
+    from mlvigil.checks.drift_report import DriftReport
+    from mlvigil.cli.render import chunked_drift_table, drift_table
+
+    if isinstance(univariate, DriftReport):
+        drift_table(univariate)
     else:
-        from mlvigil.cli.render import drift_table
+        chunked_drift_table(univariate, chunking=chunking.description)
+    if joint is not None:
+        from mlvigil.cli.multivariate import multivariate_table
 
-        drift_table(report)
+        multivariate_table(joint)
 
 
 def _compare(
