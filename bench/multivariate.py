@@ -22,13 +22,15 @@ them (3 folds, and 5 for comparison; 2 OpenMP threads instead of 1 in one run wi
 warm-up), MMD per window (tabular and embedding). Peak RSS
 is this process's high-water mark. Verdicts are exact counts over seeded draws.
 
-Usage: ``python bench/multivariate.py [--runs 3] [--null-windows 40]`` (prints JSON).
+Usage: ``python bench/multivariate.py [--runs 3] [--null-windows 40] [--sections timings ...]``
+(prints JSON).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -302,24 +304,41 @@ def main() -> None:
     parser.add_argument("--embedding-shifts", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        default=["timings", "correlation_change", "no_change", "folds", "embedding_shift"],
+        choices=["timings", "correlation_change", "no_change", "folds", "embedding_shift"],
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     reference = tabular(rng, args.reference_rows)
     started = time.perf_counter()
-    report = {
+    load_before = os.getloadavg()
+    sections: dict[str, Callable[[], Any]] = {
+        "timings": lambda: timings(args, reference),
+        "correlation_change": lambda: correlation_change(args, reference),
+        "no_change": lambda: no_change(args, reference),
+        "folds": lambda: folds_comparison(args, reference),
+        "embedding_shift": lambda: embedding_shift(args),
+    }
+    report: dict[str, Any] = {
         "reference_rows": args.reference_rows,
         "window_rows": args.window_rows,
         "features": len(FEATURES),
         "seed": args.seed,
         "runs": args.runs,
-        "timings": timings(args, reference),
-        "correlation_change": correlation_change(args, reference),
-        "no_change": no_change(args, reference),
-        "folds": folds_comparison(args, reference),
-        "embedding_shift": embedding_shift(args),
     }
+    for name in args.sections:
+        report[name] = sections[name]()
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     report["peak_rss_bytes"] = peak_rss_bytes()
+    # Another process on the machine shows here: the times are only as quiet as it was.
+    report["load_average_1m_before_after"] = [
+        round(load_before[0], 2),
+        round(os.getloadavg()[0], 2),
+    ]
+    report["cpu_count"] = os.cpu_count()
     print(json.dumps(report, indent=2))
 
 

@@ -114,7 +114,7 @@ def test_a_window_below_the_lower_limit_is_reported_but_not_a_drift():
 def test_the_pooled_out_of_fold_auc_agrees_with_scikit_learn_cross_val_predict():
     rng = np.random.default_rng(5)
     reference = rng.normal(size=(600, 3))
-    current = rng.normal(size=(700, 3)) + [0.0, 1.0, 0.0]
+    current = rng.normal(size=(700, 3)) + np.array([0.0, 1.0, 0.0])
 
     result = domain_classifier(reference, current, groups=["a", "b", "c"], seed=9)
 

@@ -61,8 +61,9 @@ def test_false_alarms_under_no_change_stay_at_alpha():
     rng = np.random.default_rng(3)
     p_values = np.array(
         [
-            mmd_test(rng.normal(size=(40, 3)), rng.normal(size=(40, 3)), permutations=99, seed=i)
-            .p_value
+            mmd_test(
+                rng.normal(size=(40, 3)), rng.normal(size=(40, 3)), permutations=99, seed=i
+            ).p_value
             for i in range(300)
         ]
     )

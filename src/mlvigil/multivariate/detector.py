@@ -61,8 +61,8 @@ class MultivariateConfig:
         the reference gets no more rows than the window).
     folds
         Stratified cross-validation folds of the domain classifier. 3 by default: on
-        5,000-row windows 5 folds took 1.6 times as long for the same detection
-        (``bench/multivariate.py``).
+        5,000-row windows 5 folds cost 1.6 times as much and detected no more (9 and 8
+        of 10 windows of a correlation change from 0.8 to 0.6, ``bench/multivariate.py``).
     threads
         OpenMP threads of the domain classifier. 1 by default: on a 2-core machine
         shared with other work, 2 threads were 3-30 times slower than 1, and barely

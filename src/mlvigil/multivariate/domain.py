@@ -16,11 +16,14 @@ stalls them all), and on an idle machine 2 threads gained little at these sizes.
 
 **Threshold.** Under no difference the AUC of a fixed scorer on ``n1`` and ``n2`` rows
 has the Mann–Whitney standard error ``sqrt((n1 + n2 + 1) / (12 n1 n2))``. Cross-
-validated AUCs spread more, because the folds' models share training rows: measured
-on same-distribution samples (500 to 5,000 rows a side, 2 to 64 columns, 30 to 40
-draws each) their spread was 1.0-1.4 times that error. A window drifts above
-``0.5 + 4 × error`` (:data:`NULL_SIGMAS`), at least 2.9 of the measured spreads, so
-false alarms stay near 1 in 500 windows.
+validated AUCs can spread more, because the folds' models share training rows: on
+same-distribution samples (500 to 5,000 rows a side, 2 to 64 columns, 30 to 40 draws
+each) their spread was 1.0-1.4 times that error, and 0.94 times over 40 windows of
+5,000 rows in ``bench/multivariate.py``. A window drifts above ``0.5 + 4 × error``
+(:data:`NULL_SIGMAS`), at least 2.8 of the largest measured spreads: false alarms
+under 1 in 300 windows (0 of 40 in the benchmark), where learned limits would need a
+classifier per reference chunk (30 times a window's cost) to estimate the same spread
+less precisely.
 
 **Importances.** Per original column, the AUC lost when that column's values (all the
 dimensions of an embedding together) are shuffled among the held-out rows of each fold
