@@ -133,6 +133,86 @@ def test_a_muted_alert_is_left_out_and_a_wholly_muted_group_sends_nothing():
     assert pager.at(330, a, b) == []
 
 
+def pending(alert: Alert) -> Alert:
+    return replace(alert, state=AlertState.PENDING, fired_at=None, resolved_at=None)
+
+
+def test_an_alert_resolved_while_silenced_is_notified_resolved_once_the_silence_ends():
+    # The demo's lost page: fired and delivered, silenced, resolved under the silence.
+    pager = Pager()
+    a = firing("a")
+    pager.at(0, a)
+    assert models(pager.at(30, a)) == [["a:firing"]]
+    pager.muted = {"a"}
+    assert pager.at(330, a) == []  # silencing sends nothing
+    assert pager.at(630, resolved(a)) == []  # nor does a resolution under the silence
+    pager.muted = set()
+    assert models(pager.at(930, resolved(a))) == [["a:resolved"]]
+    assert pager.at(1_230, resolved(a)) == []
+    assert pager.groups == {}
+
+
+def test_a_resolution_just_after_a_silence_ends_is_notified():
+    # The silence ended, but the group was not looked at again before the alert resolved.
+    pager = Pager()
+    a = firing("a")
+    pager.at(0, a)
+    pager.at(30, a)
+    pager.muted = {"a"}
+    assert pager.at(330, a) == []
+    pager.muted = set()
+    assert models(pager.at(630, resolved(a))) == [["a:resolved"]]
+
+
+def test_an_alert_still_firing_when_its_silence_ends_pages_again():
+    pager = Pager()
+    a, b = firing("a"), firing("b")
+    pager.at(0, a, b)
+    assert models(pager.at(30, a, b)) == [["a:firing", "b:firing"]]
+    pager.muted = {"a"}
+    assert pager.at(330, a, b) == []  # b unchanged, a silenced: nothing to say
+    assert pager.at(630, a, b) == []
+    pager.muted = set()
+    assert models(pager.at(930, a, b)) == [["a:firing", "b:firing"]]
+    assert pager.at(1_230, a, b) == []
+
+
+def test_a_silenced_alert_never_notified_pages_once_its_silence_ends():
+    pager = Pager()
+    a = firing("a")
+    pager.muted = {"a"}
+    assert pager.at(0, a) == []
+    assert pager.at(30, a) == []
+    pager.muted = set()
+    assert models(pager.at(330, a)) == [["a:firing"]]
+
+
+def test_a_notified_alert_that_resolved_and_is_pending_again_is_notified_resolved():
+    pager = Pager()
+    a = firing("a")
+    pager.at(0, a)
+    pager.at(30, a)
+    assert pager.at(100, resolved(a)) == []
+    (out,) = pager.at(330, pending(a))  # resolved, then holding again (for: 2)
+    assert models([out]) == [["a:resolved"]]
+    assert out.alerts[0].resolved_at == T0 + 330 * SECOND
+    assert pager.at(630, pending(a)) == []
+    assert pager.groups == {}
+
+
+def test_without_send_resolved_a_resolution_under_a_silence_leaves_nothing_behind():
+    pager = Pager(send_resolved=False)
+    a = firing("a")
+    pager.at(0, a)
+    pager.at(30, a)
+    pager.muted = {"a"}
+    pager.at(330, a)
+    assert pager.at(630, resolved(a)) == []
+    pager.muted = set()
+    assert pager.at(930, resolved(a)) == []
+    assert pager.groups == {}
+
+
 def test_each_matching_route_keeps_its_own_timing():
     pager_route = Route("pager", {"severity": "warning"}, group_wait=0 * SECOND, continue_=True)
     root = replace(ROUTE, routes=(pager_route, Route("team", group_wait=30 * SECOND)))

@@ -3,45 +3,87 @@
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import subprocess
 import sys
+import threading
 
 import yaml
 
 from live_servers import free_port
 from mlvigil.service.config import load_service_config
 
+#: Real seconds the demo may take to tell its whole story (~35 s on an idle machine at
+#: 240x; CI runs it beside other tests, which slows the service's evaluations).
+STORY_DEADLINE = 100.0
+
+
+def story_told(out: str) -> bool:
+    """Whether the demo printed its end: the fixed pipeline's quality alert resolved."""
+    lines = out.splitlines()
+    fixed = next((i for i, line in enumerate(lines) if "pipeline fixed" in line), None)
+    return (
+        fixed is not None
+        and "The story so far" in out
+        and any("PAGE to pager: [RESOLVED] quality_failure" in line for line in lines[fixed:])
+    )
+
+
+def run_demo(directory) -> tuple[int, str, str]:
+    """Run ``mlvigil demo`` until its story is told, then stop it as a user does (Ctrl-C).
+
+    Its own ``--duration`` ends it anyway past the deadline (exit status 0, where Ctrl-C
+    gives 130), so a story that is never told fails the test rather than hanging it.
+    Returns the exit status, the output and the errors.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLVIGIL_", "OTEL_"))}
+    command = [sys.executable, "-m", "mlvigil", "demo", "--port", str(free_port())]
+    command += ["--duration", str(STORY_DEADLINE), "--speed", "240", "--dir", str(directory)]
+    out: list[str] = []
+    errors: list[str] = []
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    ) as demo:
+
+        def read_out() -> None:
+            told = False
+            for line in demo.stdout or ():
+                out.append(line)
+                if not told and story_told("".join(out)):
+                    told = True
+                    demo.send_signal(signal.SIGINT)
+
+        readers = [
+            threading.Thread(target=read_out, daemon=True),
+            threading.Thread(target=lambda: errors.extend(demo.stderr or ()), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            code = demo.wait(timeout=STORY_DEADLINE + 30)
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+        for reader in readers:
+            reader.join(10)
+    return code, "".join(out), "".join(errors)
+
 
 def test_the_demo_shows_drift_quality_failures_a_performance_drop_and_their_alerts(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLVIGIL_", "OTEL_"))}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mlvigil",
-            "demo",
-            "--port",
-            str(free_port()),
-            "--duration",
-            "44",
-            "--speed",
-            "240",
-            "--dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+    code, out, errors = run_demo(tmp_path)
+    assert story_told(out), out
+    assert code == 130, errors  # stopped by Ctrl-C once told, not by a crash
+    assert "Traceback" not in errors, errors
     assert "/docs" in out
     assert "/metrics" in out
     # It ends by pointing at the dashboard, once the whole story is on it.
     assert "dashboard  http://127.0.0.1:" in out
-    assert "The story so far" in out
+    assert "The story so far" in out, out
     lines = out.splitlines()
     windows = [line for line in lines if " rows " in line]
     assert len(windows) >= 10
