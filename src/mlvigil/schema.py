@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 
 __all__ = [
     "INFERENCE_SAMPLE_SIZE",
+    "UNTESTED_TYPES",
     "ColumnType",
     "infer_column_type",
+    "is_vector_type",
 ]
 
 #: How many values type inference looks at, at most.
@@ -38,6 +40,8 @@ class ColumnType(StrEnum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     TEXT = "text"
+    #: Fixed-length vectors of numbers (embeddings), tested by the multivariate check.
+    EMBEDDING = "embedding"
     #: No value to infer from: the column is all null.
     UNKNOWN = "unknown"
 
@@ -45,6 +49,11 @@ class ColumnType(StrEnum):
     def is_categorical(self) -> bool:
         """Whether values are compared as category frequencies."""
         return self in (ColumnType.CATEGORICAL, ColumnType.BOOLEAN)
+
+
+#: Types univariate drift does not test: times move by nature, free text rarely
+#: repeats, and embeddings are tested as whole vectors by the multivariate check.
+UNTESTED_TYPES = frozenset({ColumnType.DATETIME, ColumnType.TEXT, ColumnType.EMBEDDING})
 
 
 def _evenly_spaced_sample(values: pa.ChunkedArray, size: int) -> pa.Array | pa.ChunkedArray:
@@ -59,6 +68,23 @@ def _is_string(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
     )
+
+
+def is_vector_type(kind: pa.DataType) -> bool:
+    """Whether an Arrow type holds vectors (embeddings): a (fixed-size) list of numbers.
+
+    Examples
+    --------
+    >>> is_vector_type(pa.list_(pa.float32(), 8)), is_vector_type(pa.string())
+    (True, False)
+    """
+    is_list = (
+        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    )
+    if not is_list:
+        return False
+    value = kind.value_type
+    return bool(pa.types.is_floating(value) or pa.types.is_integer(value))
 
 
 def infer_column_type(values: pa.ChunkedArray | pa.Array) -> ColumnType:
@@ -76,7 +102,8 @@ def infer_column_type(values: pa.ChunkedArray | pa.Array) -> ColumnType:
         :data:`MAX_INTEGER_CATEGORIES` distinct values in a sample,
         ``CATEGORICAL`` for few-valued integers, dictionaries and strings whose
         sample repeats values, ``TEXT`` for strings that mostly do not repeat,
-        ``BOOLEAN``, ``DATETIME``, or ``UNKNOWN`` when every value is null.
+        ``BOOLEAN``, ``DATETIME``, ``EMBEDDING`` for lists of numbers, or ``UNKNOWN``
+        when every value is null.
 
     Examples
     --------
@@ -101,6 +128,10 @@ def infer_column_type(values: pa.ChunkedArray | pa.Array) -> ColumnType:
         return ColumnType.DATETIME
     if pa.types.is_dictionary(kind):
         return ColumnType.CATEGORICAL
+    if is_vector_type(kind):
+        return ColumnType.EMBEDDING
+    if pa.types.is_nested(kind):
+        return ColumnType.TEXT
     sample = _evenly_spaced_sample(values, INFERENCE_SAMPLE_SIZE)
     if pa.types.is_string_view(kind):
         sample = sample.cast(pa.large_string())  # string views lack count_distinct

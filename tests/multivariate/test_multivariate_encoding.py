@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from mlvigil.exceptions import InputError
-from mlvigil.multivariate.encoding import EmbeddingEncoder, TabularEncoder, is_embedding_type
-from mlvigil.schema import ColumnType
+from mlvigil.multivariate.encoding import EmbeddingEncoder, TabularEncoder
+from mlvigil.schema import ColumnType, is_vector_type
 
 
 def _raw(encoder: TabularEncoder, table: pa.Table) -> np.ndarray:
@@ -102,11 +102,11 @@ def test_values_that_cannot_take_the_declared_type_raise_naming_the_column():
 
 
 def test_embedding_types_are_lists_of_numbers():
-    assert is_embedding_type(pa.list_(pa.float32()))
-    assert is_embedding_type(pa.large_list(pa.float64()))
-    assert is_embedding_type(pa.list_(pa.int8(), 4))
-    assert not is_embedding_type(pa.list_(pa.string()))
-    assert not is_embedding_type(pa.float64())
+    assert is_vector_type(pa.list_(pa.float32()))
+    assert is_vector_type(pa.large_list(pa.float64()))
+    assert is_vector_type(pa.list_(pa.int8(), 4))
+    assert not is_vector_type(pa.list_(pa.string()))
+    assert not is_vector_type(pa.float64())
 
 
 def test_an_embedding_of_another_length_than_the_reference_raises():

@@ -31,7 +31,7 @@ from mlvigil.checks.drift_rules import (
 from mlvigil.checks.drift_sides import ColumnInput, Side
 from mlvigil.exceptions import ConfigError
 from mlvigil.profile.estimates import estimate_from_sketches
-from mlvigil.schema import ColumnType
+from mlvigil.schema import UNTESTED_TYPES, ColumnType
 from mlvigil.stats.correction import parse_correction
 from mlvigil.stats.registry import DriftMethod, get_method, sketch_methods
 from mlvigil.stats.result import StatTestResult
@@ -86,7 +86,13 @@ class _Column:
         if ref_facts.rows == 0 or cur_facts.rows == 0:
             side = "reference" if ref_facts.rows == 0 else "current"
             return self._base(ColumnStatus.EMPTY, f"{side} has no rows", *unprepared)
-        if self.type in (ColumnType.DATETIME, ColumnType.TEXT):
+        if self.type is ColumnType.EMBEDDING:
+            message = (
+                "embedding columns are not tested one value at a time; the multivariate "
+                "check tests them (MMD and a domain classifier)"
+            )
+            return self._base(ColumnStatus.SKIPPED, message, *unprepared)
+        if self.type in UNTESTED_TYPES:
             message = (
                 f"{self.type.value} columns are not tested for drift; declare the column "
                 "categorical or numerical in the schema to test it"

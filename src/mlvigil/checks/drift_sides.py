@@ -32,7 +32,7 @@ from mlvigil.checks.drift_report import ColumnStatus
 from mlvigil.io.tables import TableSource
 from mlvigil.profile.column import ColumnProfile, Label, ValueKind
 from mlvigil.profile.estimates import NumericSide
-from mlvigil.schema import ColumnType, infer_column_type
+from mlvigil.schema import UNTESTED_TYPES, ColumnType, infer_column_type
 from mlvigil.stats.samples import SortedSample, value_counts
 
 __all__ = [
@@ -215,7 +215,7 @@ class ReferenceColumn:
             values = self._source.column(self.name)
             self._facts = Facts(len(values), values.null_count, _family(values.type))
             self._inferred = infer_column_type(values)
-            skipped = (self._declared or self._inferred) in (ColumnType.DATETIME, ColumnType.TEXT)
+            skipped = (self._declared or self._inferred) in UNTESTED_TYPES
             self._values = None if skipped else values
         return self._facts
 

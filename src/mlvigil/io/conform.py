@@ -12,6 +12,8 @@ same value is stored and compared the same way whichever path it took:
   ``"false"`` and strings unchanged;
 - ``boolean``: true/false, also read from ``0``/``1`` and the strings ``"true"``,
   ``"false"``, ``"0"``, ``"1"`` (any case);
+- ``embedding``: lists of float32, every vector of a column of one length (read from
+  any list or fixed-size list of numbers);
 - ``datetime``: UTC timestamps, also read from ISO 8601 text (naive times are UTC), and
   from integer or float epochs only with their unit (``s``, ``ms``, ``us``, ``ns``):
   a bare number could be any of them, so without a unit it is refused.
@@ -31,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.exceptions import InputError
-from mlvigil.schema import ColumnType
+from mlvigil.schema import ColumnType, is_vector_type
 
 __all__ = [
     "STORED_TYPES",
@@ -42,6 +44,7 @@ __all__ = [
     "as_category_text",
     "category_text",
     "conform_column",
+    "first_unequal_vector",
 ]
 
 #: The Arrow type each declared column type is stored as.
@@ -51,6 +54,7 @@ STORED_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.TEXT: pa.string(),
     ColumnType.BOOLEAN: pa.bool_(),
     ColumnType.DATETIME: pa.timestamp("us", tz="UTC"),
+    ColumnType.EMBEDDING: pa.list_(pa.float32()),
 }
 
 #: Integral floats below this magnitude are written as integers (``1.0`` -> ``"1"``);
@@ -282,6 +286,44 @@ def _parse_times(column: pa.ChunkedArray) -> list[datetime | None]:
     return parsed
 
 
+def first_unequal_vector(values: pa.Array | pa.ChunkedArray) -> tuple[int, int, int] | None:
+    """The first vector whose length differs from the first vector's, if any.
+
+    Returns ``(row, its length, the first vector's length)``; missing vectors are not
+    compared.
+
+    Examples
+    --------
+    >>> first_unequal_vector(pa.array([[1.0, 2.0], None, [3.0], [4.0, 5.0]]))
+    (2, 1, 2)
+    """
+    lengths = pc.list_value_length(_chunked(values)).to_numpy(zero_copy_only=False)
+    present = np.flatnonzero(~np.isnan(lengths.astype(np.float64)))
+    if len(present) == 0:
+        return None
+    first = lengths[present[0]]
+    unequal = present[lengths[present] != first]
+    if len(unequal) == 0:
+        return None
+    row = int(unequal[0])
+    return row, int(lengths[row]), int(first)
+
+
+def _as_vectors(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_null(column.type):
+        return column.cast(STORED_TYPES[ColumnType.EMBEDDING])
+    if not is_vector_type(column.type):
+        raise ConformError(f"expected lists of numbers (an embedding), got {column.type} values")
+    unequal = first_unequal_vector(column)
+    if unequal is not None:
+        row, length, first = unequal
+        raise ConformError(
+            f"row {row} holds a vector of {length} values and the first vector {first}; "
+            "every vector of an embedding column has the same length"
+        )
+    return column.cast(STORED_TYPES[ColumnType.EMBEDDING])
+
+
 def conform_column(
     values: pa.Array | pa.ChunkedArray, kind: ColumnType, *, unit: TimeUnit | None = None
 ) -> pa.ChunkedArray:
@@ -317,4 +359,6 @@ def conform_column(
         return _as_booleans(column)
     if kind is ColumnType.DATETIME:
         return _as_times(column, unit)
+    if kind is ColumnType.EMBEDDING:
+        return _as_vectors(column)
     raise ConformError(f"no stored form for columns of type {kind.value}")

@@ -14,9 +14,8 @@ from mlvigil.checks.drift import _declared_types, _open, _resolve_columns
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.io.tables import TableLike
 from mlvigil.multivariate.detector import MultivariateConfig, MultivariateDetector
-from mlvigil.multivariate.encoding import is_embedding_type
 from mlvigil.multivariate.report import MultivariateChunk, MultivariateReport
-from mlvigil.schema import ColumnType, infer_column_type
+from mlvigil.schema import ColumnType, infer_column_type, is_vector_type
 
 __all__ = ["multivariate_drift"]
 
@@ -108,7 +107,7 @@ def multivariate_drift(
     types = {
         name: declared.get(name) or infer_column_type(ref_table.column(name))
         for name in names
-        if not is_embedding_type(ref_table.column(name).type)
+        if not is_vector_type(ref_table.column(name).type)
     }
     if columns is None:
         names = [n for n in names if n in declared or types.get(n) not in _UNNAMED_SKIPPED]

@@ -23,7 +23,7 @@ from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.result import CheckKind, CheckResult, Severity
 from mlvigil.exceptions import ConfigError, InputError
 from mlvigil.multivariate.domain import domain_classifier
-from mlvigil.multivariate.encoding import EmbeddingEncoder, TabularEncoder, is_embedding_type
+from mlvigil.multivariate.encoding import EmbeddingEncoder, TabularEncoder
 from mlvigil.multivariate.mmd import mmd_test
 from mlvigil.multivariate.reconstruction import ReconstructionModel
 from mlvigil.multivariate.results import (
@@ -32,7 +32,7 @@ from mlvigil.multivariate.results import (
     mmd_result,
     reconstruction_result,
 )
-from mlvigil.schema import ColumnType
+from mlvigil.schema import ColumnType, is_vector_type
 
 __all__ = ["EMBEDDING_METHODS", "METHODS", "MIN_ROWS", "MultivariateConfig", "MultivariateDetector"]
 
@@ -230,7 +230,7 @@ class MultivariateDetector:
         missing = [c for c in names if c not in reference.column_names]
         if missing:
             raise InputError(f"columns not found in the reference: {', '.join(map(repr, missing))}")
-        vectors = [c for c in names if is_embedding_type(reference.column(c).type)]
+        vectors = [c for c in names if is_vector_type(reference.column(c).type)]
         tabular = [c for c in names if c not in vectors]
         rows = reference.num_rows
         problems: dict[str, str] = {}
@@ -345,8 +345,11 @@ class MultivariateDetector:
             assert embedding.encoder is not None
             if name not in table.column_names:
                 raise InputError(f"embedding column {name!r} not found in the window")
-            matrix, _ = embedding.encoder.transform(table.column(name))
-            if len(matrix) < MIN_ROWS:
+            try:
+                matrix, _ = embedding.encoder.transform(table.column(name))
+            except InputError as error:  # another length: this column's results say so
+                problem = str(error)
+            if problem is None and len(matrix) < MIN_ROWS:
                 problem = _few_rows("window", len(matrix), f"complete vectors of {name!r}")
         results = []
         for method in self._config.embedding_methods:

@@ -29,28 +29,11 @@ import pyarrow.compute as pc
 
 from mlvigil.exceptions import InputError
 from mlvigil.io.conform import ConformError, as_category_text, conform_column
-from mlvigil.schema import ColumnType, infer_column_type
+from mlvigil.schema import ColumnType, infer_column_type, is_vector_type
 
-__all__ = ["EmbeddingEncoder", "TabularEncoder", "is_embedding_type"]
+__all__ = ["EmbeddingEncoder", "TabularEncoder"]
 
 _MICROS = 1e6
-
-
-def is_embedding_type(kind: pa.DataType) -> bool:
-    """Whether an Arrow type holds embeddings: a (fixed-size) list of numbers.
-
-    Examples
-    --------
-    >>> is_embedding_type(pa.list_(pa.float32(), 8)), is_embedding_type(pa.string())
-    (True, False)
-    """
-    is_list = (
-        pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
-    )
-    if not is_list:
-        return False
-    value = kind.value_type
-    return bool(pa.types.is_floating(value) or pa.types.is_integer(value))
 
 
 def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
@@ -267,7 +250,7 @@ class EmbeddingEncoder:
             or no complete vector.
         """
         column = _chunked(values)
-        if not is_embedding_type(column.type):
+        if not is_vector_type(column.type):
             raise InputError(
                 f"column {name!r} holds {column.type}, not embeddings (lists of numbers)"
             )
@@ -293,7 +276,7 @@ class EmbeddingEncoder:
             When a vector has another length than the reference's.
         """
         column = _chunked(values).combine_chunks()
-        if not is_embedding_type(column.type):
+        if not is_vector_type(column.type):
             raise InputError(f"column {self.name!r} holds {column.type}, not embeddings")
         lengths = np.asarray(pc.list_value_length(column).fill_null(0).to_numpy(), dtype=np.int64)
         present = np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)

@@ -115,6 +115,8 @@ def admit(
             _finite(column, name, log)
         elif kind in (ColumnType.CATEGORICAL, ColumnType.TEXT):
             _short(column, name, log, admission.max_string_length)
+        elif kind is ColumnType.EMBEDDING:
+            _finite_vectors(column, name, log)
     for name in times:
         if name in table.column_names:
             _in_range(table.column(name), name, log, admission)
@@ -136,6 +138,25 @@ def _finite(column: pa.ChunkedArray, name: str, log: ProblemLog) -> None:
         lambda row: (
             f"{values[row].as_py()} is not a finite number; send a finite value, "
             "or null (NaN) for a missing one"
+        ),
+        "not_finite",
+    )
+
+
+def _finite_vectors(column: pa.ChunkedArray, name: str, log: ProblemLog) -> None:
+    if not pa.types.is_list(column.type):
+        return
+    vectors = column.combine_chunks()
+    bad = pc.fill_null(pc.invert(pc.is_finite(vectors.flatten())), True)
+    if not pc.any(bad).as_py():
+        return
+    rows = pc.list_parent_indices(vectors).filter(bad).to_numpy()
+    log.add_rows(
+        np.unique(rows).astype(np.intp),
+        name,
+        lambda row: (
+            "the vector holds a missing, NaN or infinite value; send finite values, "
+            "or null for a missing vector"
         ),
         "not_finite",
     )

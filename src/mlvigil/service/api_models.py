@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from mlvigil.alerts.patterns import MAX_MATCHERS, MAX_PATTERN_LENGTH, check_matchers
 from mlvigil.alerts.state import AlertState
 from mlvigil.checks.result import CheckKind, CheckStatus, Severity
-from mlvigil.service.config import TypeName
+from mlvigil.service.config import FeatureTypeName, TypeName
 
 #: A JSON number, sent as computed: an integer stays one (``int | float`` in Python).
 Number = Annotated[int | float, WithJsonSchema({"type": "number"})]
@@ -124,7 +124,7 @@ class ModelSchemaBody(_Body):
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = Field(
         description="Unit of integer (epoch) timestamps; null: send ISO 8601 text."
     )
-    features: dict[str, TypeName]
+    features: dict[str, FeatureTypeName]
     prediction: str
     prediction_type: TypeName
     score: str | None
@@ -445,8 +445,10 @@ class EstimationSeries(_Body):
 
 
 class MultivariateSeries(_Body):
-    """One multivariate drift method over the windows."""
+    """One multivariate drift method over the windows, on one embedding or the features."""
 
+    metric: str
+    column: str | None = Field(description="The embedding column, or null for the features.")
     values: list[Number | None]
     failed: list[bool]
     threshold: Number | None

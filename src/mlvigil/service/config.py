@@ -91,6 +91,7 @@ PORT_ENV = "MLVIGIL_PORT"
 RESERVED_COLUMNS = ("model_version", "latency_ms", "received_at")
 
 TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
+FeatureTypeName = TypeName | Literal["embedding"]
 
 
 class _Strict(BaseModel):
@@ -104,7 +105,7 @@ class SchemaModel(_Strict):
     timestamp: str = "timestamp"
     timestamp_unit: Literal["s", "ms", "us", "ns"] | None = None
     """Unit of timestamps sent as integers (epoch); without it they are refused."""
-    features: dict[str, TypeName] = Field(min_length=1)
+    features: dict[str, FeatureTypeName] = Field(min_length=1)
     prediction: str = "prediction"
     prediction_type: TypeName = "categorical"
     score: str | None = "score"
@@ -137,7 +138,15 @@ class SchemaModel(_Strict):
         unknown = [s for s in self.segments if s not in self.features]
         if unknown:
             raise ValueError(f"segments must be features; not features: {unknown}")
+        vectors = [s for s in self.segments if self.features[s] == "embedding"]
+        if vectors:
+            raise ValueError(f"segments are values to group rows by, not embeddings: {vectors}")
         return self
+
+    @property
+    def embeddings(self) -> list[str]:
+        """The features holding vectors (embeddings)."""
+        return [name for name, kind in self.features.items() if kind == "embedding"]
 
 
 class ReferenceModel(_Strict):
@@ -423,7 +432,7 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
             target=schema.target,
             score=schema.score,
             probabilities=schema.probabilities,
-            features=tuple(schema.features),
+            features=tuple(f for f in schema.features if f not in schema.embeddings),
             positive_label=_as_stored(label, schema)
             if label is not None
             else (performance.positive_label if performance is not None else _as_stored(1, schema)),
@@ -449,12 +458,25 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         performance_thresholds=checks.performance.thresholds if checks.performance else "auto",
         reference_chunk_rows=reference.chunk_rows,
         estimation=estimation,
-        multivariate=multivariate_config(multivariate) if multivariate is not None else None,
-        multivariate_columns=tuple(multivariate.columns)
-        if multivariate is not None and multivariate.columns
+        multivariate=multivariate_config(multivariate, embeddings_only=multivariate is None)
+        if multivariate is not None or schema.embeddings
         else None,
+        multivariate_columns=_multivariate_columns(multivariate, schema),
         segment_drift_values=checks.drift.segments if checks.drift else 0,
     )
+
+
+def _multivariate_columns(
+    multivariate: MultivariateModel | None, schema: SchemaModel
+) -> tuple[str, ...] | None:
+    """The columns the multivariate check reads: those named, else every feature.
+
+    A schema's embeddings are tested even without a ``checks.multivariate`` section
+    (univariate drift cannot test them), so then the check reads just those.
+    """
+    if multivariate is None:
+        return tuple(schema.embeddings) or None
+    return tuple(multivariate.columns) if multivariate.columns else None
 
 
 def _as_stored(label: str | int | float | bool, schema: SchemaModel) -> Any:

@@ -90,6 +90,16 @@ def _text(value: Any) -> str | None:
     return category_text(value)
 
 
+def _vector(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(
+        isinstance(v, int | float) and type(v) is not bool for v in value
+    ):
+        raise ValueError(f"expected a list of numbers (an embedding), got {_show(value)}")
+    return [float(v) for v in value]
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _REQUIRED_NULL = "required field is null (or NaN)"
 
@@ -143,6 +153,7 @@ _CONVERTERS: dict[ColumnType, Callable[[Any], Any]] = {
     ColumnType.TEXT: _text,
     ColumnType.BOOLEAN: as_boolean,
     ColumnType.DATETIME: _moment,
+    ColumnType.EMBEDDING: _vector,
 }
 
 
@@ -275,7 +286,27 @@ def _from_records(records: list[Any], fields: Sequence[_Field], log: ProblemLog)
                 log.add(row, field.name, str(error))
                 values.append(None)
         columns[field.name] = pa.array(values, field.arrow_type)
+        if field.kind is ColumnType.EMBEDDING:
+            _log_unequal_vectors(columns[field.name], field.name, log)
     return pa.table(columns)
+
+
+def _log_unequal_vectors(vectors: pa.Array, name: str, log: ProblemLog) -> None:
+    """Log the rows whose vector is not as long as the batch's first vector."""
+    lengths = pc.list_value_length(vectors).to_numpy(zero_copy_only=False).astype(np.float64)
+    present = np.flatnonzero(~np.isnan(lengths))
+    if len(present) == 0:
+        return
+    first = int(lengths[present[0]])
+    log.add_rows(
+        present[lengths[present] != first],
+        name,
+        lambda row: (
+            f"a vector of {int(lengths[row])} values where the batch's first has {first}; "
+            "every vector of an embedding column has the same length"
+        ),
+        "invalid",
+    )
 
 
 def predictions_from_json(

@@ -50,14 +50,25 @@ class EstimationModel(_Strict):
 Method = Literal["reconstruction_error", "domain_classifier"]
 
 
+EmbeddingMethod = Literal["mmd", "domain_classifier"]
+
+
 def _both_methods() -> list[Method]:
     return ["reconstruction_error", "domain_classifier"]
+
+
+def _embedding_methods() -> list[EmbeddingMethod]:
+    return ["mmd", "domain_classifier"]
 
 
 class MultivariateModel(_Strict):
     """Drift of the joint distribution of the features, not one column at a time."""
 
     methods: list[Method] = Field(default_factory=_both_methods, min_length=1)
+    embedding_methods: list[EmbeddingMethod] = Field(
+        default_factory=_embedding_methods, min_length=1
+    )
+    """What tests each embedding feature (``mmd``: a kernel two-sample test)."""
     variance: float = Field(default=0.65, gt=0, lt=1)
     """Share of the reference's variance the principal components keep."""
     columns: list[str] | None = None
@@ -102,10 +113,19 @@ def estimation_config(
     )
 
 
-def multivariate_config(model: MultivariateModel) -> MultivariateConfig:
-    """The library's multivariate drift options for one model of the service."""
+def multivariate_config(
+    model: MultivariateModel | None, *, embeddings_only: bool = False
+) -> MultivariateConfig:
+    """The library's multivariate drift options for one model of the service.
+
+    Without a ``checks.multivariate`` section (``model`` None) the defaults apply;
+    ``embeddings_only`` leaves out the methods for tabular columns (the implied check
+    on a schema's embeddings).
+    """
+    model = model or MultivariateModel()
     return MultivariateConfig(
-        methods=tuple(model.methods),
+        methods=() if embeddings_only else tuple(model.methods),
+        embedding_methods=tuple(model.embedding_methods),
         variance=model.variance,
         max_reference_rows=model.max_reference_rows,
     )

@@ -33,9 +33,10 @@ _ESTIMATION = """
 """
 
 _MULTIVARIATE = """
-    SELECT window_start, metric, value, threshold, status FROM results
-    WHERE model = ? AND "check" = 'drift' AND segment IS NULL AND "column" IS NULL
-      AND metric IN ('reconstruction_error', 'domain_classifier_auc')
+    SELECT window_start, metric, "column", value, threshold, status FROM results
+    WHERE model = ? AND "check" = 'drift' AND segment IS NULL
+      AND (metric IN ('reconstruction_error', 'domain_classifier_auc') AND "column" IS NULL
+           OR metric = 'mmd' OR metric = 'domain_classifier_auc' AND "column" IS NOT NULL)
     ORDER BY window_start
 """
 
@@ -84,14 +85,26 @@ def estimation_series(
 def multivariate_series(
     store: Store, model: str, index: dict[datetime, int], count: int
 ) -> dict[str, dict[str, Any]]:
-    """Per multivariate method: its value and limit per window, and which windows drifted."""
+    """Per multivariate method: its value and limit per window, and which windows drifted.
+
+    Keyed by the method's metric for the tabular columns, and ``metric:column`` for
+    each embedding column's.
+    """
     series: dict[str, dict[str, Any]] = {}
-    for start, metric, value, threshold, status in store.read(_MULTIVARIATE, [model]).fetchall():
+    rows = store.read(_MULTIVARIATE, [model]).fetchall()
+    for start, metric, column, value, threshold, status in rows:
         at = index.get(start.astimezone(UTC))
         if at is None:
             continue
         entry = series.setdefault(
-            metric, {"values": [None] * count, "failed": [False] * count, "threshold": None}
+            metric if column is None else f"{metric}:{column}",
+            {
+                "metric": metric,
+                "column": column,
+                "values": [None] * count,
+                "failed": [False] * count,
+                "threshold": None,
+            },
         )
         entry["values"][at] = _finite(value)
         entry["failed"][at] = status == "failed"

@@ -64,6 +64,7 @@ _SQL_TYPES = {
     ColumnType.BOOLEAN: "BOOLEAN",
     ColumnType.DATETIME: "TIMESTAMPTZ",
     ColumnType.TEXT: "VARCHAR",
+    ColumnType.EMBEDDING: "FLOAT[]",
 }
 
 #: Name of the label column :meth:`Store.window_table` adds to each prediction.
@@ -434,6 +435,7 @@ _ARROW_TYPES = {
     "VARCHAR": pa.string(),
     "BOOLEAN": pa.bool_(),
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "FLOAT[]": pa.list_(pa.float32()),
 }
 
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from mlvigil.checks.quality._common import did_you_mean, error_result, type_name
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
-from mlvigil.schema import ColumnType
+from mlvigil.schema import ColumnType, is_vector_type
 
 __all__ = ["check_extra_columns", "check_required", "evaluate_type", "type_matches"]
 
@@ -31,7 +31,7 @@ def type_matches(expected: ColumnType, kind: pa.DataType) -> bool:
 
     Numerical: integers, floats, decimals. Categorical: strings, dictionaries,
     integers (codes) and booleans. Boolean: booleans. Datetime: dates, times and
-    timestamps. Text: strings.
+    timestamps. Text: strings. Embedding: lists (fixed-size or not) of numbers.
 
     Examples
     --------
@@ -53,6 +53,8 @@ def type_matches(expected: ColumnType, kind: pa.DataType) -> bool:
             return bool(pa.types.is_temporal(kind) and not pa.types.is_duration(kind))
         case ColumnType.TEXT:
             return _is_string(kind)
+        case ColumnType.EMBEDDING:
+            return is_vector_type(kind)
     return False
 
 

@@ -455,10 +455,10 @@ function estimationCard(view) {
 function multivariateCard(view) {
   const methods = Object.entries(view.multivariate || {});
   if (!methods.length) return null;
-  const names = { reconstruction_error: "PCA reconstruction error", domain_classifier_auc: "Domain classifier ROC AUC" };
+  const names = { reconstruction_error: "PCA reconstruction error", domain_classifier_auc: "Domain classifier ROC AUC", mmd: "MMD" };
   return card("Multivariate drift", el("div", { class: "grid" },
     methods.map(([method, s]) => el("div", { class: "multivariate", "data-method": method },
-      el("div", { class: "legend" }, names[method] || method, s.threshold !== null ? ` (limit ${number(s.threshold)})` : ""),
+      el("div", { class: "legend" }, names[s.metric] || s.metric, s.column ? ` · ${s.column}` : "", s.threshold !== null ? ` (limit ${number(s.threshold)})` : ""),
       lineChart(view.windows, [{ values: s.values, dots: true, failed: s.failed }], { threshold: s.threshold, label: `${method} over time` })))));
 }
 
