@@ -12,16 +12,16 @@ chunks; each compared current column is read once and cut into chunks in memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
+from mlvigil.checks.chunk_reports import ChunkSequence, chunk_fields
 from mlvigil.checks.chunks import Chunk, period_chunks, size_chunks, timestamps_of
 from mlvigil.checks.drift import (
     DriftConfig,
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ChunkDrift", "ChunkedDriftReport", "detect_drift_chunks", "drift_score"]
-
-#: p-values are floored here before their logarithm (a p-value of 0 has none).
 
 
 def _cell(result: ColumnDrift) -> dict[str, Any]:
@@ -87,13 +85,8 @@ class ChunkDrift:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view: the chunk, its verdict, and one cell per column."""
-        chunk = self.chunk
         return {
-            "index": chunk.index,
-            "key": chunk.key,
-            "rows": chunk.rows,
-            "start": chunk.start.isoformat() if chunk.start is not None else None,
-            "end": chunk.end.isoformat() if chunk.end is not None else None,
+            **chunk_fields(self.chunk),
             "dataset_drift": self.report.dataset_drift,
             "drift_share": self.report.drift_share,
             "number_of_drifted_columns": self.report.number_of_drifted_columns,
@@ -104,7 +97,7 @@ class ChunkDrift:
 
 
 @dataclass(frozen=True, slots=True)
-class ChunkedDriftReport:
+class ChunkedDriftReport(ChunkSequence[ChunkDrift]):
     """Drift of each chunk of a current table from one reference.
 
     Attributes
@@ -124,15 +117,6 @@ class ChunkedDriftReport:
     reference_rows: int
     current_rows: int
     drift_share_threshold: float = 0.5
-
-    def __iter__(self) -> Iterator[ChunkDrift]:
-        return iter(self.chunks)
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def __getitem__(self, index: int) -> ChunkDrift:
-        return self.chunks[index]
 
     @property
     def drifted_chunks(self) -> tuple[ChunkDrift, ...]:
@@ -180,38 +164,18 @@ class ChunkedDriftReport:
             "chunks": [c.to_dict() for c in self.chunks],
         }
 
-    def to_json(self, *, indent: bool = False) -> str:
-        """JSON text of :meth:`to_dict`; non-finite numbers become ``null``."""
-        option = orjson.OPT_INDENT_2 if indent else 0
-        return orjson.dumps(self.to_dict(), option=option).decode()
-
     def to_dataframe(self) -> pd.DataFrame:
         """One row per chunk and column (long format), as a pandas DataFrame.
 
         Columns: ``chunk`` (index), ``key``, ``start``, ``end``, ``rows``,
         ``dataset_drift``, ``column`` and the cell's fields. Needs ``mlvigil[pandas]``.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "ChunkedDriftReport.to_dataframe needs pandas: pip install 'mlvigil[pandas]'"
-            ) from None
-        rows = [
-            {
-                "chunk": item.chunk.index,
-                "key": item.chunk.key,
-                "start": item.chunk.start,
-                "end": item.chunk.end,
-                "rows": item.chunk.rows,
-                "dataset_drift": item.dataset_drift,
-                "column": result.column,
-                **_cell(result),
-            }
-            for item in self.chunks
-            for result in item.report
-        ]
-        return pd.DataFrame(rows)
+        return self._frame(
+            lambda item: (
+                {"dataset_drift": item.dataset_drift, "column": result.column, **_cell(result)}
+                for result in item.report
+            )
+        )
 
 
 def _chunks_of(

@@ -17,9 +17,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
+from mlvigil.checks.chunk_reports import ChunkSequence
 from mlvigil.checks.chunks import Chunk, period_chunks, size_chunks, timestamps_of
 from mlvigil.checks.result import CheckResult, CheckStatus
 from mlvigil.estimation.columns import as_table
@@ -60,7 +60,7 @@ class ChunkEstimate:
 
 
 @dataclass(frozen=True, slots=True)
-class EstimationReport:
+class EstimationReport(ChunkSequence[ChunkEstimate]):
     """Estimated performance of each chunk of a current table.
 
     Attributes
@@ -84,15 +84,6 @@ class EstimationReport:
     current_rows: int
     calibrated: bool = False
     warnings: tuple[str, ...] = ()
-
-    def __iter__(self) -> Iterator[ChunkEstimate]:
-        return iter(self.chunks)
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def __getitem__(self, index: int) -> ChunkEstimate:
-        return self.chunks[index]
 
     @property
     def alerts(self) -> tuple[tuple[Chunk, CheckResult], ...]:
@@ -125,11 +116,6 @@ class EstimationReport:
             "chunks": [c.to_dict() for c in self.chunks],
         }
 
-    def to_json(self, *, indent: bool = False) -> str:
-        """JSON text of :meth:`to_dict`; non-finite numbers become ``null``."""
-        option = orjson.OPT_INDENT_2 if indent else 0
-        return orjson.dumps(self.to_dict(), option=option).decode()
-
     def to_dataframe(self) -> pd.DataFrame:
         """One row per chunk and metric, as a pandas DataFrame. Needs ``mlvigil[pandas]``.
 
@@ -138,38 +124,26 @@ class EstimationReport:
         ``upper`` (the learned limits), ``realized``, ``direction``, ``status``,
         ``message``.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "EstimationReport.to_dataframe needs pandas: pip install 'mlvigil[pandas]'"
-            ) from None
-        rows = []
-        for item in self.chunks:
-            for result in item.results:
-                details = result.details
-                limits = details.get("limits")
-                rows.append(
-                    {
-                        "chunk": item.chunk.index,
-                        "key": item.chunk.key,
-                        "start": item.chunk.start,
-                        "end": item.chunk.end,
-                        "rows": item.chunk.rows,
-                        "metric": result.metric,
-                        "value": result.value,
-                        "lower_band": details.get("lower_band"),
-                        "upper_band": details.get("upper_band"),
-                        "standard_error": details.get("standard_error"),
-                        "lower": limits["lower"] if limits else None,
-                        "upper": limits["upper"] if limits else None,
-                        "realized": details.get("realized"),
-                        "direction": details.get("direction"),
-                        "status": result.status.value,
-                        "message": result.message,
-                    }
-                )
-        return pd.DataFrame(rows)
+        return self._frame(_estimate_cells)
+
+
+def _estimate_cells(item: ChunkEstimate) -> Iterator[dict[str, Any]]:
+    for result in item.results:
+        details = result.details
+        limits = details.get("limits")
+        yield {
+            "metric": result.metric,
+            "value": result.value,
+            "lower_band": details.get("lower_band"),
+            "upper_band": details.get("upper_band"),
+            "standard_error": details.get("standard_error"),
+            "lower": limits["lower"] if limits else None,
+            "upper": limits["upper"] if limits else None,
+            "realized": details.get("realized"),
+            "direction": details.get("direction"),
+            "status": result.status.value,
+            "message": result.message,
+        }
 
 
 def _config(config: EstimationConfig | None, fields: dict[str, Any]) -> EstimationConfig:

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from mlvigil.checks.chunk_reports import ChunkSequence, chunk_fields
 from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.result import CheckResult, CheckStatus
 
@@ -45,20 +44,15 @@ class MultivariateChunk:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view: the chunk, its verdict and its results."""
-        chunk = self.chunk
         return {
-            "index": chunk.index,
-            "key": chunk.key,
-            "rows": chunk.rows,
-            "start": chunk.start.isoformat() if chunk.start is not None else None,
-            "end": chunk.end.isoformat() if chunk.end is not None else None,
+            **chunk_fields(self.chunk),
             "drifted": self.drifted,
             "results": [r.to_dict() for r in self.results],
         }
 
 
 @dataclass(frozen=True, slots=True)
-class MultivariateReport:
+class MultivariateReport(ChunkSequence[MultivariateChunk]):
     """Multivariate drift of each chunk of a current table from one reference.
 
     Attributes
@@ -81,15 +75,6 @@ class MultivariateReport:
     dropped: tuple[tuple[str, str], ...]
     reference_rows: int
     current_rows: int
-
-    def __iter__(self) -> Iterator[MultivariateChunk]:
-        return iter(self.chunks)
-
-    def __len__(self) -> int:
-        return len(self.chunks)
-
-    def __getitem__(self, index: int) -> MultivariateChunk:
-        return self.chunks[index]
 
     @property
     def drifted_chunks(self) -> tuple[MultivariateChunk, ...]:
@@ -115,11 +100,6 @@ class MultivariateReport:
             "chunks": [c.to_dict() for c in self.chunks],
         }
 
-    def to_json(self, *, indent: bool = False) -> str:
-        """JSON text of :meth:`to_dict`; non-finite numbers become ``null``."""
-        option = orjson.OPT_INDENT_2 if indent else 0
-        return orjson.dumps(self.to_dict(), option=option).decode()
-
     def to_dataframe(self) -> pd.DataFrame:
         """One row per chunk and result, as a pandas DataFrame.
 
@@ -127,30 +107,19 @@ class MultivariateReport:
         result's ``column``, ``metric``, ``method``, ``value``, ``threshold``,
         ``status``, ``score``, ``p_value`` and ``message``. Needs ``mlvigil[pandas]``.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "MultivariateReport.to_dataframe needs pandas: pip install 'mlvigil[pandas]'"
-            ) from None
-        rows = [
-            {
-                "chunk": item.chunk.index,
-                "key": item.chunk.key,
-                "start": item.chunk.start,
-                "end": item.chunk.end,
-                "rows": item.chunk.rows,
-                "column": result.column,
-                "metric": result.metric,
-                "method": result.details.get("method"),
-                "value": result.value,
-                "threshold": result.threshold,
-                "status": result.status.value,
-                "score": result.score,
-                "p_value": result.details.get("p_value"),
-                "message": result.message,
-            }
-            for item in self.chunks
-            for result in item.results
-        ]
-        return pd.DataFrame(rows)
+        return self._frame(_result_cells)
+
+
+def _result_cells(item: MultivariateChunk) -> Iterator[dict[str, Any]]:
+    for result in item.results:
+        yield {
+            "column": result.column,
+            "metric": result.metric,
+            "method": result.details.get("method"),
+            "value": result.value,
+            "threshold": result.threshold,
+            "status": result.status.value,
+            "score": result.score,
+            "p_value": result.details.get("p_value"),
+            "message": result.message,
+        }
