@@ -60,6 +60,11 @@ __all__ = [
     "ROWS_REJECTED",
     "SEGMENT_DATASET_DRIFT",
     "SEGMENT_PERFORMANCE",
+    "SLO_BURN_RATE",
+    "SLO_ERROR_BUDGET_REMAINING",
+    "SLO_METRICS",
+    "SLO_OBJECTIVE",
+    "SLO_SLI_GOOD",
     "WINDOW_LATENCY_SECONDS",
     "WINDOW_ROWS",
     "Metric",
@@ -190,6 +195,32 @@ ROWS_REJECTED = Metric(
     ("model", "reason"),
     "Rows of refused batches, by model and reason (invalid, not_finite, too_long, too_old, "
     "in_future; batch: a good row refused with its batch).",
+)
+
+SLO_SLI_GOOD = _gauge(
+    "mlvigil_slo_sli_good",
+    ("slo", "model"),
+    "1 while the newest window with a verdict meets the SLO's SLI, 0 while not (model SLIs).",
+)
+SLO_ERROR_BUDGET_REMAINING = _gauge(
+    "mlvigil_slo_error_budget_remaining",
+    ("slo", "model"),
+    "Share of the SLO's error budget left over its period (negative when overspent).",
+)
+SLO_BURN_RATE = _gauge(
+    "mlvigil_slo_burn_rate",
+    ("slo", "model", "window"),
+    "How many times faster than the period allows the SLO's error budget burns, per window.",
+)
+SLO_OBJECTIVE = _gauge(
+    "mlvigil_slo_objective", ("slo", "model"), "The SLO's objective, as a ratio (0.999)."
+)
+#: The SLO gauges the service exports (model SLIs, evaluated from stored results).
+SLO_METRICS: tuple[Metric, ...] = (
+    SLO_SLI_GOOD,
+    SLO_ERROR_BUDGET_REMAINING,
+    SLO_BURN_RATE,
+    SLO_OBJECTIVE,
 )
 
 #: The gauges built from check results, by the service and by the batch export alike.

@@ -172,6 +172,7 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
             {"json": {"receiver": "pager"}},
         ),
         ("GET", "/api/v1/overview", "/api/v1/overview", 200, {}),
+        ("GET", "/api/v1/slos", "/api/v1/slos", 200, {}),
         ("GET", f"{MODEL}/dashboard", f"{credit}/dashboard", 200, {}),
         (
             "GET",

@@ -135,6 +135,22 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
         "warning",
         "{model}: embedding {column} shifted (MMD test) in window {window}: {message}",
     ),
+    "slo_page": (
+        "slo",
+        "burn_rate_page",
+        "failed",
+        "critical",
+        "{model}: SLO {column} burns its error budget fast ({value}x the rate its period "
+        "allows): {message}",
+    ),
+    "slo_ticket": (
+        "slo",
+        "burn_rate_ticket",
+        "failed",
+        "warning",
+        "{model}: SLO {column} burns its error budget slowly ({value}x the rate its period "
+        "allows): {message}",
+    ),
     "stale_data": (
         "freshness",
         ANY,
@@ -320,6 +336,8 @@ class AlertingModel(_Strict):
                 "reconstruction_drift",
                 "domain_drift",
                 "embedding_drift",
+                "slo_page",
+                "slo_ticket",
                 "stale_data",
                 "no_data",
             ],

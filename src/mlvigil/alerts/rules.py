@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mlvigil.checks.result import CheckResult, Severity
+from mlvigil.checks.result import CheckKind, CheckResult, Severity
 from mlvigil.exceptions import ConfigError
 
 _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -196,8 +196,8 @@ class AlertRule:
             "severity": self.severity.value,
             **self.labels,
         }
-        if result.column is not None:
-            labels["column"] = result.column
+        if result.column is not None:  # an SLO's results name it as their column
+            labels["slo" if result.check is CheckKind.SLO else "column"] = result.column
         if self.metric == ANY:  # one alert per metric the rule watches, not one for all
             labels["metric"] = result.metric
             if self.check is None:  # and per check, when it watches every check

@@ -36,6 +36,8 @@ class CheckKind(StrEnum):
     #: Performance estimated without labels (confidence-based, direct loss estimation).
     ESTIMATION = "estimation"
     SERVING = "serving"
+    #: A service-level objective's error-budget burn (results of the service, not stored).
+    SLO = "slo"
 
     def __repr__(self) -> str:
         # Shown as its text, as the check was named before it had a type.

@@ -22,6 +22,7 @@ from mlvigil.cli.init import init
 from mlvigil.cli.report import report
 from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
+from mlvigil.cli.slo import slo_app
 
 app = typer.Typer(
     name="mlvigil",
@@ -41,6 +42,7 @@ app.command()(demo)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(silence_app, name="silence")
 app.add_typer(rules_app, name="rules")
+app.add_typer(slo_app, name="slo")
 app.add_typer(grafana_app, name="grafana")
 
 

@@ -206,3 +206,22 @@ class AlertRun:
         self.states = {**{k: a for k, a in self.states.items() if k not in previous}, **states}
         self.transitions.extend(transitions)
         self.stepped = True
+
+    def step_slos(
+        self, rules: Sequence[AlertRule], results: Sequence[CheckResult], now: datetime
+    ) -> None:
+        """Advance the SLO burn-rate alerts on this pass's SLO results.
+
+        Every SLO alert moves (one whose SLO is gone resolves); the states are saved only
+        when one changed, not on every pass.
+        """
+        previous = {
+            key: alert for key, alert in self.states.items() if alert.labels.get("slo") is not None
+        }
+        states, transitions = evaluate_rules(rules, results, previous, now)
+        changed = transitions or {k: a.state for k, a in states.items()} != {
+            k: a.state for k, a in previous.items()
+        }
+        self.states = {**{k: a for k, a in self.states.items() if k not in previous}, **states}
+        self.transitions.extend(transitions)
+        self.stepped = self.stepped or bool(changed)

@@ -26,10 +26,10 @@ from mlvigil import __version__, catalog
 from mlvigil.service.auth import Access, TrustedHosts
 from mlvigil.service.errors import install_error_handlers
 from mlvigil.service.gate import Gate, secure_openapi
-from mlvigil.service.gauges import ResultGauges
+from mlvigil.service.gauges import ResultGauges, SLOGauges
 from mlvigil.service.http_guards import BodyBudget, BodyGuard, NoSniff
 from mlvigil.service.monitor import MonitoringService
-from mlvigil.service.routes import alerts, dashboard, health, ingest, reports, results
+from mlvigil.service.routes import alerts, dashboard, health, ingest, reports, results, slos
 
 __all__ = ["DOCS_ASSETS", "create_app"]
 
@@ -49,6 +49,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     """
     registry = CollectorRegistry()
     registry.register(ResultGauges(service.store))
+    registry.register(SLOGauges(service.slo_statuses))
     ingested, unknown_labels, rejected = (
         Counter(m.name, m.help, list(m.labels), registry=registry)
         for m in (catalog.ROWS_INGESTED, catalog.LABELS_UNKNOWN_IDS, catalog.ROWS_REJECTED)
@@ -81,6 +82,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     app.include_router(alerts.router(service))
     app.include_router(dashboard.router(service))
     app.include_router(reports.router(service))
+    app.include_router(slos.router(service))
     app.include_router(health.router(service, registry))
     app.mount("/ui", dashboard.static_assets(), name="ui")
     install_error_handlers(app)

@@ -80,7 +80,9 @@ from mlvigil.service.policies import (
     resolve_retention,
     resolve_security,
 )
+from mlvigil.service.slo_config import resolve_slos
 from mlvigil.service.startup_checks import ModelTimes, limit_problems, startup_problems
+from mlvigil.slo import SLO, SLOModel
 from mlvigil.yaml_config import read_yaml, validation_message
 
 STORE_ENV = "MLVIGIL_STORE"
@@ -248,6 +250,7 @@ class ServiceModel(_Strict):
     accept: AcceptModel = Field(default_factory=AcceptModel)
     security: SecurityModel = Field(default_factory=SecurityModel)
     retention: RetentionModel = Field(default_factory=RetentionModel)
+    slos: list[SLOModel] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,8 @@ class ServiceConfig:
     accept: Accept = field(default_factory=Accept)
     security: Security = field(default_factory=Security)
     retention: Retention = field(default_factory=Retention)
+    slos: tuple[SLO, ...] = ()
+    """The service-level objectives (``slos:``), serving and model SLIs alike."""
 
 
 def parse_service_config(
@@ -375,6 +380,7 @@ def parse_service_config(
         accept=resolve_accept(model.accept),
         security=resolve_security(model.security, base=base, where=f"{source}: security"),
         retention=resolve_retention(model.retention),
+        slos=resolve_slos(model.slos, models, source),
     )
 
 

@@ -10,7 +10,7 @@ and end time and the median label lag.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -19,6 +19,7 @@ from mlvigil import catalog
 from mlvigil.catalog import Metric
 from mlvigil.checks.export import result_families
 from mlvigil.service.store import Store
+from mlvigil.slo.budget import BudgetStatus
 
 
 def _family(metric: Metric) -> GaugeMetricFamily:
@@ -47,3 +48,31 @@ class ResultGauges(Collector):
         yield rows
         yield last
         yield lag
+
+
+class SLOGauges(Collector):
+    """The model SLOs' state, computed from the store's results at scrape time.
+
+    ``mlvigil_slo_sli_good`` is what the exported Prometheus rules read for model SLIs
+    (its average over a window is the share of it spent good); the budget, burn rates
+    and objective are for dashboards of teams without those rules.
+    """
+
+    def __init__(self, statuses: Callable[[], Sequence[BudgetStatus]]) -> None:
+        self._statuses = statuses
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Build the SLO gauges from each model SLO's status now."""
+        good, remaining = _family(catalog.SLO_SLI_GOOD), _family(catalog.SLO_ERROR_BUDGET_REMAINING)
+        burn, objective = _family(catalog.SLO_BURN_RATE), _family(catalog.SLO_OBJECTIVE)
+        for status in self._statuses():
+            labels = [status.slo.name, status.slo.model]
+            objective.add_metric(labels, status.slo.objective)
+            if status.good is not None:
+                good.add_metric(labels, 1.0 if status.good else 0.0)
+            if status.budget_remaining is not None:
+                remaining.add_metric(labels, status.budget_remaining)
+            for window, rate in status.burn_rates.items():
+                if rate is not None:
+                    burn.add_metric([*labels, window], rate)
+        yield from (good, remaining, burn, objective)

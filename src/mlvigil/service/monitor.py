@@ -55,7 +55,9 @@ from mlvigil.service.schedule import (
     final_at,
     windows_between,
 )
+from mlvigil.service.slos import model_slos, slo_results, slo_statuses
 from mlvigil.service.store import LABEL_COLUMN, Pruned, Store, WindowRecord
+from mlvigil.slo.budget import BudgetStatus
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
 _log = logging.getLogger("mlvigil.service")
@@ -153,6 +155,7 @@ class MonitoringService:
             for a, b in bounds:
                 evaluations.append(self._evaluate_one(config, a, b, known.get(a)))
                 self._step_alerts(alerts, name, evaluations[-1], self.clock())
+            self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
             return evaluations
 
@@ -190,8 +193,25 @@ class MonitoringService:
                         "evaluating model %r failed; its windows wait for the next pass",
                         config.name,
                     )
+            self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
         return done
+
+    def slo_statuses(self) -> list[BudgetStatus]:
+        """Where each model SLO stands now: error ratios, burn rates, budget left."""
+        return slo_statuses(self.store, self.config.slos, self.clock())
+
+    def _step_slo_alerts(self, alerts: AlertRun) -> None:
+        """Move the SLO burn-rate alerts; a failure is logged and retried next pass."""
+        if not model_slos(self.config.slos) and not any(
+            a.labels.get("slo") for a in alerts.states.values()
+        ):
+            return
+        try:
+            now = self.clock()
+            alerts.step_slos(self.config.rules, slo_results(self.slo_statuses(), now), now)
+        except Exception:
+            _log.exception("evaluating the SLOs failed; retrying at the next pass")
 
     def _evaluate_model_due(self, config: ModelConfig, now: datetime, alerts: AlertRun) -> int:
         """One model's part of a pass: its due windows, oldest first, up to the budget."""

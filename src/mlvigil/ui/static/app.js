@@ -91,6 +91,7 @@ function parseRoute() {
     }
     return { view: "model", model: parts[1] };
   }
+  if (parts[0] === "slos") return { view: "slos" };
   return { view: "overview" };
 }
 
@@ -386,7 +387,7 @@ async function renderOverview() {
   ));
   const head = ["Model", "Health", "Drift share", "Quality failing", "Not computed", "Performance", "Firing alerts", "Last data", "Label coverage"];
   return [
-    el("h1", {}, "Models"),
+    el("h1", {}, "Models", " ", el("a", { href: "#/slos", class: "small" }, "SLOs")),
     el("section", { class: "card" }, el("table", { id: "models" },
       el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))),
     el("p", { class: "muted" }, "Drift and quality are from each model's latest window; performance and label coverage from its latest window with enough labels to measure."),
@@ -543,7 +544,37 @@ async function renderFeature(route) {
 
 // ---- main loop ---------------------------------------------------------------------
 
-const PAGES = { overview: renderOverview, model: renderModel, feature: renderFeature };
+function sloCard(slo) {
+  const state = slo.page ? badge("page", "bad") : slo.ticket ? badge("ticket", "warn") : slo.evaluated_by === "service" ? badge("ok", "ok") : null;
+  const facts = el("table", { class: "facts" }, el("tbody", {},
+    [["Good is", slo.good_is], ["Objective", `${number(slo.objective * 100, 6)}% over ${slo.period}`],
+      ["Error budget left", slo.evaluated_by === "service" ? percent(slo.budget_remaining) : "—"],
+      ["Alerts", slo.conditions.map((c) => `${c.severity} ${number(c.factor)}× over ${c.long} and ${c.short}`).join("; ")]]
+      .map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v)))));
+  if (slo.evaluated_by !== "service") {
+    return card(`${slo.name} · ${slo.model}`, state, facts,
+      el("p", { class: "muted" }, "A serving SLI, counted by the SDK's metrics in the model servers: evaluated by the Prometheus rules of `mlvigil slo export`."));
+  }
+  const points = slo.burn_down.map((p) => ({ start: p.time }));
+  const left = slo.burn_down.map((p) => (p.budget_remaining === null ? null : Math.max(0, p.budget_remaining)));
+  const burns = el("table", { class: "burn-rates" },
+    el("thead", {}, el("tr", {}, slo.windows.map((w) => el("th", {}, w.window)))),
+    el("tbody", {}, el("tr", {}, slo.windows.map((w) => el("td", { class: "num" }, w.burn_rate === null ? "—" : `${number(w.burn_rate)}×`)))));
+  return card(`${slo.name} · ${slo.model}`, state, facts,
+    el("div", { class: "slo-budget", "data-slo": slo.name },
+      el("div", { class: "legend" }, "Error budget left over the period"),
+      lineChart(points, [{ values: left }], { max: 1, label: `${slo.name} budget burn-down` })),
+    el("div", { class: "legend" }, "Burn rate per window (1× spends the budget exactly over the period)"), burns);
+}
+
+async function renderSlos() {
+  crumbs(["Models", "#/"], ["SLOs"]);
+  const data = await api("slos");
+  if (!data.slos.length) return [el("h1", {}, "SLOs"), el("p", { class: "muted" }, "No SLOs declared: add a slos: section to mlvigil.yaml (see the README).")];
+  return [el("h1", {}, "SLOs"), el("div", { id: "slos" }, data.slos.map(sloCard))];
+}
+
+const PAGES = { overview: renderOverview, model: renderModel, feature: renderFeature, slos: renderSlos };
 let rendering = 0;
 let askingForToken = false;
 
