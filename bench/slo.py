@@ -3,11 +3,15 @@
 A store holds, per model, 30 days of hourly windows with the results the five SLIs
 read (dataset drift, a completeness and a freshness result, realized and estimated
 accuracy, label counts; a few percent of windows bad), written straight into its
-tables with SQL (evaluating 72,000 windows for real would take the benchmark's time,
-and the SLOs only read them). A tick is what the service does each pass:
-``slo_statuses`` (verdict queries, error ratios over every window, burn rates, budget
-and its burn-down) and ``slo_results`` (the results the alert rules watch). Prints
-one JSON object: the median of ``--runs`` ticks, peak memory, and the sizes.
+tables with SQL, oldest window first as a service writes them (evaluating 72,000
+windows for real would take the benchmark's time, and the SLOs only read them).
+
+A tick is what the service does each pass: ``SLOBook.statuses`` (the verdicts of the
+windows evaluated since the last pass, error ratios over every window, burn rates,
+budget) and ``slo_results`` (the results the alert rules watch). ``tick_ms`` is a pass
+after another, which re-reads the windows of the last 10 minutes (here the newest
+window of every model); ``first_tick_ms`` is the first pass after a start, which reads
+every verdict. Prints one JSON object: medians of ``--runs`` runs, peak memory, sizes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from _common import peak_rss_bytes
 from mlvigil.service.config import parse_service_config
-from mlvigil.service.slos import slo_results, slo_statuses
+from mlvigil.service.slos import SLOBook, slo_results
 from mlvigil.service.store import Store
 
 TARGET_MS = 100.0
@@ -66,6 +70,7 @@ SELECT m, s, s + INTERVAL 1 HOUR, 1000, CASE WHEN hash(m, s) % 50 = 0 THEN 100 E
        s + INTERVAL 1 HOUR, true, 1, 0, 0, 0
 FROM unnest(?) AS t(m),
      generate_series(?::TIMESTAMPTZ, ?::TIMESTAMPTZ, INTERVAL 1 HOUR) AS g(s)
+ORDER BY s, m
 """
 _RESULTS = """
 INSERT INTO results (model, window_start, window_end, "check", metric, "column", value,
@@ -78,6 +83,7 @@ FROM unnest(?) AS t(m),
      (VALUES ('drift', 'drift_share', NULL), ('completeness', 'null_rate', 'x'),
              ('freshness', 'max_age_hours', NULL), ('performance', 'accuracy', NULL),
              ('estimation', 'accuracy', NULL)) AS k(c, metric, col)
+ORDER BY s, m  -- in the order a service evaluates them: oldest window first
 """
 
 
@@ -100,16 +106,22 @@ def main() -> None:
             cursor.execute(_WINDOWS, [names, first, last])
             cursor.execute(_RESULTS, [names, first, last])
         fill_s = time.perf_counter() - started
-        ticks = []
+        cold, warm = [], []
         for _ in range(args.runs):
+            book = SLOBook(config.slos)  # a pass after a restart: every verdict read
             started = time.perf_counter()
-            statuses = slo_statuses(store, config.slos, NOW)
+            statuses = book.statuses(store, NOW)
             results = slo_results(statuses, NOW)
-            ticks.append((time.perf_counter() - started) * 1000)
+            cold.append((time.perf_counter() - started) * 1000)
+            # The next pass: a window per model evaluated since (re-read, replaced).
+            started = time.perf_counter()
+            statuses = book.statuses(store, NOW + timedelta(seconds=30))
+            results = slo_results(statuses, NOW)
+            warm.append((time.perf_counter() - started) * 1000)
         windows = store.read("SELECT count(*) FROM windows").fetchone()
         stored = store.read("SELECT count(*) FROM results").fetchone()
         store.close()
-    median = statistics.median(ticks)
+    median = statistics.median(warm)
     report = {
         "benchmark": "slo_tick",
         "models": args.models,
@@ -117,7 +129,8 @@ def main() -> None:
         "windows": windows[0] if windows else 0,
         "results": stored[0] if stored else 0,
         "tick_ms": round(median, 1),
-        "ticks_ms": [round(t, 1) for t in ticks],
+        "ticks_ms": [round(t, 1) for t in warm],
+        "first_tick_ms": round(statistics.median(cold), 1),
         "target_ms": TARGET_MS,
         "meets_target": median <= TARGET_MS,
         "alert_results": len(results),

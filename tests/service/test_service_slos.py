@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
-from mlvigil.service.ingest import read_predictions
+from mlvigil.service.ingest import read_labels, read_predictions
 from mlvigil.service.monitor import MonitoringService
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
@@ -47,6 +47,8 @@ models:
     window: 1h
     checks:
       drift: {{drift_share: 0.3}}
+      performance:
+        {{task: classification, metrics: [accuracy], min_labels: 20, positive_label: "yes"}}
 slos:
   - name: credit-drift-free
     model: credit
@@ -54,6 +56,11 @@ slos:
     period: 1d
     description: Inputs look like the training data.
     sli: {{drift: {{}}}}
+  - name: credit-accurate
+    model: credit
+    objective: 95
+    period: 1d
+    sli: {{performance: {{metric: accuracy, threshold: 0.8}}}}
   - name: credit-availability
     model: credit
     objective: 99.9
@@ -91,23 +98,39 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitor
     opened.close()
 
 
-def post_window(service: MonitoringService, start: datetime, *, shift: float = 0.0) -> None:
+def post_window(
+    service: MonitoringService, start: datetime, *, shift: float = 0.0, right: float = 1.0
+) -> None:
+    """A window of predictions, and labels agreeing with a share ``right`` of them."""
     frame = applications(500, int(start.timestamp()) % 1000, shift=shift)
     records = [
         {"id": f"{start:%H}-{i}", "timestamp": (start + timedelta(seconds=i)).isoformat(), **row}
         for i, row in enumerate(frame.to_dict("records"))
     ]
     body = orjson.dumps({"records": records}, option=orjson.OPT_SERIALIZE_NUMPY)
-    service.store.insert_predictions(
-        "credit", read_predictions(body, "json", service.model("credit"))
-    )
+    config = service.model("credit")
+    service.store.insert_predictions("credit", read_predictions(body, "json", config))
+    flip, labelled_at = {"yes": "no", "no": "yes"}, (start + timedelta(minutes=50)).isoformat()
+    labels = [
+        {
+            "id": r["id"],
+            "label": r["approved"] if i < right * len(records) else flip[r["approved"]],
+            "timestamp": labelled_at,
+        }
+        for i, r in enumerate(records)
+    ]
+    body = orjson.dumps({"records": labels})
+    service.store.insert_labels("credit", read_labels(body, "json", config))
 
 
-def run_hours(service: MonitoringService, hours: int, *, drifted: set[int]) -> None:
+def run_hours(
+    service: MonitoringService, hours: int, *, drifted: set[int], wrong: set[int] = frozenset()
+) -> None:
     """Post and evaluate each hour as the scheduler would, the clock at its end."""
     for hour in range(hours):
         start = T0 + hour * HOUR
-        post_window(service, start, shift=25.0 if hour in drifted else 0.0)
+        shift = 25.0 if hour in drifted else 0.0
+        post_window(service, start, shift=shift, right=0.5 if hour in wrong else 0.95)
         service.clock.now = start + HOUR
         assert service.evaluate_due() == 1
 
@@ -135,19 +158,30 @@ def slo_alerts(service: MonitoringService) -> list[tuple[str, str, str]]:
 
 def test_healthy_windows_leave_the_budget_whole_and_raise_no_alert(service):
     run_hours(service, 5, drifted=set())
-    (status,) = service.slo_statuses()
-    assert status.good is True
-    assert status.budget_remaining == pytest.approx(1.0)
-    assert not status.page
-    assert not status.ticket
+    drift, accuracy = service.slo_statuses()
+    for status in (drift, accuracy):
+        assert status.good is True
+        assert status.budget_remaining == pytest.approx(1.0)
+        assert not status.page
+        assert not status.ticket
     assert slo_alerts(service) == []
+
+
+def test_a_window_below_the_accuracy_target_burns_the_performance_slo(service):
+    run_hours(service, 4, drifted=set(), wrong={3})
+    service.clock.now += timedelta(minutes=2)
+    service.evaluate_due()
+    _, accuracy = service.slo_statuses()
+    assert accuracy.good is False  # 50% right against a target of 80%
+    assert accuracy.budget_remaining == pytest.approx(1 - (2 / 182) / 0.05)
+    assert ("slo_page", "credit-accurate", "firing") in slo_alerts(service)
 
 
 def test_a_drifted_window_burns_the_budget_pages_and_is_shown_in_the_api_and_gauges(service):
     run_hours(service, 6, drifted={5})
     service.clock.now += timedelta(minutes=3)  # the drifted verdict has held 3 minutes
     service.evaluate_due()
-    (status,) = service.slo_statuses()
+    status, _ = service.slo_statuses()
     assert status.good is False
     # Bad for 3 of the 5 h 3 min any verdict covered (verdicts hold from a window's end).
     spent = (3 / 303) / 0.01
@@ -156,17 +190,25 @@ def test_a_drifted_window_burns_the_budget_pages_and_is_shown_in_the_api_and_gau
     assert status.burn_rates["1m"] == pytest.approx(100.0)
     # Fast enough to page, and over the ticket's windows too (the default inhibit rule
     # mutes the ticket's notification while the page fires).
-    assert slo_alerts(service) == [
+    assert [a for a in slo_alerts(service) if a[1] == "credit-drift-free"] == [
         ("slo_page", "credit-drift-free", "firing"),
         ("slo_ticket", "credit-drift-free", "firing"),
     ]
-    (page,) = [a for a in service.alerts() if a["labels"]["alertname"] == "slo_page"]
+    (page,) = [
+        a
+        for a in service.alerts()
+        if a["labels"]["alertname"] == "slo_page" and a["labels"]["slo"] == "credit-drift-free"
+    ]
     assert page["labels"]["severity"] == "critical"
     assert "credit-drift-free burns its error budget fast" in page["annotations"]["summary"]
 
     body = get(service, "/api/v1/slos").json()["slos"]
-    assert [s["name"] for s in body] == ["credit-drift-free", "credit-availability"]
-    drift, availability = body
+    assert [s["name"] for s in body] == [
+        "credit-drift-free",
+        "credit-accurate",
+        "credit-availability",
+    ]
+    drift, _, availability = body
     assert drift["evaluated_by"] == "service"
     assert drift["page"] is True
     assert drift["budget_remaining"] == pytest.approx(1 - spent, abs=1e-6)
@@ -196,7 +238,7 @@ def test_the_alerts_resolve_once_good_verdicts_fill_their_short_windows(service)
     service.clock.now = T0 + 7 * HOUR + timedelta(minutes=15)
     service.evaluate_due()
     assert slo_alerts(service) == []
-    (status,) = service.slo_statuses()
+    status, _ = service.slo_statuses()
     assert status.good is True
     assert not status.page
     assert not status.ticket
@@ -205,7 +247,7 @@ def test_the_alerts_resolve_once_good_verdicts_fill_their_short_windows(service)
 
 
 def test_an_slo_on_a_check_the_model_does_not_run_is_refused_at_start(tmp_path):
-    text = CONFIG.replace("sli: {drift: {}}", "sli: {quality: {}}")
+    text = CONFIG.replace("sli: {drift: {}}", "sli: {quality: {}}", 1)
     (tmp_path / "mlvigil.yaml").write_text(text)
     with pytest.raises(ConfigError, match=r"slos\[0\] \(credit-drift-free\): a quality SLI"):
         load_service_config(tmp_path / "mlvigil.yaml")

@@ -55,7 +55,7 @@ from mlvigil.service.schedule import (
     final_at,
     windows_between,
 )
-from mlvigil.service.slos import model_slos, slo_results, slo_statuses
+from mlvigil.service.slos import SLOBook, slo_results
 from mlvigil.service.store import LABEL_COLUMN, Pruned, Store, WindowRecord
 from mlvigil.slo.budget import BudgetStatus
 from mlvigil.telemetry.prediction_log import RetryPolicy
@@ -105,6 +105,7 @@ class MonitoringService:
         }
         self._evaluating = threading.Lock()
         self._stopping = threading.Event()
+        self._slos = SLOBook(config.slos)
         self.ready = True
 
     def stop_evaluating(self) -> None:
@@ -199,13 +200,11 @@ class MonitoringService:
 
     def slo_statuses(self) -> list[BudgetStatus]:
         """Where each model SLO stands now: error ratios, burn rates, budget left."""
-        return slo_statuses(self.store, self.config.slos, self.clock())
+        return self._slos.statuses(self.store, self.clock())
 
     def _step_slo_alerts(self, alerts: AlertRun) -> None:
         """Move the SLO burn-rate alerts; a failure is logged and retried next pass."""
-        if not model_slos(self.config.slos) and not any(
-            a.labels.get("slo") for a in alerts.states.values()
-        ):
+        if not self._slos.slos and not any(a.labels.get("slo") for a in alerts.states.values()):
             return
         try:
             now = self.clock()

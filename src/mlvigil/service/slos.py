@@ -20,9 +20,10 @@ rules (``mlvigil slo export``) evaluate them.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -33,10 +34,10 @@ from mlvigil.slo.budget import BudgetStatus, Timeline, budget_status
 from mlvigil.slo.spec import SLO, SLIKind
 from mlvigil.slo.windows import burn_windows, prometheus_duration
 
-__all__ = ["model_slos", "slo_results", "slo_statuses"]
+__all__ = ["SLOBook", "model_slos", "slo_results", "slo_statuses"]
 
 _WHOLE_WINDOW = """segment IS NULL AND status IN ('passed', 'failed')
-    AND window_end > ? AND list_contains(?, model)"""
+    AND window_end > ? AND evaluated_at >= ? AND list_contains(?, model)"""
 _QUALITY_KINDS = ", ".join(f"'{kind.value}'" for kind in sorted(QUALITY_CHECKS))
 
 # Each query: one verdict per model and window, as (model, epoch seconds, good), sorted.
@@ -69,9 +70,22 @@ _PERFORMANCE = f"""
 """
 _COVERAGE = """
     SELECT model, epoch(window_end) AS t, labelled / rows AS share FROM windows
-    WHERE labels_final AND rows > 0 AND window_end > ? AND list_contains(?, model)
+    WHERE labels_final AND rows > 0 AND window_end > ? AND evaluated_at >= ?
+      AND list_contains(?, model)
     ORDER BY model, t
 """
+# Windows evaluated since a moment: their old verdicts are replaced (or dropped, when
+# the new evaluation gives none).
+_EVALUATED = """
+    SELECT model, epoch(window_end) AS t FROM windows
+    WHERE window_end > ? AND evaluated_at >= ? AND list_contains(?, model)
+    ORDER BY model, t
+"""
+_NEWEST = "SELECT max(evaluated_at) FROM windows"
+#: Re-read windows evaluated this long before the newest seen, so a clock that steps
+#: back, or a window saved late by a long evaluation, is not missed.
+_OVERLAP = timedelta(minutes=10)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _Columns = dict[str, np.ndarray]
 
@@ -113,8 +127,13 @@ def _performance_good(slo: SLO, columns: _Columns) -> np.ndarray:
     return np.where(np.isnan(values), passed, meets)
 
 
-def _verdicts(store: Store, slos: Sequence[SLO], since: datetime) -> dict[str, Timeline]:
-    """Each SLO's timeline of verdicts since ``since``: a few queries for all models."""
+def _verdicts(
+    store: Store, slos: Sequence[SLO], since: datetime, evaluated: datetime
+) -> dict[str, Timeline]:
+    """Each SLO's verdicts of the windows ending after ``since``, evaluated since ``evaluated``.
+
+    A few queries for all models together.
+    """
     kinds: dict[SLIKind, list[SLO]] = defaultdict(list)
     for slo in slos:
         kinds[slo.sli.kind].append(slo)
@@ -129,18 +148,20 @@ def _verdicts(store: Store, slos: Sequence[SLO], since: datetime) -> dict[str, T
         (SLIKind.FRESHNESS, _FRESHNESS),
     ):
         if kinds[kind]:
-            found = _per_model(store, sql, [since, models(kind)])
+            found = _per_model(store, sql, [since, evaluated, models(kind)])
             for slo in kinds[kind]:
                 timelines[slo.name] = _timeline(found.get(slo.model))
     if kinds[SLIKind.LABEL_COVERAGE]:
-        found = _per_model(store, _COVERAGE, [since, models(SLIKind.LABEL_COVERAGE)])
+        found = _per_model(store, _COVERAGE, [since, evaluated, models(SLIKind.LABEL_COVERAGE)])
         for slo in kinds[SLIKind.LABEL_COVERAGE]:
             own = found.get(slo.model)
             share = None if own is None else own["share"] >= (slo.sli.min_coverage or 0.0)
             timelines[slo.name] = _timeline(own, share)
     if kinds[SLIKind.PERFORMANCE]:
         metrics = sorted({slo.sli.metric or "" for slo in kinds[SLIKind.PERFORMANCE]})
-        found = _per_model(store, _PERFORMANCE, [metrics, since, models(SLIKind.PERFORMANCE)])
+        found = _per_model(
+            store, _PERFORMANCE, [metrics, since, evaluated, models(SLIKind.PERFORMANCE)]
+        )
         for slo in kinds[SLIKind.PERFORMANCE]:
             own = found.get(f"{slo.model}/{slo.sli.metric}")
             good = None if own is None else _performance_good(slo, own)
@@ -148,16 +169,57 @@ def _verdicts(store: Store, slos: Sequence[SLO], since: datetime) -> dict[str, T
     return timelines
 
 
+class SLOBook:
+    """The model SLOs' verdicts, kept between passes and read again only where new.
+
+    Each refresh reads the windows evaluated since the previous one (a little before,
+    see :data:`_OVERLAP`), drops their old verdicts and adds their new ones, and trims
+    what fell out of the look-back; the first reads everything. Safe to share between
+    threads.
+    """
+
+    def __init__(self, slos: Iterable[SLO]) -> None:
+        self.slos = model_slos(slos)
+        self._lines: dict[str, Timeline] = {}
+        self._seen: datetime | None = None
+        self._lock = threading.Lock()
+
+    def statuses(self, store: Store, now: datetime) -> list[BudgetStatus]:
+        """Where each model SLO stands at ``now`` (serving SLOs are left out)."""
+        if not self.slos:
+            return []
+        with self._lock:
+            lines = self._refresh(store, now)
+        return [budget_status(slo, lines[slo.name], now) for slo in self.slos]
+
+    def _refresh(self, store: Store, now: datetime) -> dict[str, Timeline]:
+        # Twice the longest period back: the verdict holding when a period starts
+        # began before it.
+        since = now - 2 * max(slo.period for slo in self.slos)
+        newest = store.read(_NEWEST).fetchone()
+        seen = self._seen
+        evaluated = _EPOCH if seen is None else seen - _OVERLAP
+        fresh = _verdicts(store, self.slos, since, evaluated)
+        if seen is None:
+            self._lines = fresh
+        else:
+            models = sorted({slo.model for slo in self.slos})
+            redone = _per_model(store, _EVALUATED, [since, evaluated, models])
+            lines = {}
+            for slo in self.slos:
+                line, again = self._lines[slo.name], redone.get(slo.model, {}).get("t")
+                if again is not None or len(fresh[slo.name].starts):
+                    line = line.updated(again, fresh[slo.name], since.timestamp())
+                lines[slo.name] = line  # unchanged: keeps what it computed once
+            self._lines = lines
+        if newest and newest[0] is not None:
+            self._seen = newest[0] if seen is None else max(seen, newest[0])
+        return self._lines
+
+
 def slo_statuses(store: Store, slos: Sequence[SLO], now: datetime) -> list[BudgetStatus]:
-    """Where each model SLO stands at ``now`` (serving SLOs are left out)."""
-    evaluated = model_slos(slos)
-    if not evaluated:
-        return []
-    # Twice the longest period back: the verdict holding when a period starts began
-    # before it.
-    since = now - 2 * max(slo.period for slo in evaluated)
-    timelines = _verdicts(store, evaluated, since)
-    return [budget_status(slo, timelines[slo.name], now) for slo in evaluated]
+    """Where each model SLO stands at ``now``, read afresh (see :class:`SLOBook`)."""
+    return SLOBook(slos).statuses(store, now)
 
 
 def slo_results(statuses: Iterable[BudgetStatus], now: datetime) -> list[CheckResult]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 
@@ -42,11 +43,33 @@ class Timeline:
         good = np.array([v[1] for _, v in ordered], dtype=bool)
         return cls(starts, good)
 
+    def updated(self, redone: np.ndarray | None, fresh: Timeline, since: float) -> Timeline:
+        """The timeline with the verdicts of re-evaluated windows replaced by ``fresh``.
+
+        ``redone``: when the verdicts of windows evaluated again held from (dropped,
+        whether or not ``fresh`` has a new one); verdicts from before ``since`` go,
+        except the one holding at ``since``.
+        """
+        keep = np.ones(len(self.starts), dtype=bool)
+        if redone is not None and len(redone):
+            keep &= ~np.isin(self.starts, redone)
+        starts = np.concatenate((self.starts[keep], fresh.starts))
+        good = np.concatenate((self.good[keep], fresh.good))
+        order = np.argsort(starts, kind="stable")
+        starts, good = starts[order], good[order]
+        first = max(0, int(np.searchsorted(starts, since, side="right")) - 1)
+        return Timeline(starts[first:], good[first:])
+
+    @cached_property
+    def _bad_before(self) -> np.ndarray:
+        """Time spent bad from the first verdict to the start of each."""
+        lengths = np.diff(self.starts)
+        bad = np.where(~self.good[:-1], lengths, 0.0)
+        return np.concatenate(([0.0], np.cumsum(bad)))
+
     def _bad_until(self, moments: np.ndarray) -> np.ndarray:
         """Time spent bad from the first verdict up to each of ``moments``."""
-        starts, bad = self.starts, ~self.good
-        lengths = np.diff(starts)
-        before = np.concatenate(([0.0], np.cumsum(np.where(bad[:-1], lengths, 0.0))))
+        starts, bad, before = self.starts, ~self.good, self._bad_before
         at = np.clip(np.searchsorted(starts, moments, side="right") - 1, 0, None)
         into = np.clip(moments - starts[at], 0, None)
         return np.where(moments <= starts[0], 0.0, before[at] + np.where(bad[at], into, 0.0))
@@ -65,9 +88,10 @@ class Timeline:
         since, until = np.asarray(since, dtype=np.float64), np.asarray(until, dtype=np.float64)
         if not len(self.starts):
             return np.full(np.broadcast(since, until).shape, np.nan)
-        first = self.starts[0]
-        covered = np.clip(until - np.maximum(since, first), 0, None)
-        bad = self._bad_until(until) - self._bad_until(np.maximum(since, first))
+        since = np.maximum(since, self.starts[0])
+        covered = np.clip(until - since, 0, None)
+        ends, starts = np.split(self._bad_until(np.concatenate((until, since))), [len(until)])
+        bad = ends - starts
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(covered > 0, bad / covered, np.nan)
 

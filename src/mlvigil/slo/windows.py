@@ -79,6 +79,7 @@ def error_ratio_windows(period: timedelta) -> tuple[timedelta, ...]:
     return (*sorted(windows - {period}), period)
 
 
+@cache
 def prometheus_duration(value: timedelta) -> str:
     """A duration as PromQL writes it (``1d6h``, ``5m``), to the second.
 
