@@ -120,3 +120,19 @@ def test_scores_outside_zero_one_are_calibrated_into_probabilities(draw: Draw) -
     assert any("outside [0, 1]" in w for w in estimator.warnings)
     [result] = estimator.estimate(reference.slice(0, 2000), labels="label")
     assert result.value == pytest.approx(result.details.realized, abs=0.03)
+
+
+def test_a_window_of_percentages_is_an_error_even_when_the_reference_was_recalibrated(
+    draw: Draw,
+) -> None:
+    reference = draw(10_000, 1)
+    estimator = PerformanceEstimator.fit(
+        reference, EstimationConfig(metrics=("accuracy",), calibration="always")
+    )
+    assert estimator.calibrated
+    window = reference.slice(0, 2000)
+    percent = window.set_column(2, "score", [pa.compute.multiply(window.column("score"), 100)])
+    [result] = estimator.estimate(percent)
+    assert result.status.value == "error"
+    assert result.value is None
+    assert "outside [0, 1] are not probabilities" in result.message

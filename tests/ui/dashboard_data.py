@@ -1,4 +1,5 @@
-"""A monitored model with drift, a quality failure, labels and a hostile feature name."""
+"""Two monitored models: one with drift, a quality failure, labels and a hostile feature
+name; one whose performance is estimated from its scores before its labels come."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 WINDOWS = 8
 #: Windows from this one on see income shifted and the hostile feature's mix changed.
 DRIFT_FROM = 5
+#: The model with calibrated scores whose performance is estimated (``checks.estimation``).
+SCORED = "churn"
+#: Windows from this one on have no labels yet (both models).
+UNLABELLED_FROM = WINDOWS - 2
 #: Filling the service (ingest, evaluate) and silencing need this token; reads are open.
 TOKEN = "dashboard-test-token-every-scope"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,6 +56,20 @@ models:
         baseline: {{accuracy: 0.9}}
         max_degradation: 0.05
         min_labels: 20
+  {SCORED}:
+    schema:
+      features: {{tenure: numerical, monthly_fee: numerical}}
+      prediction: prediction
+      score: score
+      target: label
+    reference: {{path: {SCORED}-reference.parquet, chunk_rows: 300}}
+    window: 1h
+    checks:
+      estimation: {{metrics: [accuracy]}}
+      performance:
+        task: classification
+        metrics: [accuracy]
+        min_labels: 20
 security:
   open_reads: true
   tokens:
@@ -68,6 +87,20 @@ def _features(rows: int, seed: int, drifted: bool) -> dict[str, Any]:
     }
 
 
+def _customers(rows: int, seed: int) -> dict[str, Any]:
+    """Scored customers: a calibrated churn probability, the label drawn from it."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.gamma(2.0, 12.0, rows).round(1)
+    score = 1 / (1 + np.exp((tenure - 18) / 6))
+    return {
+        "tenure": tenure,
+        "monthly_fee": rng.normal(40, 8, rows).round(2),
+        "score": score.round(6),
+        "prediction": (score >= 0.5).astype(int),
+        "label": (rng.random(rows) < score).astype(int),
+    }
+
+
 def write_config(directory: Path) -> Path:
     """The configuration and its reference data; returns the config's path."""
     reference = _features(3_000, 0, drifted=False)
@@ -76,6 +109,7 @@ def write_config(directory: Path) -> Path:
         pa.table({**reference, "prediction": labels, "label": labels}),
         directory / "reference.parquet",
     )
+    pq.write_table(pa.table(_customers(3_000, 0)), directory / f"{SCORED}-reference.parquet")
     path = directory / "mlvigil.yaml"
     path.write_text(CONFIG)
     return path
@@ -126,7 +160,7 @@ def fill(url: str, rows: int = 300) -> None:
                     }
                 )
                 # Labels for the older windows only, and wrong more often once drifted.
-                if window < WINDOWS - 2:
+                if window < UNLABELLED_FROM:
                     wrong = (i % 4 == 0) if drifted else (i % 50 == 0)
                     labels.append(
                         {"id": f"w{window}-{i}", "label": 1 - prediction if wrong else prediction}
@@ -138,8 +172,36 @@ def fill(url: str, rows: int = 300) -> None:
                 client.post(
                     f"/api/v1/models/{MODEL}/labels", json={"records": labels}
                 ).raise_for_status()
+            _fill_scored(client, window, rows)
         end = START + timedelta(hours=WINDOWS)
-        client.post(
-            f"/api/v1/models/{MODEL}/evaluate",
-            params={"start": START.isoformat(), "end": end.isoformat()},
-        ).raise_for_status()
+        for model in (MODEL, SCORED):
+            client.post(
+                f"/api/v1/models/{model}/evaluate",
+                params={"start": START.isoformat(), "end": end.isoformat()},
+            ).raise_for_status()
+
+
+def _fill_scored(client: httpx.Client, window: int, rows: int) -> None:
+    """One window of the scored model: its predictions, and labels for the older ones."""
+    data = _customers(rows, 100 + window)
+    start = START + timedelta(hours=window)
+    ids = [f"c{window}-{i}" for i in range(rows)]
+    records = [
+        {
+            "id": ids[i],
+            "timestamp": (start + timedelta(seconds=i * 3000 / rows)).isoformat(),
+            "features": {
+                "tenure": float(data["tenure"][i]),
+                "monthly_fee": float(data["monthly_fee"][i]),
+            },
+            "prediction": int(data["prediction"][i]),
+            "score": float(data["score"][i]),
+        }
+        for i in range(rows)
+    ]
+    client.post(
+        f"/api/v1/models/{SCORED}/predictions", json={"records": records}
+    ).raise_for_status()
+    if window < UNLABELLED_FROM:
+        labels = [{"id": ids[i], "label": int(data["label"][i])} for i in range(rows)]
+        client.post(f"/api/v1/models/{SCORED}/labels", json={"records": labels}).raise_for_status()

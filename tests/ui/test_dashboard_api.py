@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, START, WINDOWS
+from ui.dashboard_data import DRIFT_FROM, HOSTILE, MODEL, SCORED, START, WINDOWS
 
 
 def _get(url: str, path: str, **params: str) -> httpx.Response:
@@ -21,8 +21,9 @@ def _json(url: str, path: str, **params: str) -> Any:
 
 
 def test_overview_summarises_the_latest_windows(dashboard_url: str) -> None:
-    (model,) = _json(dashboard_url, "/api/v1/overview")["models"]
-    assert model["name"] == MODEL
+    models = {m["name"]: m for m in _json(dashboard_url, "/api/v1/overview")["models"]}
+    assert set(models) == {MODEL, SCORED}
+    model = models[MODEL]
     assert model["windows"] == WINDOWS
     assert model["drift"] == {"share": 0.75, "threshold": 0.5, "status": "failed"}
     assert model["quality"]["failed"] == 1

@@ -98,6 +98,9 @@ class ConfidenceModel:
         #: Why no window can be estimated (the reference's scores contradict score_is).
         self.problem: str | None = None
         self.warnings: list[str] = []
+        #: Whether the reference's scores were probabilities, in [0, 1]: a window's
+        #: scores outside it then mean they changed meaning, calibrated or not.
+        self.probabilities = True
 
     @property
     def labels(self) -> list[str]:
@@ -184,6 +187,7 @@ class ConfidenceModel:
             self.spread = binary_spread(target, rows.predicted, rows.raw)
         mode = config.calibration
         outside = bool(rows.raw.min() < 0 or rows.raw.max() > 1)  # min_rows >= 1 rows here
+        self.probabilities = not outside
         if outside:
             if mode == "never":
                 raise ConfigError(
@@ -222,8 +226,11 @@ class ConfidenceModel:
         if isinstance(scored, str):
             return scored
         outside = scored.size > 0 and (scored.min() < 0 or scored.max() > 1)
-        if check_range and calibrator.identity and outside:
-            return "scores outside [0, 1] are not probabilities"
+        if check_range and self.probabilities and outside:
+            return (
+                "scores outside [0, 1] are not probabilities, and the reference's were: "
+                "has the model started sending logits or percentages?"
+            )
         chosen = codes if self.multiclass else codes == 0
         return ScoredRows(chosen, scored, calibrator.apply(scored), self.multiclass), usable
 

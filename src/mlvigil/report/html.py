@@ -7,6 +7,10 @@ are all in the file. Every user-controlled string goes through Jinja's autoescap
 A report over chunks (:func:`~mlvigil.checks.chunked.detect_drift_chunks`) adds a
 column-by-chunk heatmap of drift scores (1 = the method's threshold, the scale of the
 dashboard's heatmap) and each chunk's verdict; its column table is the last chunk's.
+
+"What drifted" ranks the columns as the dataset drift result's ``contributions`` do
+(:mod:`mlvigil.checks.explained`): each column's drift score and, where a domain
+classifier ran, its importance, beside the multivariate drift results of the window.
 """
 
 from __future__ import annotations
@@ -54,8 +58,10 @@ class ReportData:
         Rows on each side.
     results
         Check results as plain dicts (:meth:`CheckResult.to_dict` or stored rows):
-        those of check ``drift`` fill the column table and the verdict, data-quality
-        checks the quality section, ``performance`` (and any other check) their own.
+        those of check ``drift`` fill the column table and the verdict (the
+        ``drift_share`` result's ``contributions`` the "What drifted" ranking),
+        data-quality checks the quality section, ``performance`` (and any other
+        check) their own.
     distributions
         Reference-vs-current shares per column, for the charts.
     generated_at
@@ -165,6 +171,62 @@ def _rows(results: Sequence[Mapping[str, Any]], charts: Mapping[str, Distributio
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class _Contribution:
+    rank: int
+    column: str
+    score: float | None
+    importance: float | None
+    drifted: bool
+    bar: float
+    """Width of the drift score's bar, in CSS pixels (the scale ends at a score of 2)."""
+
+
+#: Width of a contribution's drift-score bar at a score of 2 and above.
+SCORE_BAR_WIDTH = 120
+
+
+def _number_or_none(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _contributions(share: Mapping[str, Any] | None) -> list[_Contribution]:
+    """The dataset drift result's ranked contributions, in its order (largest first)."""
+    details = (share or {}).get("details") or {}
+    drifted = set(details.get("drifted_columns") or ())
+    ranked: list[_Contribution] = []
+    for entry in details.get("contributions") or ():
+        # Stored rows hold each contribution as a [column, score, importance] list.
+        if not isinstance(entry, Sequence) or isinstance(entry, str) or len(entry) != 3:
+            continue
+        column, score, importance = entry
+        score, importance = _number_or_none(score), _number_or_none(importance)
+        bar = 0.0 if score is None else min(max(score, 0.0), 2.0) / 2.0 * SCORE_BAR_WIDTH
+        ranked.append(
+            _Contribution(
+                rank=len(ranked) + 1,
+                column=str(column),
+                score=score,
+                importance=importance,
+                drifted=column in drifted,
+                bar=round(bar, 1),
+            )
+        )
+    return ranked
+
+
+def _multivariate(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The window's multivariate drift results (no column: every feature together)."""
+    return [
+        r
+        for r in results
+        if r["check"] == "drift"
+        and r.get("column") is None
+        and not r.get("segment")
+        and r["metric"] != "drift_share"
+    ]
 
 
 # 0 → light grey, 1 (the threshold) → amber, 2 and above → dark red: the dashboard's ramp.
@@ -333,6 +395,7 @@ def render_report(data: ReportData) -> str:
         chosen = (r for r in data.results if check(r["check"]))
         return sorted(chosen, key=lambda r: r["status"] == "passed")
 
+    contributions = _contributions(share)
     quality = failures_first(lambda check: check in QUALITY_CHECKS)
     performance = failures_first(lambda check: check == "performance")
     other = failures_first(lambda check: check not in (*QUALITY_CHECKS, "drift", "performance"))
@@ -341,6 +404,10 @@ def render_report(data: ReportData) -> str:
         rows=rows,
         share=share,
         drifted=sum(1 for r in rows if r.drifted),
+        contributions=contributions,
+        importances=any(c.importance is not None for c in contributions),
+        multivariate=_multivariate(data.results),
+        score_bar_width=SCORE_BAR_WIDTH,
         sections=[
             (name, anchor, results, sum(1 for r in results if r["status"] != "passed"))
             for name, anchor, results in (
