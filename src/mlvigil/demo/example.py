@@ -90,6 +90,23 @@ alerting:
       annotations:
         summary: "{{model}}: income drifted ({{metric}} {{value}})"
 {receivers}
+slos:                           # objectives and error budgets; see the README, "SLOs"
+  - name: {model}-drift-free
+    model: {model}
+    objective: 95               # percent of the period without dataset drift
+    period: 1d
+    description: Applicants look like the ones the model was trained on.
+    sli: {{drift: {{}}}}
+  - name: {model}-accurate
+    model: {model}
+    objective: 90
+    period: 7d
+    sli: {{performance: {{metric: accuracy}}}}   # realized once labels are final
+  - name: {model}-availability  # from the SDK's metrics: `mlvigil slo export` for Prometheus
+    model: {model}
+    objective: 99.9
+    sli: {{availability: {{}}}}
+
 security:                       # who may do what; see the README, "Security"
   tokens:                       # generated secrets, in files readable by their owner only
 {tokens}
