@@ -70,6 +70,16 @@ models:
         task: classification
         metrics: [accuracy]
         min_labels: 20
+slos:
+  - name: {MODEL}-drift-free
+    model: {MODEL}
+    objective: 99
+    sli: {{drift: {{}}}}
+    alerting: {{page_alert: {{disable: true}}, ticket_alert: {{disable: true}}}}
+  - name: {SCORED}-availability
+    model: {SCORED}
+    objective: 99.9
+    sli: {{availability: {{}}}}
 security:
   open_reads: true
   tokens:

@@ -149,3 +149,20 @@ def test_a_silenced_alert_shows_as_silenced_beside_its_silence(
         screenshot(page, "7-silenced")
     finally:
         httpx.delete(f"{dashboard_url}/api/v1/silences/{silence.json()['id']}", headers=AUTH)
+
+
+def test_the_slos_page_burns_a_model_slo_down_and_points_serving_slos_to_prometheus(
+    page: Page, dashboard_url: str
+) -> None:
+    page.goto(f"{dashboard_url}/#/")
+    page.get_by_role("link", name="SLOs").click()
+    drift = page.locator("section.card", has_text=f"{MODEL}-drift-free")
+    # The latest windows drifted: the budget of a 99% objective is overspent.
+    expect(drift.locator(".badge")).to_have_text("page")
+    chart = drift.get_by_role("img", name=f"{MODEL}-drift-free budget burn-down")
+    expect(chart).to_be_visible()
+    expect(chart.locator("path.line")).to_have_count(1)
+    expect(drift.locator("table.burn-rates th")).to_have_count(8)  # 5m ... 3d and 30d
+    expect(drift).to_contain_text("windows without dataset drift")
+    serving = page.locator("section.card", has_text="availability")
+    expect(serving).to_contain_text("evaluated by the Prometheus rules")

@@ -105,7 +105,8 @@ def _body(slo: SLO, status: BudgetStatus | None) -> SLOBody:
             for b in burn_windows(slo.period)
         ],
         burn_down=[
-            BurnDownPoint(time=t, budget_remaining=_finite(v)) for t, v in status.burn_down()
+            BurnDownPoint(time=t.replace(microsecond=0), budget_remaining=_finite(v))
+            for t, v in status.burn_down()
         ]
         if status
         else [],

@@ -52,7 +52,8 @@ function card(title, ...children) {
 
 function number(value, digits = 3) {
   if (value === null || value === undefined) return "—";
-  return Number(value).toPrecision(digits).replace(/\.?0+(e|$)/, "$1");
+  // Trailing zeros of the fraction only: 100 stays 100, 0.500 becomes 0.5.
+  return Number(value).toPrecision(digits).replace(/(\.\d*?)0+(e|$)/, "$1$2").replace(/\.(e|$)/, "$1");
 }
 
 function percent(value) {
