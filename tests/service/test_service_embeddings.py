@@ -9,7 +9,6 @@ dimensions, which no single number in the schema shows.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,10 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
+from in_process import Client, Clock
 
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus
 from mlvigil.exceptions import ConfigError
-from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
 from mlvigil.service.monitor import MonitoringService
 
@@ -66,38 +65,6 @@ def queries(rows: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
             "intent": rng.choice(["buy", "browse", "support"], rows),
         }
     )
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Client:
-    """Synchronous HTTP calls into the service's ASGI app (scheduler off)."""
-
-    def __init__(self, service: MonitoringService) -> None:
-        self._app = create_app(service, schedule=False)
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        async def call() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self._app)
-            headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://localhost", headers=headers
-            ) as client:
-                return await client.request(method, path, **kwargs)
-
-        return asyncio.run(call())
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", path, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", path, **kwargs)
 
 
 @pytest.fixture
@@ -176,7 +143,7 @@ def test_an_embedding_shift_is_found_by_mmd_and_a_domain_classifier_with_no_mult
     make_service,
 ):
     service = make_service()
-    client = Client(service)
+    client = Client(service, TOKEN)
     assert post_json(client, as_records(queries(600, 1), T0)).status_code == 201
     assert post_parquet(client, queries(600, 2), T0 + timedelta(minutes=30)).status_code == 201
     unchanged = vector_results(window_results(service, T0))
@@ -208,7 +175,7 @@ def test_a_batch_with_a_malformed_vector_is_refused_naming_the_row_and_nothing_i
     make_service,
 ):
     service = make_service()
-    client = Client(service)
+    client = Client(service, TOKEN)
     records = as_records(queries(50, 4), T0)
     records[7]["query_vector"] = records[7]["query_vector"][:5]
     records[9]["query_vector"] = "not a vector"
@@ -224,7 +191,7 @@ def test_vectors_holding_nan_or_another_length_than_the_reference_are_visible_er
     make_service,
 ):
     service = make_service()
-    client = Client(service)
+    client = Client(service, TOKEN)
     frame = queries(200, 5)
     frame.at[3, "query_vector"] = np.full(DIM, np.nan, dtype=np.float32)
     response = post_parquet(client, frame, T0)

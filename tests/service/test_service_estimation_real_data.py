@@ -19,7 +19,6 @@ so, not an estimate.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import orjson
 import pandas as pd
 import pytest
 import yaml
+from in_process import Client, Clock
 from prometheus_client import CollectorRegistry
 from sklearn import metrics as sk
 from sklearn.datasets import load_breast_cancer, load_digits
@@ -41,7 +41,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from live_servers import free_port, start_logged, wait_until_serving
-from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
 from mlvigil.service.monitor import MonitoringService
 from mlvigil.telemetry.prediction_log import PredictionLogger
@@ -51,37 +50,6 @@ HOUR = timedelta(hours=1)
 TOKEN = "estimation-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DIGITS = [str(k) for k in range(10)]
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Client:
-    """Synchronous HTTP calls into the service's ASGI app (scheduler off)."""
-
-    def __init__(self, service: MonitoringService) -> None:
-        self._app = create_app(service, schedule=False)
-
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        async def call() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self._app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://localhost", headers=AUTH
-            ) as client:
-                return await client.request(method, path, **kwargs)
-
-        return asyncio.run(call())
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", path, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", path, **kwargs)
 
 
 def settings(model: str, schema: dict[str, Any], chunk_rows: int) -> dict[str, Any]:
@@ -203,7 +171,7 @@ def test_a_multiclass_models_accuracy_and_macro_auc_are_estimated_before_its_lab
     digit_service, digits
 ):
     _, production, _ = digits
-    client = Client(digit_service)
+    client = Client(digit_service, TOKEN)
     halves = {T0: production.iloc[:300], T0 + HOUR: production.iloc[300:]}
     for start, rows in halves.items():
         records = rows.drop(columns="digit").assign(
@@ -401,7 +369,7 @@ def test_scores_that_are_not_probabilities_give_an_error_result_with_the_reason(
     cancer_service, cancer
 ):
     _, production, _ = cancer
-    client = Client(cancer_service)
+    client = Client(cancer_service, TOKEN)
     # A pipeline change ships logits in percent instead of probabilities.
     shipped = production.drop(columns="benign").assign(
         p_benign=production["p_benign"] * 100 + 5,

@@ -9,7 +9,6 @@ period) holds minutes after the drifted window's verdict.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +18,10 @@ import numpy as np
 import orjson
 import pandas as pd
 import pytest
+from in_process import Client, Clock
 from prometheus_client.parser import text_string_to_metric_families
 
 from mlvigil.exceptions import ConfigError
-from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
 from mlvigil.service.ingest import read_labels, read_predictions
 from mlvigil.service.monitor import MonitoringService
@@ -66,14 +65,6 @@ slos:
     objective: 99.9
     sli: {{availability: {{}}}}
 """
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def applications(rows: int, seed: int, *, shift: float = 0.0) -> pd.DataFrame:
@@ -136,16 +127,7 @@ def run_hours(
 
 
 def get(service: MonitoringService, path: str) -> httpx.Response:
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=create_app(service, schedule=False))
-        async with httpx.AsyncClient(
-            transport=transport,
-            base_url="http://localhost",
-            headers={"Authorization": f"Bearer {TOKEN}"},
-        ) as client:
-            return await client.get(path)
-
-    return asyncio.run(call())
+    return Client(service, TOKEN).get(path)
 
 
 def slo_alerts(service: MonitoringService) -> list[tuple[str, str, str]]:
