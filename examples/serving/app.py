@@ -5,7 +5,9 @@ Every request gets all four signals:
 
 - metrics at ``/metrics`` (request counts, latency with trace-id exemplars, confidence by
   class, missing features), aggregated across workers when ``PROMETHEUS_MULTIPROC_DIR``
-  is set;
+  is set, with the host's CPU, memory, disk and network (``mlvigil_host_*``) and its
+  GPUs (``mlvigil_gpu_*``; only ``mlvigil_gpu_available 0`` and why on a machine
+  without one);
 - an OpenTelemetry trace per request (server span, then ``predict`` with
   ``preprocessing``, ``inference`` and ``postprocessing`` inside), exported as the
   standard ``OTEL_*`` variables say;
@@ -30,6 +32,7 @@ from mlvigil.telemetry import (
     CorrelationIdMiddleware,
     ModelMonitor,
     configure_logging,
+    configure_metrics,
     configure_tracing,
     create_prediction_logger,
     get_logger,
@@ -44,6 +47,7 @@ MODEL_NAME = "credit-risk"
 MODEL_VERSION = os.environ.get("MODEL_VERSION", "1")
 
 configure_logging(level=os.environ.get("LOG_LEVEL", "INFO"))
+configure_metrics(host=True)  # host and GPU series, read when /metrics is scraped
 log = get_logger("credit_risk")
 
 

@@ -5,14 +5,22 @@ model, with ``datasource`` and ``model`` template variables) and the datasource 
 dashboard-provider YAML Grafana reads from ``provisioning/``. Rows: serving (request and
 error rates, latency quantiles, confidence), pipelines (runs, duration, freshness, null
 ratios, throughput), ML health from the service (drift, quality, performance, label
-coverage) and infrastructure (CPU, memory, GPU memory from NVIDIA's DCGM exporter).
+coverage) and infrastructure.
+
+The infrastructure row reads mlvigil's own host and GPU series
+(:mod:`mlvigil.telemetry.host`, :mod:`mlvigil.telemetry.gpu`): host CPU, memory, disk,
+filesystem and network, and per GPU utilisation, memory, temperature and power. The GPU
+panels fall back to NVIDIA's DCGM exporter's names (``DCGM_FI_DEV_FB_USED`` and
+``_FREE`` are MiB, ``DCGM_FI_DEV_GPU_UTIL`` a percentage) where mlvigil's are absent.
+Its Kubernetes panels (restarts, CPU and memory against limits) use the standard names
+of kube-state-metrics and the kubelet's cAdvisor, filtered by a ``namespace`` variable.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -25,12 +33,37 @@ DASHBOARD_UID = "mlvigil-overview"
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 _MODEL = 'model=~"$model"'
 
-#: (row title, [(panel title, unit, [(PromQL, legend)])]).
-PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
+_NAMESPACE = 'namespace=~"$namespace"'
+_HOST = (
+    "Needs host metrics on the model servers: configure_metrics(host=True) or "
+    "monitor.collect_host_metrics()."
+)
+_GPU = (
+    "From mlvigil's own series (configure_metrics(host=True), pip install 'mlvigil[gpu]'), "
+    "or NVIDIA's DCGM exporter's where those are absent; a GPU watched by both shows twice."
+)
+_GPU_LEGEND = "{{instance}}{{Hostname}} GPU {{gpu}}"
+_KSM = (
+    "Needs kube-state-metrics (and the kubelet's cAdvisor metrics for usage) scraped by "
+    "the same Prometheus; empty outside Kubernetes."
+)
+
+
+class Panel(NamedTuple):
+    """One time-series panel: title, unit, (PromQL, legend) queries and a description."""
+
+    title: str
+    unit: str
+    queries: list[tuple[str, str]]
+    description: str = ""
+
+
+#: (row title, panels).
+PANELS: list[tuple[str, list[Panel]]] = [
     (
         "Serving",
         [
-            (
+            Panel(
                 "Prediction rate",
                 "reqps",
                 [
@@ -41,7 +74,7 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     )
                 ],
             ),
-            (
+            Panel(
                 "Error rate",
                 "percentunit",
                 [
@@ -54,7 +87,7 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     )
                 ],
             ),
-            (
+            Panel(
                 "Latency p50 / p95 / p99",
                 "s",
                 [
@@ -67,7 +100,7 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     for q in (0.5, 0.95, 0.99)
                 ],
             ),
-            (
+            Panel(
                 "Median confidence",
                 "percentunit",
                 [
@@ -83,7 +116,7 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
     (
         "Pipelines",
         [
-            (
+            Panel(
                 "Runs",
                 "short",
                 [
@@ -94,7 +127,7 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     )
                 ],
             ),
-            (
+            Panel(
                 "Run duration p95",
                 "s",
                 [
@@ -105,17 +138,17 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     )
                 ],
             ),
-            (
+            Panel(
                 "Data age",
                 "s",
                 [("time() - ml_data_last_updated_timestamp_seconds", "{{dataset}}")],
             ),
-            (
+            Panel(
                 "Feature null ratio",
                 "percentunit",
                 [("ml_feature_null_ratio", "{{dataset}} {{feature}}")],
             ),
-            (
+            Panel(
                 "Records processed",
                 "short",
                 [
@@ -131,18 +164,20 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
     (
         "ML health (mlvigil service)",
         [
-            ("Drift share", "percentunit", [(f"{catalog.DRIFT_SHARE}{{{_MODEL}}}", "{{model}}")]),
-            (
+            Panel(
+                "Drift share", "percentunit", [(f"{catalog.DRIFT_SHARE}{{{_MODEL}}}", "{{model}}")]
+            ),
+            Panel(
                 "Drift score by column",
                 "short",
                 [(f"{catalog.DRIFT_SCORE}{{{_MODEL}}}", "{{model}} {{column}} ({{method}})")],
             ),
-            (
+            Panel(
                 "Null rate by column",
                 "percentunit",
                 [(f"{catalog.NULL_RATE}{{{_MODEL}}}", "{{model}} {{column}}")],
             ),
-            (
+            Panel(
                 "Failing quality checks",
                 "short",
                 [
@@ -152,17 +187,17 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
                     )
                 ],
             ),
-            (
+            Panel(
                 "Performance (labels matured)",
                 "short",
                 [(f"{catalog.PERFORMANCE}{{{_MODEL}}}", "{{model}} {{metric}}")],
             ),
-            (
+            Panel(
                 "Label coverage",
                 "percentunit",
                 [(f"{catalog.LABEL_COVERAGE}{{{_MODEL}}}", "{{model}}")],
             ),
-            (
+            Panel(
                 "Rows ingested",
                 "short",
                 [
@@ -178,28 +213,174 @@ PANELS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
     (
         "Infrastructure",
         [
-            (
-                "CPU",
-                "percentunit",
-                [("rate(process_cpu_seconds_total[$__rate_interval])", "{{job}} {{instance}}")],
-            ),
-            (
-                "Memory",
-                "bytes",
-                [
-                    ("process_resident_memory_bytes", "{{job}} {{instance}} RSS"),
-                    ("ml_model_memory_bytes", "{{model}} {{version}} model"),
-                ],
-            ),
-            (
-                "GPU memory in use (DCGM exporter)",
+            Panel(
+                "Host CPU busy",
                 "percentunit",
                 [
                     (
-                        "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)",
-                        "{{Hostname}} GPU {{gpu}}",
+                        "1 - sum by (job, instance) (rate(mlvigil_host_cpu_seconds_total"
+                        '{mode=~"idle|iowait"}[$__rate_interval]))\n'
+                        "  / sum by (job, instance) "
+                        "(rate(mlvigil_host_cpu_seconds_total[$__rate_interval]))",
+                        "{{instance}}",
                     )
                 ],
+                _HOST,
+            ),
+            Panel(
+                "Process CPU",
+                "percentunit",
+                [("rate(process_cpu_seconds_total[$__rate_interval])", "{{job}} {{instance}}")],
+                "CPU time of each scraped process per second (100% is one core), from "
+                "prometheus-client's process_* metrics.",
+            ),
+            Panel(
+                "Memory",
+                "bytes",
+                [
+                    (
+                        "mlvigil_host_memory_total_bytes - mlvigil_host_memory_available_bytes",
+                        "{{instance}} host in use",
+                    ),
+                    ("mlvigil_host_memory_total_bytes", "{{instance}} host total"),
+                    ("process_resident_memory_bytes", "{{job}} {{instance}} RSS"),
+                    ("ml_model_memory_bytes", "{{model}} {{version}} model"),
+                ],
+                "Host memory in use (total less available) and installed, each process's "
+                "resident memory, and the memory models report with set_model_memory. " + _HOST,
+            ),
+            Panel(
+                "Disk I/O",
+                "Bps",
+                [
+                    (
+                        "rate(mlvigil_host_disk_read_bytes_total[$__rate_interval])",
+                        "{{instance}} read",
+                    ),
+                    (
+                        "rate(mlvigil_host_disk_written_bytes_total[$__rate_interval])",
+                        "{{instance}} written",
+                    ),
+                ],
+                "Bytes read from and written to the host's disks per second. " + _HOST,
+            ),
+            Panel(
+                "Filesystem in use",
+                "percentunit",
+                [
+                    (
+                        "1 - mlvigil_host_filesystem_avail_bytes"
+                        " / mlvigil_host_filesystem_size_bytes",
+                        "{{instance}} {{mountpoint}}",
+                    )
+                ],
+                "Share of the filesystem not available to the server (the one holding its "
+                "working directory). " + _HOST,
+            ),
+            Panel(
+                "Network I/O",
+                "Bps",
+                [
+                    (
+                        "sum by (job, instance) "
+                        "(rate(mlvigil_host_network_receive_bytes_total[$__rate_interval]))",
+                        "{{instance}} received",
+                    ),
+                    (
+                        "sum by (job, instance) "
+                        "(rate(mlvigil_host_network_transmit_bytes_total[$__rate_interval]))",
+                        "{{instance}} sent",
+                    ),
+                ],
+                "Bytes per second over all network interfaces but loopback. " + _HOST,
+            ),
+            Panel(
+                "GPU utilisation",
+                "percentunit",
+                [
+                    (
+                        "mlvigil_gpu_utilization_ratio or DCGM_FI_DEV_GPU_UTIL / 100",
+                        _GPU_LEGEND,
+                    )
+                ],
+                "Share of time a kernel ran on each GPU. " + _GPU,
+            ),
+            Panel(
+                "GPU memory in use",
+                "percentunit",
+                [
+                    (
+                        "mlvigil_gpu_memory_used_bytes / mlvigil_gpu_memory_total_bytes\n"
+                        "  or DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)",
+                        _GPU_LEGEND,
+                    )
+                ],
+                "Share of each GPU's memory in use; MLGPUMemoryHigh fires above its limit. " + _GPU,
+            ),
+            Panel(
+                "GPU memory by process",
+                "bytes",
+                [("mlvigil_gpu_process_memory_used_bytes", "{{instance}} GPU {{gpu}} pid {{pid}}")],
+                "GPU memory of each process using the GPU, where NVML can tell (not under "
+                "Windows WDDM; pids may be the host's inside a container). "
+                "From collect_host_metrics() only.",
+            ),
+            Panel(
+                "GPU temperature",
+                "celsius",
+                [("mlvigil_gpu_temperature_celsius or DCGM_FI_DEV_GPU_TEMP", _GPU_LEGEND)],
+                "Core temperature of each GPU. " + _GPU,
+            ),
+            Panel(
+                "GPU power",
+                "watt",
+                [("mlvigil_gpu_power_watts or DCGM_FI_DEV_POWER_USAGE", _GPU_LEGEND)],
+                "Power draw of each GPU. " + _GPU,
+            ),
+            Panel(
+                "Pod restarts (kube-state-metrics)",
+                "short",
+                [
+                    (
+                        "sum by (namespace, pod, container) (increase("
+                        f"kube_pod_container_status_restarts_total{{{_NAMESPACE}}}[1h]))",
+                        "{{namespace}}/{{pod}} {{container}}",
+                    )
+                ],
+                "Container restarts over the preceding hour, per pod of the chosen "
+                "namespaces. " + _KSM,
+            ),
+            Panel(
+                "Pod CPU usage / limit (kube-state-metrics, cAdvisor)",
+                "percentunit",
+                [
+                    (
+                        "sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total"
+                        f'{{{_NAMESPACE},container!="",container!="POD"}}[$__rate_interval]))\n'
+                        "  / sum by (namespace, pod, container) (kube_pod_container_resource_limits"
+                        f'{{{_NAMESPACE},resource="cpu"}})',
+                        "{{namespace}}/{{pod}} {{container}}",
+                    )
+                ],
+                "Each container's CPU use (cAdvisor's container_cpu_usage_seconds_total, "
+                "scraped from the kubelet) as a share of its CPU limit; near 100% the "
+                "container is throttled. Containers without a limit are not shown. " + _KSM,
+            ),
+            Panel(
+                "Pod memory usage / limit (kube-state-metrics, cAdvisor)",
+                "percentunit",
+                [
+                    (
+                        "sum by (namespace, pod, container) (container_memory_working_set_bytes"
+                        f'{{{_NAMESPACE},container!="",container!="POD"}})\n'
+                        "  / sum by (namespace, pod, container) (kube_pod_container_resource_limits"
+                        f'{{{_NAMESPACE},resource="memory"}})',
+                        "{{namespace}}/{{pod}} {{container}}",
+                    )
+                ],
+                "Each container's working-set memory (cAdvisor) as a share of its memory "
+                "limit; at 100% the kernel kills it (OOMKilled, then a restart). Containers "
+                "without a limit are not shown. " + _KSM,
             ),
         ],
     ),
@@ -224,12 +405,13 @@ def dashboard() -> dict[str, Any]:
         )
         next_id += 1
         y += 1
-        for index, (title, unit, queries) in enumerate(row_panels):
+        for index, (title, unit, queries, description) in enumerate(row_panels):
             panels.append(
                 {
                     "id": next_id,
                     "type": "timeseries",
                     "title": title,
+                    "description": description,
                     "datasource": _DATASOURCE,
                     "gridPos": {"h": 8, "w": 8, "x": 8 * (index % 3), "y": y + 8 * (index // 3)},
                     "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
@@ -281,6 +463,22 @@ def dashboard() -> dict[str, Any]:
                     "multi": True,
                     "refresh": 2,
                     "current": {},
+                },
+                {
+                    "name": "namespace",
+                    "label": "Namespace (Kubernetes)",
+                    "type": "query",
+                    "datasource": _DATASOURCE,
+                    "query": {
+                        "query": "label_values(kube_pod_info, namespace)",
+                        "refId": "namespaces",
+                    },
+                    "definition": "label_values(kube_pod_info, namespace)",
+                    "includeAll": True,
+                    "allValue": ".*",
+                    "multi": True,
+                    "refresh": 2,
+                    "current": {"text": "All", "value": "$__all"},
                 },
             ]
         },

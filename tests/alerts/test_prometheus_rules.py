@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ models:
         max_degradation: 0.05
 """
 RUNBOOKS = "https://runbooks.example.com/ml"
+RUNBOOK_PAGE = Path(__file__).parents[2] / "docs" / "runbooks.md"
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -54,6 +56,8 @@ def test_exported_rules_pass_promtool_check_and_cover_every_family(tmp_path):
         "MLHighP99Latency",
         "MLLowMedianConfidence",
         "MLGPUMemoryHigh",
+        "MLHostMemoryHigh",
+        "MLHostDiskFull",
         "MLNoPredictions",
         "MLFeatureDrift",
         "MLDatasetDrift",
@@ -181,6 +185,126 @@ def test_key_rules_fire_and_resolve_under_promtool_test(tmp_path):
                         ],
                     },
                     {"eval_time": "35m", "alertname": "MLDataStale", "exp_alerts": []},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "rules_test.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    tested = promtool("test", "rules", "rules_test.yml", cwd=tmp_path)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "SUCCESS" in tested.stdout + tested.stderr
+
+
+def test_every_exported_alert_has_a_runbook_section(tmp_path):
+    settings = parse_service_config(yaml.safe_load(CONFIG), base_dir=tmp_path)
+    rules = prometheus_rules(settings)
+    names = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    sections = set(re.findall(r"^## (\w+)$", RUNBOOK_PAGE.read_text(), flags=re.MULTILINE))
+    assert sorted(names - sections) == []
+
+
+GPU_A = {"instance": "model-1:8000", "job": "model", "gpu": "0", "uuid": "GPU-a", "name": "L4"}
+DCGM_B = {"instance": "10.0.0.7:9400", "job": "dcgm", "gpu": "1", "UUID": "GPU-b"}
+
+
+def series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    text = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    return {"series": f"{name}{{{text}}}", "values": values}
+
+
+def test_infrastructure_rules_fire_on_mlvigil_and_dcgm_series(tmp_path):
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump(prometheus_rules(runbooks=RUNBOOKS)))
+    dcgm_b = {**DCGM_B, "Hostname": "node-7"}
+    host = {"instance": "model-1:8000", "job": "model"}
+    healthy = {"instance": "model-2:8000", "job": "model"}
+    gpu_a_alert = alert(
+        {**GPU_A, "severity": "warning"},
+        "GPU 0 on model-1:8000 is nearly out of memory",
+        "93.75% of the GPU's memory is in use (limit 90%).",
+        "MLGPUMemoryHigh",
+    )
+    gpu_b_alert = alert(
+        {**dcgm_b, "severity": "warning"},
+        "GPU 1 on node-7 is nearly out of memory",
+        "96.77% of the GPU's memory is in use (limit 90%).",
+        "MLGPUMemoryHigh",
+    )
+    tests = {
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    # mlvigil's GPU series: 15 of 16 GiB from 5m to 24m, then 4.
+                    series("mlvigil_gpu_memory_used_bytes", GPU_A, "8x4 15x19 4x16"),
+                    series("mlvigil_gpu_memory_total_bytes", GPU_A, "16x40"),
+                    # A GPU only a DCGM exporter watches (MiB), full all along.
+                    series("DCGM_FI_DEV_FB_USED", dcgm_b, "15000x40"),
+                    series("DCGM_FI_DEV_FB_FREE", dcgm_b, "500x40"),
+                    # One host short of memory and disk, one with plenty.
+                    series("mlvigil_host_memory_available_bytes", host, "1x40"),
+                    series("mlvigil_host_memory_total_bytes", host, "16x40"),
+                    series("mlvigil_host_memory_available_bytes", healthy, "8x40"),
+                    series("mlvigil_host_memory_total_bytes", healthy, "16x40"),
+                    series(
+                        "mlvigil_host_filesystem_avail_bytes", {**host, "mountpoint": "/"}, "5x40"
+                    ),
+                    series(
+                        "mlvigil_host_filesystem_size_bytes", {**host, "mountpoint": "/"}, "100x40"
+                    ),
+                    series(
+                        "mlvigil_host_filesystem_avail_bytes",
+                        {**healthy, "mountpoint": "/"},
+                        "50x40",
+                    ),
+                    series(
+                        "mlvigil_host_filesystem_size_bytes",
+                        {**healthy, "mountpoint": "/"},
+                        "100x40",
+                    ),
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "12m",
+                        "alertname": "MLGPUMemoryHigh",
+                        "exp_alerts": [gpu_b_alert],
+                    },
+                    {
+                        "eval_time": "16m",
+                        "alertname": "MLGPUMemoryHigh",
+                        "exp_alerts": [gpu_a_alert, gpu_b_alert],
+                    },
+                    {
+                        "eval_time": "30m",
+                        "alertname": "MLGPUMemoryHigh",
+                        "exp_alerts": [gpu_b_alert],
+                    },
+                    {"eval_time": "5m", "alertname": "MLHostMemoryHigh", "exp_alerts": []},
+                    {
+                        "eval_time": "15m",
+                        "alertname": "MLHostMemoryHigh",
+                        "exp_alerts": [
+                            alert(
+                                {**host, "severity": "warning"},
+                                "model-1:8000 is running out of memory",
+                                "Only 6.25% of the host's memory is available (limit 10%).",
+                                "MLHostMemoryHigh",
+                            )
+                        ],
+                    },
+                    {
+                        "eval_time": "15m",
+                        "alertname": "MLHostDiskFull",
+                        "exp_alerts": [
+                            alert(
+                                {**host, "mountpoint": "/", "severity": "warning"},
+                                "model-1:8000: / is nearly full",
+                                "Only 5% of / is available (limit 10%).",
+                                "MLHostDiskFull",
+                            )
+                        ],
+                    },
                 ],
             }
         ],

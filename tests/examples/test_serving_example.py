@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
@@ -124,6 +125,21 @@ def _scrape(url: str) -> tuple[dict[tuple[str, frozenset[tuple[str, str]]], floa
     return values, exemplars
 
 
+def assert_host_and_gpu_series(metrics: dict[tuple[str, frozenset[tuple[str, str]]], float]):
+    """The server exports this machine's memory, and whether it has a usable GPU."""
+    assert metrics[("mlvigil_host_memory_total_bytes", frozenset())] == (
+        psutil.virtual_memory().total
+    )
+    gpu = [
+        (dict(labels), value)
+        for (name, labels), value in metrics.items()
+        if name == "mlvigil_gpu_available"
+    ]
+    assert len(gpu) == 1, gpu
+    labels, value = gpu[0]
+    assert value == (1 if labels["reason"] == "ok" else 0)
+
+
 def test_example_server_emits_metrics_logs_traces_and_prediction_records(
     start_server, local_receiver
 ):
@@ -158,6 +174,7 @@ def test_example_server_emits_metrics_logs_traces_and_prediction_records(
     income_missing = frozenset({("model", "credit-risk"), ("feature", "income")})
     assert metrics[("ml_feature_missing_total", income_missing)] == 1
     assert exemplar_trace_ids
+    assert_host_and_gpu_series(metrics)
 
     _stop(server)  # graceful shutdown flushes the prediction logger and the spans
 
@@ -231,4 +248,10 @@ def test_example_server_metrics_add_up_across_two_workers(start_server, tmp_path
             if sample.name == "ml_prediction_requests_total"
         }
         assert totals[model] == 20
+    values = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+    assert_host_and_gpu_series(values)
     _stop(server)

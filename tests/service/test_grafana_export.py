@@ -1,6 +1,7 @@
 """`mlvigil grafana export`: provisioning files whose every query names a metric the
 project really exports (read from a live `mlvigil serve` /metrics and the SDK's
-exposition), in PromQL the real promtool accepts.
+exposition, host and GPU collectors included) or a named external exporter's, in PromQL
+the real promtool accepts.
 """
 
 from __future__ import annotations
@@ -17,18 +18,35 @@ from prometheus_client.parser import text_string_to_metric_families
 from service_data import AUTH, records
 from typer.testing import CliRunner
 
+from fake_nvml import FakeGpu, FakeNvml, proc
 from live_servers import system_binary
 from mlvigil.cli.app import app as cli
 from mlvigil.grafana import expressions
 from mlvigil.service.evaluation import window_bounds
 from mlvigil.telemetry import ModelMonitor, PipelineMonitor
 
-#: Metrics a panel may use that other exporters provide (NVIDIA's DCGM exporter).
-EXTERNAL = {"DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE"}
-PROMQL_WORDS = {
-    "sum", "by", "rate", "increase", "histogram_quantile", "count", "time", "le", "on",
-    "and", "or", "model", "status", "pipeline", "stage", "rate_interval",
-}  # fmt: skip
+#: Metrics a panel may use that other exporters provide, by exporter.
+EXTERNAL = {
+    "NVIDIA DCGM exporter": {
+        "DCGM_FI_DEV_FB_USED",
+        "DCGM_FI_DEV_FB_FREE",
+        "DCGM_FI_DEV_GPU_UTIL",
+        "DCGM_FI_DEV_GPU_TEMP",
+        "DCGM_FI_DEV_POWER_USAGE",
+    },
+    "kube-state-metrics": {
+        "kube_pod_info",
+        "kube_pod_container_status_restarts_total",
+        "kube_pod_container_resource_limits",
+    },
+    "cAdvisor (kubelet)": {
+        "container_cpu_usage_seconds_total",
+        "container_memory_working_set_bytes",
+    },
+}
+EXTERNAL_NAMES = set().union(*EXTERNAL.values())
+PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "count", "time"}
+PROMQL_OPERATORS = {"and", "or", "unless"}
 
 
 def exported_names(exposition: str) -> set[str]:
@@ -50,14 +68,28 @@ def sdk_exposition() -> str:
         pipeline.record_processed("extract", 10)
     pipeline.mark_updated("applicants")
     pipeline.set_null_ratio("applicants", "income", 0.1)
+    # A fake NVML stands in for the GPU these machines lack; the collector is the real one.
+    gpu = FakeGpu("GPU-a", "NVIDIA L4", processes=[proc(4242, 1 << 30)])
+    monitor.collect_host_metrics(nvml=FakeNvml([gpu]))
     return generate_latest(registry).decode()
 
 
 def metric_names(expr: str) -> set[str]:
-    without_strings = re.sub(r'"[^"]*"', "", expr)
-    without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
-    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", without_ranges))
-    return {t for t in tokens if t not in PROMQL_WORDS and not re.fullmatch(r"__\w+", t)}
+    """The metric names a PromQL expression reads (label names and functions left out)."""
+    text = re.sub(r'"[^"]*"', "", expr)
+    text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "", text)  # ranges
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
+    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    return tokens - PROMQL_FUNCTIONS - PROMQL_OPERATORS
+
+
+def test_metric_names_leave_out_labels_functions_and_grouping():
+    expr = (
+        'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!=""}[5m]))'
+        " / on (pod) group_left () kube_pod_info or time() - up"
+    )
+    assert metric_names(expr) == {"container_cpu_usage_seconds_total", "kube_pod_info", "up"}
 
 
 def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_path, serve):
@@ -72,6 +104,9 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
     for panel in board["panels"]:
         if panel["type"] != "row":
             assert panel["datasource"]["uid"] == "${datasource}"
+            read = set().union(*(metric_names(t["expr"]) for t in panel["targets"]))
+            if read & EXTERNAL["kube-state-metrics"]:
+                assert "kube-state-metrics" in panel["description"], panel["title"]
     provider = yaml.safe_load(
         (tmp_path / "grafana/provisioning/dashboards/mlvigil.yaml").read_text()
     )
@@ -105,11 +140,28 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
 
     queries = expressions(board)
     used = set().union(*(metric_names(q) for q in queries))
-    assert used - live - EXTERNAL == set()
+    assert used - live - EXTERNAL_NAMES == set()
     assert {"ml_prediction_latency_seconds_bucket", "mlvigil_drift_share"} <= used
+    assert {
+        "mlvigil_host_cpu_seconds_total",
+        "mlvigil_host_memory_available_bytes",
+        "mlvigil_host_disk_read_bytes_total",
+        "mlvigil_host_network_receive_bytes_total",
+        "mlvigil_gpu_utilization_ratio",
+        "mlvigil_gpu_memory_used_bytes",
+        "mlvigil_gpu_temperature_celsius",
+        "mlvigil_gpu_power_watts",
+    } <= used & live
+    variable_queries = [v["definition"] for v in variables.values() if "definition" in v]
+    assert {"ml_prediction_requests_total", "kube_pod_info"} == {
+        re.search(r"label_values\((\w+),", q).group(1) for q in variable_queries
+    }
 
     # promtool checks PromQL inside rule files: one recording rule per query.
-    concrete = [q.replace("$__rate_interval", "5m").replace("$model", ".*") for q in queries]
+    concrete = [
+        q.replace("$__rate_interval", "5m").replace("$model", ".*").replace("$namespace", ".*")
+        for q in queries
+    ]
     rules = {
         "groups": [
             {

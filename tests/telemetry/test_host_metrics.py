@@ -1,12 +1,12 @@
 import os
 import sys
-from types import SimpleNamespace
 
 import psutil
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fake_nvml import LIBRARY_NOT_FOUND, UNKNOWN, FakeGpu, FakeNvml, proc
 from mlvigil.telemetry.gpu import GpuCollector
 from mlvigil.telemetry.host import HostCollector, register_host_metrics
 
@@ -171,82 +171,6 @@ def test_gpus_asked_for_later_are_added_once():
 
 
 # --- GPU collector through a fake NVML module ---
-
-
-class NVMLError(Exception):
-    def __init__(self, value):
-        super().__init__(value)
-        self.value = value
-
-
-UNKNOWN, NOT_SUPPORTED, LIBRARY_NOT_FOUND = 999, 3, 12
-
-
-class FakeGpu:
-    def __init__(self, uuid, name, *, fail=(), unsupported=(), processes=(), graphics=()):
-        self.uuid, self.name = uuid, name
-        self.fail, self.unsupported = set(fail), set(unsupported)
-        self.processes, self.graphics = list(processes), list(graphics)
-
-    def answer(self, query, result):
-        if query in self.fail:
-            raise NVMLError(UNKNOWN)
-        if query in self.unsupported:
-            raise NVMLError(NOT_SUPPORTED)
-        return result
-
-
-class FakeNvml:
-    """The slice of pynvml the collector uses, over a list of fake GPUs."""
-
-    NVMLError = NVMLError
-
-    def __init__(self, gpus, *, init_error=None):
-        self.gpus, self.init_error = gpus, init_error
-        self.inits = self.shutdowns = 0
-
-    def nvmlInit(self):  # noqa: N802
-        self.inits += 1
-        if self.init_error is not None:
-            raise NVMLError(self.init_error)
-
-    def nvmlShutdown(self):  # noqa: N802
-        self.shutdowns += 1
-
-    def nvmlDeviceGetCount(self):  # noqa: N802
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, index):  # noqa: N802
-        return self.gpus[index].answer("handle", self.gpus[index])
-
-    def nvmlDeviceGetUUID(self, gpu):  # noqa: N802
-        return gpu.uuid
-
-    def nvmlDeviceGetName(self, gpu):  # noqa: N802
-        return gpu.name.encode()  # old pynvml versions return bytes
-
-    def nvmlDeviceGetUtilizationRates(self, gpu):  # noqa: N802
-        return gpu.answer("utilization", SimpleNamespace(gpu=37, memory=12))
-
-    def nvmlDeviceGetMemoryInfo(self, gpu):  # noqa: N802
-        return gpu.answer("memory", SimpleNamespace(total=16 << 30, used=3 << 30, free=13 << 30))
-
-    def nvmlDeviceGetTemperature(self, gpu, sensor):  # noqa: N802
-        assert sensor == 0  # NVML_TEMPERATURE_GPU
-        return gpu.answer("temperature", 61)
-
-    def nvmlDeviceGetPowerUsage(self, gpu):  # noqa: N802
-        return gpu.answer("power", 70_250)  # milliwatts
-
-    def nvmlDeviceGetComputeRunningProcesses(self, gpu):  # noqa: N802
-        return gpu.answer("processes", gpu.processes)
-
-    def nvmlDeviceGetGraphicsRunningProcesses(self, gpu):  # noqa: N802
-        return gpu.answer("processes", gpu.graphics)
-
-
-def proc(pid, used):
-    return SimpleNamespace(pid=pid, usedGpuMemory=used)
 
 
 def gpu_registry(nvml):

@@ -4,12 +4,14 @@ For teams whose paging already runs through Prometheus and Alertmanager:
 ``mlvigil rules export`` writes these rules, Prometheus evaluates them against the
 model servers' and the service's ``/metrics``, and Alertmanager routes what fires.
 
-Three groups cover what every deployment has: serving (error rate, p99 latency, median
-confidence, predictions stopping, GPU memory from NVIDIA's DCGM exporter), pipelines
-(failed runs, stale data, null ratios) and model health from the service (dataset and
-column drift, null rates, failed quality checks, empty windows). With a configuration,
-a fourth group per model uses its own numbers: performance below the configured
-baseline, and no window evaluated for three window lengths.
+Four groups cover what every deployment has: serving (error rate, p99 latency, median
+confidence, predictions stopping), pipelines (failed runs, stale data, null ratios),
+model health from the service (dataset and column drift, null rates, failed quality
+checks, empty windows) and infrastructure (GPU memory, host memory and disk space, from
+the SDK's host and GPU collectors; the GPU rule also reads NVIDIA's DCGM exporter's
+series where mlvigil's are absent). With a configuration, a group per model uses its
+own numbers: performance below the configured baseline, and no window evaluated for
+three window lengths.
 
 The configuration is read through :class:`MonitoringConfig`, the few attributes these
 rules need; :class:`mlvigil.service.config.ServiceConfig` has them. This module does
@@ -64,12 +66,16 @@ class MonitoringConfig(Protocol):
 
 @dataclass(frozen=True)
 class RuleThresholds:
-    """The numbers the generic rules alert on (each has a CLI option)."""
+    """The numbers the generic rules alert on (most have a ``rules export`` option)."""
 
     max_error_rate: float = 0.05
     max_p99_latency_seconds: float = 0.5
     min_median_confidence: float = 0.6
     max_gpu_memory_ratio: float = 0.9
+    min_host_memory_available_ratio: float = 0.1
+    """Share of the host's memory that must stay available."""
+    min_filesystem_available_ratio: float = 0.1
+    """Share of the server's filesystem that must stay available."""
     max_null_rate: float = 0.1
     max_data_age: timedelta = timedelta(hours=6)
     max_window_age: timedelta = timedelta(hours=3)
@@ -143,6 +149,7 @@ def prometheus_rules(
         _serving(limits, runbooks),
         _pipelines(limits, runbooks),
         _service(limits, runbooks, generic_staleness=config is None),
+        _infrastructure(limits, runbooks),
     ]
     if config is not None:
         groups += [_model(config, name, runbooks) for name in config.models]
@@ -192,15 +199,48 @@ def _serving(limits: RuleThresholds, runbooks: str) -> _Group:
         summary="{{ $labels.model }}: no predictions",
         description="{{ $labels.model }} served no predictions for 30 minutes.",
     )
+    return group
+
+
+#: The host a series is from: DCGM exporter's ``Hostname`` label, else the target.
+_HOST = "{{ with $labels.Hostname }}{{ . }}{{ else }}{{ $labels.instance }}{{ end }}"
+
+
+def _infrastructure(limits: RuleThresholds, runbooks: str) -> _Group:
+    group = _Group("mlvigil-infrastructure", runbooks)
+    # mlvigil's own GPU series first; DCGM's (in MiB: the ratio cancels the unit) for
+    # GPUs only a DCGM exporter watches.
     group.alert(
         "MLGPUMemoryHigh",
-        "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"
-        f" > {limits.max_gpu_memory_ratio:g}",
+        "(\n"
+        "  mlvigil_gpu_memory_used_bytes / mlvigil_gpu_memory_total_bytes\n"
+        "  or DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)\n"
+        f") > {limits.max_gpu_memory_ratio:g}",
         for_="10m",
         severity="warning",
-        summary="GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is nearly out of memory",
+        summary=f"GPU {{{{ $labels.gpu }}}} on {_HOST} is nearly out of memory",
         description="{{ $value | humanizePercentage }} of the GPU's memory is in use "
-        f"(limit {limits.max_gpu_memory_ratio:.0%}; metrics from NVIDIA's DCGM exporter).",
+        f"(limit {limits.max_gpu_memory_ratio:.0%}).",
+    )
+    group.alert(
+        "MLHostMemoryHigh",
+        "mlvigil_host_memory_available_bytes / mlvigil_host_memory_total_bytes"
+        f" < {limits.min_host_memory_available_ratio:g}",
+        for_="10m",
+        severity="warning",
+        summary="{{ $labels.instance }} is running out of memory",
+        description="Only {{ $value | humanizePercentage }} of the host's memory is "
+        f"available (limit {limits.min_host_memory_available_ratio:.0%}).",
+    )
+    group.alert(
+        "MLHostDiskFull",
+        "mlvigil_host_filesystem_avail_bytes / mlvigil_host_filesystem_size_bytes"
+        f" < {limits.min_filesystem_available_ratio:g}",
+        for_="10m",
+        severity="warning",
+        summary="{{ $labels.instance }}: {{ $labels.mountpoint }} is nearly full",
+        description="Only {{ $value | humanizePercentage }} of {{ $labels.mountpoint }} is "
+        f"available (limit {limits.min_filesystem_available_ratio:.0%}).",
     )
     return group
 

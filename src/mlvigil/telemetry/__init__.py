@@ -4,7 +4,9 @@ A model server needs three things from this package: a :class:`ModelMonitor` aro
 predict function, :func:`configure_logging` and :func:`configure_tracing` at start-up,
 and a prediction logger (:func:`create_prediction_logger`) that ships every prediction
 to the mlvigil service or to local Parquet files. Pipelines use :class:`PipelineMonitor`.
-Names are imported on first use, so importing the package costs nothing.
+Host and GPU metrics are one call away: ``configure_metrics(host=True)`` at start-up or
+``monitor.collect_host_metrics()``. Names are imported on first use, so importing the
+package costs nothing.
 
 Examples
 --------
@@ -35,8 +37,15 @@ if typing.TYPE_CHECKING:
         multiprocess_enabled,
         render_metrics,
     )
+    from mlvigil.telemetry.gpu import GpuCollector
+    from mlvigil.telemetry.host import HostCollector, HostMetrics, register_host_metrics
     from mlvigil.telemetry.logs import add_trace_context, configure_logging, get_logger
-    from mlvigil.telemetry.metrics import Buckets, PipelineMetrics, ServingMetrics
+    from mlvigil.telemetry.metrics import (
+        Buckets,
+        PipelineMetrics,
+        ServingMetrics,
+        configure_metrics,
+    )
     from mlvigil.telemetry.monitor import ModelMonitor, Prediction, PredictionScope
     from mlvigil.telemetry.pipeline import PipelineMonitor, StageScope
     from mlvigil.telemetry.prediction_log import (
@@ -78,8 +87,10 @@ _MODULES = {
         "request_context",
     ],
     "exposition": ["metrics_endpoint", "multiprocess_enabled", "render_metrics"],
+    "gpu": ["GpuCollector"],
+    "host": ["HostCollector", "HostMetrics", "register_host_metrics"],
     "logs": ["add_trace_context", "configure_logging", "get_logger"],
-    "metrics": ["Buckets", "PipelineMetrics", "ServingMetrics"],
+    "metrics": ["Buckets", "PipelineMetrics", "ServingMetrics", "configure_metrics"],
     "monitor": ["ModelMonitor", "Prediction", "PredictionScope"],
     "pipeline": ["PipelineMonitor", "StageScope"],
     "prediction_log": ["PredictionLogger", "RetryPolicy", "create_prediction_logger"],
@@ -114,6 +125,9 @@ _HOMES = {
 __all__ = [
     "Buckets",
     "CorrelationIdMiddleware",
+    "GpuCollector",
+    "HostCollector",
+    "HostMetrics",
     "HttpSink",
     "LabelGuard",
     "LabelRecord",
@@ -136,6 +150,7 @@ __all__ = [
     "add_trace_context",
     "bind_request_id",
     "configure_logging",
+    "configure_metrics",
     "configure_tracing",
     "create_prediction_logger",
     "current_request_id",
@@ -152,6 +167,7 @@ __all__ = [
     "postprocessing",
     "preprocessing",
     "redact_text",
+    "register_host_metrics",
     "render_metrics",
     "request_context",
     "span",

@@ -12,16 +12,25 @@ between deployments, and with gunicorn call
 ``prometheus_client.multiprocess.mark_process_dead(worker.pid)`` from the
 ``child_exit`` hook so live-worker gauges forget dead workers. Exemplars are not
 available in multiprocess mode (a prometheus-client limitation).
+
+Host and GPU metrics (:func:`~mlvigil.telemetry.host.register_host_metrics`) describe
+the machine, not a worker, so in multiprocess mode the answering worker's own host and
+GPU collectors join the aggregate as they are; its ``process_*`` metrics do not, as
+they would describe only that worker. ``mlvigil_host_cpu_utilization_ratio`` is then
+the busy share since that worker last answered a scrape; ``rate()`` over
+``mlvigil_host_cpu_seconds_total`` does not depend on which worker answers.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -35,8 +44,8 @@ def scrape_registry(registry: CollectorRegistry | None = None) -> CollectorRegis
     """The registry a scrape should read.
 
     In multiprocess mode, a fresh registry aggregating every worker's files (the
-    per-process registry would show only the answering worker); otherwise
-    ``registry`` or the global one.
+    per-process registry would show only the answering worker), plus the host and GPU
+    collectors registered on ``registry``; otherwise ``registry`` or the global one.
     """
     if not multiprocess_enabled():
         return REGISTRY if registry is None else registry
@@ -44,7 +53,21 @@ def scrape_registry(registry: CollectorRegistry | None = None) -> CollectorRegis
 
     aggregate = CollectorRegistry()
     multiprocess.MultiProcessCollector(aggregate)  # type: ignore[no-untyped-call]
+    for collector in _machine_collectors(registry):
+        aggregate.register(collector)
     return aggregate
+
+
+def _machine_collectors(registry: CollectorRegistry | None) -> list[Collector]:
+    """The host and GPU collectors on ``registry``: machine-wide, so any worker's do."""
+    if "mlvigil.telemetry.host" not in sys.modules:
+        return []  # never imported, so nothing registered; and psutil stays unimported
+    from mlvigil.telemetry.host import registered_host_metrics
+
+    metrics = registered_host_metrics(registry)
+    if metrics is None:
+        return []
+    return [c for c in (metrics.host, metrics.gpu) if c is not None]
 
 
 def render_metrics(

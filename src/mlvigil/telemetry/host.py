@@ -65,7 +65,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from mlvigil.telemetry.gpu import GpuCollector
 
-__all__ = ["HostCollector", "HostMetrics", "register_host_metrics"]
+__all__ = ["HostCollector", "HostMetrics", "register_host_metrics", "registered_host_metrics"]
 
 _log = logging.getLogger("mlvigil.telemetry.host")
 
@@ -370,3 +370,22 @@ def register_host_metrics(
             known = HostMetrics(host=known.host, gpu=collector)
         _registered[target] = known
         return known
+
+
+def registered_host_metrics(registry: CollectorRegistry | None = None) -> HostMetrics | None:
+    """What :func:`register_host_metrics` registered on ``registry``, if anything.
+
+    Parameters
+    ----------
+    registry
+        The registry; the global one when omitted.
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry
+    >>> registered_host_metrics(CollectorRegistry()) is None
+    True
+    """
+    target = REGISTRY if registry is None else registry
+    with _lock:
+        return _registered.get(target)

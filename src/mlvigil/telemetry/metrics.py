@@ -29,17 +29,27 @@ Pipeline metrics (labels)
 In multiprocess mode (``PROMETHEUS_MULTIPROC_DIR`` set) gauges aggregate across worker
 processes: memory and active runs are summed over live workers, timestamps and null
 ratios take the most recent value.
+
+Host and GPU metrics (``mlvigil_host_*``, ``mlvigil_gpu_*``; see
+:mod:`mlvigil.telemetry.host` and :mod:`mlvigil.telemetry.gpu`) are opt-in, with
+:func:`configure_metrics` at start-up or :meth:`ModelMonitor.collect_host_metrics
+<mlvigil.telemetry.monitor.ModelMonitor.collect_host_metrics>`.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
 
 from mlvigil.exceptions import ConfigError
 from mlvigil.telemetry._registry import shared_collector
+
+if TYPE_CHECKING:
+    from mlvigil.telemetry.host import HostMetrics
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -257,6 +267,60 @@ class PipelineMetrics:
                 multiprocess_mode="mostrecent",
             ),
         )
+
+
+def configure_metrics(
+    registry: CollectorRegistry | None = None,
+    *,
+    host: bool = False,
+    gpu: bool = True,
+    path: str | os.PathLike[str] | None = None,
+    nvml: Any = None,
+) -> HostMetrics | None:
+    """Set up the process's metrics at start-up: today, whether to export host metrics.
+
+    Calling it again, or after :meth:`ModelMonitor.collect_host_metrics
+    <mlvigil.telemetry.monitor.ModelMonitor.collect_host_metrics>` on the same
+    registry, registers nothing twice.
+
+    Parameters
+    ----------
+    registry
+        The registry ``/metrics`` serves; the global one when omitted.
+    host
+        Export the host's CPU, memory, disk, filesystem and network metrics
+        (``mlvigil_host_*``), read at each scrape. ``False`` registers nothing, so a
+        start-up script can pass a setting through (``host=settings.host_metrics``).
+    gpu
+        With ``host``, also export GPU metrics through NVML (``mlvigil_gpu_*``). Without
+        a GPU, a driver or ``pip install 'mlvigil[gpu]'``, only
+        ``mlvigil_gpu_available 0`` and its reason are exported.
+    path
+        A path on the filesystem whose usage to export; the working directory when
+        omitted.
+    nvml
+        An NVML module to use instead of ``pynvml`` (tests pass a fake).
+
+    Returns
+    -------
+    The host (and GPU) collectors now on ``registry``, or ``None`` without ``host``.
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry
+    >>> registry = CollectorRegistry()
+    >>> metrics = configure_metrics(registry, host=True, gpu=False)
+    >>> registry.get_sample_value("mlvigil_host_memory_total_bytes") > 0
+    True
+    >>> configure_metrics(registry, host=True, gpu=False) is metrics
+    True
+    """
+    if not host:
+        return None
+    # Imported here: psutil (and NVML) load only for servers that ask for host metrics.
+    from mlvigil.telemetry.host import register_host_metrics
+
+    return register_host_metrics(registry, gpu=gpu, path=path, nvml=nvml)
 
 
 def _metric_safe(text: str) -> str:

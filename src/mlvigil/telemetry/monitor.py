@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -29,6 +30,7 @@ from mlvigil.telemetry.records import PredictionRecord, new_prediction_id
 if TYPE_CHECKING:
     from prometheus_client.metrics import Counter, Histogram
 
+    from mlvigil.telemetry.host import HostMetrics
     from mlvigil.telemetry.prediction_log import PredictionLogger
 
 _P = ParamSpec("_P")
@@ -389,6 +391,51 @@ class ModelMonitor:
     def set_model_memory(self, nbytes: float) -> None:
         """Report the memory the loaded model holds, in bytes."""
         self._metrics.model_memory.labels(self.model, self.version).set(nbytes)
+
+    def collect_host_metrics(
+        self,
+        *,
+        gpu: bool = True,
+        path: str | os.PathLike[str] | None = None,
+        nvml: Any = None,
+    ) -> HostMetrics:
+        """Also export the host's and its GPUs' metrics from this monitor's registry.
+
+        The ``mlvigil_host_*`` and ``mlvigil_gpu_*`` series are read when ``/metrics``
+        is scraped, never on the prediction path. Calling it again (or from another
+        monitor, or :func:`~mlvigil.telemetry.metrics.configure_metrics`, on the same
+        registry) registers nothing twice.
+
+        Parameters
+        ----------
+        gpu
+            Also export GPU metrics through NVML. Without a GPU, a driver or
+            ``pip install 'mlvigil[gpu]'``, only ``mlvigil_gpu_available 0`` and its
+            reason are exported.
+        path
+            A path on the filesystem whose usage to export; the working directory when
+            omitted.
+        nvml
+            An NVML module to use instead of ``pynvml`` (tests pass a fake).
+
+        Returns
+        -------
+        The host (and GPU) collectors on :attr:`registry`.
+
+        Examples
+        --------
+        >>> from prometheus_client import CollectorRegistry
+        >>> monitor = ModelMonitor("churn", registry=CollectorRegistry())
+        >>> metrics = monitor.collect_host_metrics(gpu=False)
+        >>> monitor.registry.get_sample_value("mlvigil_host_logical_cpus") > 0
+        True
+        >>> monitor.collect_host_metrics(gpu=False) is metrics
+        True
+        """
+        # Imported here: psutil (and NVML) load only for servers that ask for them.
+        from mlvigil.telemetry.host import register_host_metrics
+
+        return register_host_metrics(self.registry, gpu=gpu, path=path, nvml=nvml)
 
     def _start_span(self, prediction_id: str) -> tuple[Span, object] | None:
         if self._tracer is None:
