@@ -5,7 +5,7 @@ model, with ``datasource`` and ``model`` template variables) and the datasource 
 dashboard-provider YAML Grafana reads from ``provisioning/``. Rows: serving (request and
 error rates, latency quantiles, confidence), pipelines (runs, duration, freshness, null
 ratios, throughput), ML health from the service (drift, quality, performance, label
-coverage) and infrastructure.
+coverage), SLOs (error budget left, burn rates) and infrastructure.
 
 The infrastructure row reads mlvigil's own host and GPU series
 (:mod:`mlvigil.telemetry.host`, :mod:`mlvigil.telemetry.gpu`): host CPU, memory, disk,
@@ -34,6 +34,10 @@ _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 _MODEL = 'model=~"$model"'
 
 _NAMESPACE = 'namespace=~"$namespace"'
+_SLO = (
+    "From the rules of `mlvigil slo export` (serving and model SLOs), else the "
+    "service's gauges (model SLOs)."
+)
 _HOST = (
     "Needs host metrics on the model servers: configure_metrics(host=True) or "
     "monitor.collect_host_metrics()."
@@ -207,6 +211,49 @@ PANELS: list[tuple[str, list[Panel]]] = [
                         "{{model}}",
                     )
                 ],
+            ),
+        ],
+    ),
+    (
+        "SLOs",
+        [
+            Panel(
+                "Error budget left",
+                "percentunit",
+                [
+                    (
+                        "max by (slo, model) (slo:period_error_budget_remaining:ratio"
+                        f"{{{_MODEL}}})\n  or max by (slo, model) "
+                        f"({catalog.SLO_ERROR_BUDGET_REMAINING}{{{_MODEL}}})",
+                        "{{slo}}",
+                    )
+                ],
+                _SLO + " 100% untouched, 0 spent, below 0 overspent.",
+            ),
+            Panel(
+                "Burn rate, shortest window",
+                "short",
+                [
+                    (
+                        f"max by (slo, model) (slo:current_burn_rate:ratio{{{_MODEL}}})",
+                        "{{slo}}",
+                    )
+                ],
+                "Error ratio over the SLO's shortest alert window ÷ its error budget (1 = "
+                "the rate that spends the budget exactly over the period), from the rules "
+                "of `mlvigil slo export`.",
+            ),
+            Panel(
+                "Burn rate per window (service)",
+                "short",
+                [
+                    (
+                        f"max by (slo, window) ({catalog.SLO_BURN_RATE}{{{_MODEL}}})",
+                        "{{slo}} {{window}}",
+                    )
+                ],
+                "Model SLOs as the service evaluates them, for teams without the "
+                "exported rules; the page and ticket alerts fire on pairs of these.",
             ),
         ],
     ),

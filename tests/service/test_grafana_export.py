@@ -20,9 +20,11 @@ from typer.testing import CliRunner
 
 from fake_nvml import FakeGpu, FakeNvml, proc
 from live_servers import system_binary
+from mlvigil import catalog
 from mlvigil.cli.app import app as cli
 from mlvigil.grafana import expressions
 from mlvigil.service.evaluation import window_bounds
+from mlvigil.slo import SLOModel, slo_rules
 from mlvigil.telemetry import ModelMonitor, PipelineMonitor
 
 #: Metrics a panel may use that other exporters provide, by exporter.
@@ -45,7 +47,7 @@ EXTERNAL = {
     },
 }
 EXTERNAL_NAMES = set().union(*EXTERNAL.values())
-PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "count", "time"}
+PROMQL_FUNCTIONS = {"sum", "max", "rate", "increase", "histogram_quantile", "count", "time"}
 PROMQL_OPERATORS = {"and", "or", "unless"}
 
 
@@ -80,16 +82,21 @@ def metric_names(expr: str) -> set[str]:
     text = re.sub(r"\{[^}]*\}", "", text)  # label matchers
     text = re.sub(r"\[[^\]]*\]", "", text)  # ranges
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", text)
-    tokens = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    tokens = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", text))  # recording rules have ":"
     return tokens - PROMQL_FUNCTIONS - PROMQL_OPERATORS
 
 
 def test_metric_names_leave_out_labels_functions_and_grouping():
     expr = (
         'sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{container!=""}[5m]))'
-        " / on (pod) group_left () kube_pod_info or time() - up"
+        " / on (pod) group_left () kube_pod_info or time() - up - slo:objective:ratio"
     )
-    assert metric_names(expr) == {"container_cpu_usage_seconds_total", "kube_pod_info", "up"}
+    assert metric_names(expr) == {
+        "container_cpu_usage_seconds_total",
+        "kube_pod_info",
+        "up",
+        "slo:objective:ratio",
+    }
 
 
 def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_path, serve):
@@ -100,7 +107,13 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
     variables = {v["name"]: v for v in board["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
-    assert rows == ["Serving", "Pipelines", "ML health (mlvigil service)", "Infrastructure"]
+    assert rows == [
+        "Serving",
+        "Pipelines",
+        "ML health (mlvigil service)",
+        "SLOs",
+        "Infrastructure",
+    ]
     for panel in board["panels"]:
         if panel["type"] != "row":
             assert panel["datasource"]["uid"] == "${datasource}"
@@ -137,6 +150,14 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
     live = exported_names(httpx.get(f"{url}/metrics", headers=AUTH).text) | exported_names(
         sdk_exposition()
     )
+    # SLO series: the rules `mlvigil slo export` records, and the service's gauges
+    # (exported once SLOs are declared; this service has none).
+    sample = SLOModel.model_validate(
+        {"name": "s", "model": "credit", "objective": 99, "sli": {"drift": {}}}
+    ).resolve()
+    groups = slo_rules([sample], runbooks="https://example.com")["groups"]
+    live |= {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+    live |= {metric.name for metric in catalog.SLO_METRICS}
 
     queries = expressions(board)
     used = set().union(*(metric_names(q) for q in queries))
