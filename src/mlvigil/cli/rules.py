@@ -38,10 +38,11 @@ def export(
 ) -> None:
     """Write Prometheus alerting rules (validate them with `promtool check rules`).
 
-    Covers serving (error rate, p99 latency, median confidence, no predictions, GPU
-    memory), pipelines (failed runs, stale data, null ratios) and model health from the
-    service (drift, null rates, quality, empty windows, performance vs baseline,
-    monitoring staleness).
+    Covers serving (error rate, p99 latency, median confidence, no predictions),
+    infrastructure (GPU memory, host memory, disk), pipelines (failed runs, stale data,
+    null ratios) and model health from the service (drift, null rates, quality, empty
+    windows, performance vs baseline, monitoring staleness). SLO rules: `mlvigil slo
+    export`.
     """
     import yaml
 
