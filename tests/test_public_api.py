@@ -32,6 +32,7 @@ CURATED = [
     "mlvigil.io",
     "mlvigil.estimation",
     "mlvigil.multivariate",
+    "mlvigil.slo",
 ]
 
 #: Packages whose names are imported on first use, with their lazy maps.
