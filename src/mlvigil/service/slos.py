@@ -34,7 +34,7 @@ from mlvigil.slo.budget import BudgetStatus, Timeline, budget_status
 from mlvigil.slo.spec import SLO, SLIKind
 from mlvigil.slo.windows import burn_windows, prometheus_duration
 
-__all__ = ["SLOBook", "model_slos", "slo_results", "slo_statuses"]
+__all__ = ["SLOBook", "slo_results"]
 
 _WHOLE_WINDOW = """segment IS NULL AND status IN ('passed', 'failed')
     AND window_end > ? AND evaluated_at >= ? AND list_contains(?, model)"""
@@ -88,11 +88,6 @@ _OVERLAP = timedelta(minutes=10)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _Columns = dict[str, np.ndarray]
-
-
-def model_slos(slos: Iterable[SLO]) -> list[SLO]:
-    """The SLOs the service evaluates: those on model SLIs."""
-    return [slo for slo in slos if not slo.sli.kind.is_serving]
 
 
 def _per_model(store: Store, sql: str, params: Sequence[object]) -> dict[str, _Columns]:
@@ -179,7 +174,7 @@ class SLOBook:
     """
 
     def __init__(self, slos: Iterable[SLO]) -> None:
-        self.slos = model_slos(slos)
+        self.slos = [slo for slo in slos if not slo.sli.kind.is_serving]
         self._lines: dict[str, Timeline] = {}
         self._seen: datetime | None = None
         self._lock = threading.Lock()
@@ -215,11 +210,6 @@ class SLOBook:
         if newest and newest[0] is not None:
             self._seen = newest[0] if seen is None else max(seen, newest[0])
         return self._lines
-
-
-def slo_statuses(store: Store, slos: Sequence[SLO], now: datetime) -> list[BudgetStatus]:
-    """Where each model SLO stands at ``now``, read afresh (see :class:`SLOBook`)."""
-    return SLOBook(slos).statuses(store, now)
 
 
 def slo_results(statuses: Iterable[BudgetStatus], now: datetime) -> list[CheckResult]:

@@ -9,7 +9,6 @@ covered (before the first verdict nothing is known, so nothing is counted).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -31,17 +30,6 @@ class Timeline:
 
     starts: np.ndarray
     good: np.ndarray
-
-    @classmethod
-    def of(cls, verdicts: Sequence[tuple[datetime, bool]]) -> Timeline:
-        """From ``(time it holds from, good)`` pairs, in any order.
-
-        Two verdicts from the same moment: the later one in ``verdicts`` holds.
-        """
-        ordered = sorted(enumerate(verdicts), key=lambda item: (item[1][0], item[0]))
-        starts = np.array([v[0].timestamp() for _, v in ordered], dtype=np.float64)
-        good = np.array([v[1] for _, v in ordered], dtype=bool)
-        return cls(starts, good)
 
     def updated(self, redone: np.ndarray | None, fresh: Timeline, since: float) -> Timeline:
         """The timeline with the verdicts of re-evaluated windows replaced by ``fresh``.
