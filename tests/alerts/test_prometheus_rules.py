@@ -313,3 +313,17 @@ def test_infrastructure_rules_fire_on_mlvigil_and_dcgm_series(tmp_path):
     tested = promtool("test", "rules", "rules_test.yml", cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "SUCCESS" in tested.stdout + tested.stderr
+
+
+def test_host_thresholds_given_on_the_command_line_reach_the_rules(tmp_path):
+    output = tmp_path / "rules.yml"
+    args = ["rules", "export", "-o", str(output), "--min-host-memory-available", "0.2"]
+    result = CliRunner().invoke(cli, [*args, "--min-filesystem-available", "0.05"])
+    assert result.exit_code == 0, result.output
+    rules = {
+        rule["alert"]: rule["expr"]
+        for group in yaml.safe_load(output.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert rules["MLHostMemoryHigh"].endswith("< 0.2")
+    assert rules["MLHostDiskFull"].rstrip().endswith("< 0.05")

@@ -33,6 +33,12 @@ def export(
     max_p99_latency: Annotated[float, typer.Option(help="p99 latency, in seconds.")] = 0.5,
     min_median_confidence: Annotated[float, typer.Option(help="Median confidence.")] = 0.6,
     max_gpu_memory: Annotated[float, typer.Option(help="Share of GPU memory in use.")] = 0.9,
+    min_host_memory_available: Annotated[
+        float, typer.Option(help="Share of the host's memory available.")
+    ] = 0.1,
+    min_filesystem_available: Annotated[
+        float, typer.Option(help="Share of the filesystem available.")
+    ] = 0.1,
     max_null_rate: Annotated[float, typer.Option(help="Null share of a feature.")] = 0.1,
     max_data_age: Annotated[str, typer.Option(help="Age of a pipeline's data, e.g. 6h.")] = "6h",
 ) -> None:
@@ -60,6 +66,8 @@ def export(
             max_p99_latency_seconds=max_p99_latency,
             min_median_confidence=min_median_confidence,
             max_gpu_memory_ratio=max_gpu_memory,
+            min_host_memory_available_ratio=min_host_memory_available,
+            min_filesystem_available_ratio=min_filesystem_available,
             max_null_rate=max_null_rate,
             max_data_age=parse_duration(max_data_age),
         )
