@@ -14,18 +14,20 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 import schemathesis
 from service_data import AUTH, START, records
 
 from mlvigil.exceptions import InputError
 from mlvigil.io.conform import ConformError
+from mlvigil.profile import profile_table
 from mlvigil.service.api_models import ModelSchemaBody
 from mlvigil.service.app import create_app
 from mlvigil.service.auth import AccessError
 from mlvigil.service.config import SchemaModel
 from mlvigil.service.errors import ERROR_STATUS, BodyTooLargeError, error_body, status_of
-from mlvigil.service.ingest import BadBatchError, Problem
+from mlvigil.service.ingest import PROFILE_TYPE, BadBatchError, Problem
 from mlvigil.service.monitor import UnknownModelError
 
 MODEL = "/api/v1/models/{model}"
@@ -125,6 +127,12 @@ def _fill(app: Any) -> None:
     assert call(app, "POST", "/api/v1/models/credit/evaluate", params=params).status_code == 200
 
 
+def pushed_profile() -> bytes:
+    """A profile of some of the credit model's rows, as a Spark job would push it."""
+    rows = [{**r["features"], "prediction": r["prediction"]} for r in records(50, seed=4)]
+    return profile_table(pa.Table.from_pylist(rows)).serialize()
+
+
 def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, openapi):
     _fill(app)
     schema = schemathesis.openapi.from_dict(openapi)
@@ -192,6 +200,28 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
         ("GET", f"{MODEL}/report", "/api/v1/models/nope/report", 404, {}),
         ("GET", "/healthz", "/healthz", 200, {}),
         ("GET", "/readyz", "/readyz", 200, {}),
+        (  # late: a window pushed as a profile (what a Spark job sends) is the newest
+            "POST",
+            f"{MODEL}/profiles",
+            f"{credit}/profiles",
+            201,
+            {
+                "params": {"window": (START + timedelta(days=2)).isoformat()},
+                "content": pushed_profile(),
+                "headers": {"Content-Type": PROFILE_TYPE},
+            },
+        ),
+        (
+            "POST",
+            f"{MODEL}/profiles",
+            f"{credit}/profiles",
+            400,
+            {
+                "params": {"window": START.isoformat()},
+                "content": b"no profile",
+                "headers": {"Content-Type": PROFILE_TYPE},
+            },
+        ),
         # Last: it adds empty windows after the data.
         ("POST", f"{MODEL}/evaluate", f"{credit}/evaluate", 200, {"params": later}),
     ]

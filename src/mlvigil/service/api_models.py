@@ -59,6 +59,17 @@ class BadBatchBody(ErrorBody):
 # -- ingest and evaluation ------------------------------------------------------------
 
 
+class ProfileStored(_Body):
+    """A pushed profile stored, and its window evaluated."""
+
+    window_start: Timestamp
+    window_end: Timestamp
+    sources: int = Field(description="Sources whose profiles the window merges.")
+    rows: int = Field(description="Rows the merged profile describes.")
+    results: int
+    failed: int
+
+
 class PredictionsStored(_Body):
     """Predictions committed to the store."""
 

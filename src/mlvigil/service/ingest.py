@@ -59,6 +59,7 @@ __all__ = [
     "JSON_TYPES",
     "MAX_PROBLEMS",
     "PARQUET_TYPES",
+    "PROFILE_TYPE",
     "Admission",
     "BadBatchError",
     "Problem",
@@ -71,6 +72,8 @@ __all__ = [
 JSON_TYPES = ("application/json",)
 ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.file")
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
+#: A window's profile in mlvigil's versioned binary format (``DatasetProfile.serialize``).
+PROFILE_TYPE = "application/vnd.mlvigil.profile"
 
 
 # -- value converters: return the stored value, or raise ValueError saying why ---------

@@ -155,4 +155,16 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE outbox SET last_error = regexp_replace(last_error, '(answered [0-9]+): .*', '\\1', 's')
     WHERE last_error IS NOT NULL;
     """,
+    """
+    -- profiles pushed for a window by each source (see service/pushed.py)
+    CREATE TABLE pushed_profiles (
+        model VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL,
+        source VARCHAR NOT NULL,
+        profile BLOB NOT NULL,
+        rows BIGINT NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (model, window_start, source)
+    );
+    """,
 )

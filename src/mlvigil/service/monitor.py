@@ -47,6 +47,7 @@ from mlvigil.service.alert_run import AlertRun
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.delivery import DeliveryWorker
 from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
+from mlvigil.service.profile_evaluation import evaluate_profile
 from mlvigil.service.reference import Reference, build_reference, conform_reference
 from mlvigil.service.schedule import (
     MAX_WINDOWS_PER_PASS,
@@ -451,6 +452,13 @@ class MonitoringService:
             evaluation = evaluate_window(
                 config, self.store, start, end, reference=reference, now=now
             )
+            pushed = (
+                None if evaluation.window.rows else self.store.pushed_profile(config.name, start)
+            )
+            if pushed is not None:  # no rows, but a profile of them (see service/pushed.py)
+                evaluation = evaluate_profile(
+                    config, pushed, start, end, reference=reference, now=now
+                )
         except Exception as error:  # isolated: the next windows and models go on
             _log.exception("window %s of model %r failed", start.isoformat(), config.name)
             rows, labelled = (known.rows, known.labelled) if known else (0, 0)

@@ -135,6 +135,8 @@ class Pruning(ChangeLog):
             )
             starts = pa.array([w.start for w in doomed], pa.timestamp("us", tz="UTC"))
             results = _delete_in(cursor, "results", "window_start", starts, model)
+            # A pruned window's pushed profiles go with it (they are its data).
+            _delete_in(cursor, "pushed_profiles", "window_start", starts, model)
             deleted = _delete_in(cursor, "windows", "window_start", starts, model)
             if doomed:
                 cursor.execute(

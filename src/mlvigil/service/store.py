@@ -42,6 +42,7 @@ from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutco
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.migrations import MIGRATIONS
 from mlvigil.service.pruning import Pruned, Pruning
+from mlvigil.service.pushed import PushedProfiles
 from mlvigil.service.row_writes import LabelOutcome, RowWrites
 from mlvigil.service.store_base import quote, utc
 from mlvigil.service.windows import DataChange, WindowRecord, profile_key
@@ -71,7 +72,7 @@ _SQL_TYPES = {
 LABEL_COLUMN = "__label"
 
 
-class Store(RowWrites, Pruning):
+class Store(RowWrites, Pruning, PushedProfiles):
     """The DuckDB store of one service.
 
     Parameters

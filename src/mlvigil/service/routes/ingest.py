@@ -22,6 +22,7 @@ from mlvigil.service.api_models import (
     EvaluationOutcome,
     LabelsStored,
     PredictionsStored,
+    ProfileStored,
 )
 from mlvigil.service.errors import (
     BodyTimeoutError,
@@ -31,6 +32,7 @@ from mlvigil.service.errors import (
     error_responses,
 )
 from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.push import push_profile
 from mlvigil.service.routes.common import utc
 from mlvigil.service.store import IdempotencyConflictError, LabelOutcome, PredictionOutcome
 
@@ -120,7 +122,7 @@ def media_kind(content_type: str | None) -> str:
     media = (content_type or "").split(";")[0].strip().lower()
     if media in ingest.JSON_TYPES or media.endswith("+json"):
         return "json"
-    if media in ingest.ARROW_TYPES or media in ingest.PARQUET_TYPES:
+    if media in ingest.ARROW_TYPES or media in ingest.PARQUET_TYPES or media == ingest.PROFILE_TYPE:
         return media
     raise UnsupportedMediaError(media)
 
@@ -169,6 +171,8 @@ def router(
         """Store a batch of predictions (JSON, Arrow IPC or Parquet); 201 once committed."""
         config = service.model(model)
         kind = media_kind(request.headers.get("content-type"))
+        if kind == ingest.PROFILE_TYPE:
+            raise UnsupportedMediaError(kind)  # profiles go to /profiles
         # Read whole, within the size, time and in-flight budget, by BodyGuard already.
         body = await request.body()
 
@@ -196,6 +200,8 @@ def router(
         """Store labels joined to predictions by id; unknown ids are counted and reported."""
         config = service.model(model)
         kind = media_kind(request.headers.get("content-type"))
+        if kind == ingest.PROFILE_TYPE:
+            raise UnsupportedMediaError(kind)  # profiles go to /profiles
         # Read whole, within the size, time and in-flight budget, by BodyGuard already.
         body = await request.body()
 
@@ -213,6 +219,41 @@ def router(
             unknown_ids=outcome.unknown_ids,
             duplicate_batch=outcome.duplicate,
         )
+
+    @routes.post(
+        "/api/v1/models/{model}/profiles",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {ingest.PROFILE_TYPE: _BINARY}}
+        },
+        responses=INGEST_ERRORS,
+    )
+    async def post_profile(
+        model: str,
+        request: Request,
+        window: Annotated[
+            datetime, Query(description="Any moment of the window (ISO 8601; naive is UTC)")
+        ],
+        source: Annotated[
+            str,
+            Query(
+                pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+                description="Who computed it (a job, a partition); a push again from the "
+                "same source replaces its profile",
+            ),
+        ] = "default",
+    ) -> ProfileStored:
+        """Store a window's profile computed elsewhere (Spark) and evaluate the window now.
+
+        The body is a profile in mlvigil's binary format (``DatasetProfile.serialize``,
+        what ``mlvigil spark profile --push`` sends). The window's profile is the merge
+        of every source's; drift and data quality are judged on it as on rows.
+        """
+        config = service.model(model)
+        if media_kind(request.headers.get("content-type")) != ingest.PROFILE_TYPE:
+            raise UnsupportedMediaError(request.headers.get("content-type") or "")
+        body = await request.body()
+        return await run_in_threadpool(push_profile, service, config, body, utc(window), source)
 
     @routes.post(
         "/api/v1/models/{model}/evaluate",
