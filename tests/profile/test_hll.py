@@ -31,10 +31,26 @@ def _reference_registers(values: pa.Array, precision: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("precision", [4, 10, 12])
-def test_registers_match_a_one_value_at_a_time_implementation(precision: int) -> None:
-    values = pa.array([f"user-{i}" for i in range(3_000)] + [None])
-    counter = HyperLogLog.of(values, precision)
-    np.testing.assert_array_equal(counter.registers, _reference_registers(values, precision))
+@pytest.mark.parametrize("distinct", [3, 3_000, 6_000])  # few distinct values, and many
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string(), pa.int64(), pa.int8()])
+def test_registers_match_a_one_value_at_a_time_implementation(
+    precision: int, distinct: int, kind: pa.DataType
+) -> None:
+    if pa.types.is_integer(kind):
+        high = min(distinct, np.iinfo(kind.to_pandas_dtype()).max)
+        raw = [i % high - high // 2 for i in range(2 * distinct)]
+    else:
+        raw = [f"user-{i % distinct}" for i in range(2 * distinct)]
+    values = pa.array([*raw, None], kind)
+    for _ in range(2):  # the second time, from the hashes remembered the first time
+        counter = HyperLogLog.of(values, precision)
+        np.testing.assert_array_equal(counter.registers, _reference_registers(values, precision))
+
+
+def test_booleans_and_chunked_columns_hash_as_duckdb_does() -> None:
+    values = pa.chunked_array([[True, None], [False, True]])
+    expected = _reference_registers(values.combine_chunks(), 12)
+    np.testing.assert_array_equal(HyperLogLog.of(values).registers, expected)
 
 
 @pytest.mark.parametrize("distinct", [1, 10, 1_000, 20_000, 200_000])

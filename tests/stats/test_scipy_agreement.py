@@ -80,6 +80,18 @@ def test_ks_matches_scipy_exact_for_small_samples(n: int, m: int, shift: float) 
     assert (result.reference_size, result.current_size) == (n, m)
 
 
+def test_ks_exact_p_values_remembered_by_size_and_statistic_still_match_scipy() -> None:
+    rng = rng_for(13)
+    seen = set()
+    for _ in range(40):  # 1,000 against 400 values: statistics repeat within 40 draws
+        a, b = rng.normal(size=1_000), rng.normal(0.05, size=400)
+        result, expected = ks_test(a, b), stats.ks_2samp(a, b)
+        assert result.statistic == approx(expected.statistic)
+        assert result.p_value == approx(expected.pvalue)
+        seen.add(round(result.statistic * 2_000))
+    assert len(seen) < 40  # some answers came from the memo
+
+
 @pytest.mark.parametrize("shift", [0.0, 0.02, 0.05, 0.2])
 def test_ks_matches_scipy_asymptotic_for_large_samples(shift: float) -> None:
     rng = rng_for(int(shift * 1000) + 1)

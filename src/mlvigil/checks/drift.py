@@ -75,7 +75,9 @@ class DriftConfig:
         Absolute change in a column's missing-value share that counts as a
         missing-rate signal (when also statistically significant).
     workers
-        Threads comparing columns in parallel; default: one per CPU.
+        Threads comparing columns in parallel; default: one per CPU when the
+        current side has at least :data:`~mlvigil.profile.config.PARALLEL_MIN_ROWS`
+        rows, else one (below that, threads cost more than they save).
 
     Examples
     --------
@@ -423,7 +425,14 @@ def detect_drift(
             reference_column = ReferenceColumn(name, ref_source, declared.get(name))
         return reference_column, DataColumn(cur_source.column(name))
 
-    return compare_columns(names, sides, declared=declared, config=config, on_column=on_column)
+    return compare_columns(
+        names,
+        sides,
+        declared=declared,
+        config=config,
+        on_column=on_column,
+        rows=cur_source.num_rows,
+    )
 
 
 def profile_drift(

@@ -13,7 +13,6 @@ run on sketches gives such a column status ``error`` with the reason.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -30,6 +29,7 @@ from mlvigil.checks.drift_rules import (
 )
 from mlvigil.checks.drift_sides import ColumnInput, Side
 from mlvigil.exceptions import ConfigError
+from mlvigil.profile.config import threads_for
 from mlvigil.profile.estimates import estimate_from_sketches
 from mlvigil.schema import UNTESTED_TYPES, ColumnType
 from mlvigil.stats.correction import parse_correction
@@ -240,11 +240,14 @@ def compare_columns(
     declared: dict[str, ColumnType],
     config: DriftConfig,
     on_column: Callable[[ColumnDrift], None] | None = None,
+    rows: int | None = None,
 ) -> DriftReport:
     """Compare the named columns (in parallel threads) and correct their p-values.
 
     ``sides(name)`` gives a column's reference and current sides when it is compared,
-    so no column's values are held longer than its comparison needs.
+    so no column's values are held longer than its comparison needs. ``rows``, the
+    current side's rows when known, keeps small comparisons in this thread (unless
+    ``config.workers`` says otherwise).
     """
 
     def compare(name: str) -> ColumnDrift:
@@ -254,7 +257,7 @@ def compare_columns(
             on_column(result)
         return result
 
-    workers = config.workers or os.cpu_count() or 1
+    workers = threads_for(config.workers, rows)
     if workers == 1 or len(names) <= 1:
         results = [compare(name) for name in names]
     else:

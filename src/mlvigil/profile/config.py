@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from mlvigil.exceptions import ConfigError
 
-__all__ = ["ProfileConfig"]
+__all__ = ["PARALLEL_MIN_ROWS", "ProfileConfig", "threads_for"]
+
+#: Below this many rows, columns are profiled or compared in one thread: on 20 columns
+#: of 1,000 rows threads made the work slower (drift: 38 ms against 36 ms); they help
+#: from about 50,000 rows (28 ms against 41 ms).
+PARALLEL_MIN_ROWS = 50_000
+
+
+def threads_for(workers: int | None, rows: int | None) -> int:
+    """Threads for per-column work: ``workers`` if set, else one per CPU unless small.
+
+    Examples
+    --------
+    >>> threads_for(3, 10), threads_for(None, 1_000)
+    (3, 1)
+    """
+    if workers is not None:
+        return workers
+    if rows is not None and rows < PARALLEL_MIN_ROWS:
+        return 1
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +52,8 @@ class ProfileConfig:
         Exact counts per category are kept while a column has at most this many
         distinct values; beyond, string columns keep frequent items only.
     workers
-        Threads profiling columns in parallel; default: one per CPU.
+        Threads profiling columns in parallel; default: one per CPU for tables of
+        at least :data:`PARALLEL_MIN_ROWS` rows, else one.
 
     Examples
     --------

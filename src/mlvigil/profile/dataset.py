@@ -25,7 +25,7 @@ from mlvigil.io.tables import TableLike, open_table
 from mlvigil.profile import codec
 from mlvigil.profile.build import profile_column
 from mlvigil.profile.column import ColumnProfile, TimeKind, ValueKind
-from mlvigil.profile.config import ProfileConfig
+from mlvigil.profile.config import ProfileConfig, threads_for
 from mlvigil.profile.errors import ProfileMergeError
 from mlvigil.profile.hll import HyperLogLog, hash_scheme
 
@@ -286,7 +286,7 @@ def profile_table(
         pa.default_memory_pool().release_unused()
         return profile
 
-    workers = min(config.workers or os.cpu_count() or 1, max(len(names), 1))
+    workers = min(threads_for(config.workers, source.num_rows), max(len(names), 1))
     if workers == 1:
         columns = [one(name) for name in names]
     else:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mlvigil.profile.errors import ProfileFormatError, ProfileMergeError
 
@@ -74,13 +75,28 @@ def hash_scheme() -> str:
     return "duckdb-hash:" + "-".join(f"{value:016x}" for value in row)
 
 
-def _register_minima(
-    values: pa.Array | pa.ChunkedArray, precision: int
+#: A column with at most this many distinct values is hashed value by value through
+#: :data:`_HASHES`: a window's categories are mostly the ones seen before, and one
+#: DuckDB query per column (a few milliseconds) would cost more than the profile.
+_FEW_DISTINCT = 4096
+#: DuckDB's salted hash of recently seen values, by (Arrow type, value); bounded.
+_HASHES: dict[tuple[str, object], int] = {}
+_HASHES_MAX = 200_000
+
+
+def _cacheable(kind: pa.DataType) -> bool:
+    # Types DuckDB reads from Arrow as the same SQL type whatever the array's layout.
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+    )
+
+
+def _query_minima(
+    values: pa.Array | pa.ChunkedArray, shift: int, mask: int, is_float: bool
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
-    """Per register touched: its index and the smallest remaining-bits value seen."""
-    shift = _HASH_BITS - precision
-    mask = (1 << shift) - 1
-    is_float = pa.types.is_floating(values.type)
     # NaN is a missing value, not a distinct one; nulls never reach the hash.
     where = "v IS NOT NULL" + (" AND NOT isnan(v)" if is_float else "")
     query = (
@@ -95,6 +111,58 @@ def _register_minima(
         np.asarray(result["register"], dtype=np.int64),
         np.asarray(result["rest"], dtype=np.uint64),
     )
+
+
+def _salted_hashes_of_few(values: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.uint64] | None:
+    """The salted hash of each distinct non-null value, or ``None`` if there are many."""
+    distinct = pc.unique(values)
+    if len(distinct) > _FEW_DISTINCT:
+        return None
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    distinct = distinct.drop_null()
+    kind = str(distinct.type)
+    items = distinct.to_pylist()
+    unknown = [v for v in items if (kind, v) not in _HASHES]
+    if unknown:
+        if len(_HASHES) + len(unknown) > _HASHES_MAX:
+            _HASHES.clear()
+        with _cursor() as cursor:
+            cursor.register("arrow_input", pa.table({"v": pa.array(unknown, distinct.type)}))
+            rows = cursor.execute(
+                f"SELECT xor(hash(v), {_HASH_SALT}::UBIGINT) FROM arrow_input"
+            ).fetchnumpy()
+        hashed = next(iter(rows.values()))
+        _HASHES.update(
+            ((kind, v), int(h)) for v, h in zip(unknown, np.asarray(hashed), strict=True)
+        )
+    return np.fromiter((_HASHES[kind, v] for v in items), dtype=np.uint64, count=len(items))
+
+
+def _minima_of_hashes(
+    hashed: npt.NDArray[np.uint64], shift: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """As the query's ``GROUP BY``: per register touched, the smallest remainder."""
+    index = (hashed >> np.uint64(shift)).astype(np.int64)
+    rest = hashed & np.uint64((1 << shift) - 1)
+    unset = np.iinfo(np.uint64).max
+    minima = np.full(1 << (_HASH_BITS - shift), unset, dtype=np.uint64)
+    np.minimum.at(minima, index, rest)
+    touched = np.flatnonzero(minima != unset)
+    return touched.astype(np.int64), minima[touched]
+
+
+def _register_minima(
+    values: pa.Array | pa.ChunkedArray, precision: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Per register touched: its index and the smallest remaining-bits value seen."""
+    shift = _HASH_BITS - precision
+    if _cacheable(values.type):
+        hashed = _salted_hashes_of_few(values)
+        if hashed is not None:
+            return _minima_of_hashes(hashed, shift)
+    is_float = pa.types.is_floating(values.type)
+    return _query_minima(values, shift, (1 << shift) - 1, is_float)
 
 
 _MURMUR_MULTIPLIER = np.uint64(0xD6E8FEB86659FD93)
@@ -177,14 +245,8 @@ class HyperLogLog:
         present = values[~np.isnan(values)]
         if present.size:
             hashed = _float_hashes(present) ^ np.uint64(_HASH_SALT)
-            shift = np.uint64(_HASH_BITS - precision)
-            index = (hashed >> shift).astype(np.int64)
-            # As the query does: the smallest remainder per register, then its rank.
-            unset = np.iinfo(np.uint64).max
-            minima = np.full(1 << precision, unset, dtype=np.uint64)
-            np.minimum.at(minima, index, hashed & np.uint64((1 << int(shift)) - 1))
-            touched = minima != unset
-            rank = _HASH_BITS - precision + 1 - _bit_length(minima[touched])
+            touched, minima = _minima_of_hashes(hashed, _HASH_BITS - precision)
+            rank = _HASH_BITS - precision + 1 - _bit_length(minima)
             registers[touched] = rank.astype(np.uint8)
         return cls(precision, registers)
 

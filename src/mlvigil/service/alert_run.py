@@ -170,6 +170,26 @@ class AlertRun:
     transitions: list[Transition] = field(default_factory=list)
     stepped: bool = False
     results: dict[str, ModelResults] = field(default_factory=dict)
+    _by_model: dict[str | None, set[AlertKey]] | None = field(default=None, repr=False)
+
+    def _keys_of(self, model: str) -> set[AlertKey]:
+        """The keys of ``model``'s alerts: indexed once, since a pass steps every model."""
+        if self._by_model is None:
+            self._by_model = {}
+            for key, alert in self.states.items():
+                self._by_model.setdefault(alert.labels.get("model"), set()).add(key)
+        return self._by_model.setdefault(model, set())
+
+    def _replace(self, previous: Iterable[AlertKey], states: dict[AlertKey, Alert]) -> None:
+        """Put ``states`` in place of the alerts ``previous`` (in place: no copy per window)."""
+        for key in previous:
+            alert = self.states.pop(key)
+            if self._by_model is not None:
+                self._by_model.get(alert.labels.get("model"), set()).discard(key)
+        self.states.update(states)
+        if self._by_model is not None:
+            for key, alert in states.items():
+                self._by_model.setdefault(alert.labels.get("model"), set()).add(key)
 
     def step(
         self,
@@ -193,7 +213,7 @@ class AlertRun:
         taken = results.take(evaluation)
         if taken is None:
             return
-        own = {key for key, alert in self.states.items() if alert.labels.get("model") == model}
+        own = self._keys_of(model)
         speaks_for = alert_keys(rules, taken.driving)
         start = evaluation.window.start
         previous = {
@@ -203,7 +223,7 @@ class AlertRun:
             if key in speaks_for or not _seen_later(self.states[key], start)
         }
         states, transitions = evaluate_rules(rules, taken.driving, previous, now)
-        self.states = {**{k: a for k, a in self.states.items() if k not in previous}, **states}
+        self._replace(previous, states)
         self.transitions.extend(transitions)
         self.stepped = True
 
@@ -222,6 +242,6 @@ class AlertRun:
         changed = transitions or {k: a.state for k, a in states.items()} != {
             k: a.state for k, a in previous.items()
         }
-        self.states = {**{k: a for k, a in self.states.items() if k not in previous}, **states}
+        self._replace(previous, states)
         self.transitions.extend(transitions)
         self.stepped = self.stepped or bool(changed)

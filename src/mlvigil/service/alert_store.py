@@ -13,15 +13,16 @@ undelivered (:mod:`mlvigil.alerts.outbox`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import duckdb
 import orjson
+import pyarrow as pa
 
 from mlvigil.alerts.outbox import group_key, supersede
-from mlvigil.service.store_base import StoreConnection, utc
+from mlvigil.service.store_base import StoreConnection, insert_columns, utc
 
 __all__ = ["AlertStore"]
 
@@ -52,22 +53,31 @@ class AlertStore(StoreConnection):
                 self._queue(cursor, receiver, notification, now)
             if states is not None:
                 cursor.execute("DELETE FROM alert_state")
-                if states:
-                    cursor.executemany(
-                        "INSERT INTO alert_state VALUES (?, ?, ?)",
-                        [(key, orjson.dumps(state).decode(), now) for key, state in states.items()],
-                    )
+                insert_columns(
+                    cursor,
+                    "alert_state",
+                    {
+                        "alert_key": pa.array(list(states), pa.string()),
+                        "state": _json(states.values()),
+                        "updated_at": _times(now, len(states)),
+                    },
+                )
             cursor.execute("DELETE FROM alert_groups")
-            if groups:
-                cursor.executemany(
-                    "INSERT INTO alert_groups VALUES (?, ?)",
-                    [(key, orjson.dumps(group).decode()) for key, group in groups.items()],
-                )
-            if events:
-                cursor.executemany(
-                    "INSERT INTO alert_events VALUES (?, ?, ?, ?)",
-                    [(now, key, kind, orjson.dumps(alert).decode()) for key, kind, alert in events],
-                )
+            insert_columns(
+                cursor,
+                "alert_groups",
+                {"group_id": pa.array(list(groups), pa.string()), "state": _json(groups.values())},
+            )
+            insert_columns(
+                cursor,
+                "alert_events",
+                {
+                    "happened_at": _times(now, len(events)),
+                    "alert_key": pa.array([key for key, _, _ in events], pa.string()),
+                    "kind": pa.array([kind for _, kind, _ in events], pa.string()),
+                    "alert": _json(alert for _, _, alert in events),
+                },
+            )
 
     def _queue(
         self,
@@ -180,3 +190,11 @@ class AlertStore(StoreConnection):
             {"at": utc(at).isoformat(), "kind": kind, "alert": orjson.loads(alert)}
             for at, kind, alert in rows
         ]
+
+
+def _json(values: Iterable[Any]) -> pa.Array:
+    return pa.array([orjson.dumps(value).decode() for value in values], pa.string())
+
+
+def _times(moment: datetime, count: int) -> pa.Array:
+    return pa.array([moment] * count, pa.timestamp("us", tz="UTC"))

@@ -78,7 +78,3 @@ class ChangeLog(AlertStore):
         """Forget the changes of ``model`` up to id ``through`` (they were handled)."""
         with self._transaction() as cursor:
             cursor.execute("DELETE FROM data_changes WHERE model = ? AND id <= ?", [model, through])
-
-    def _latest_window_end(self, model: str) -> datetime | None:
-        row = self._read("SELECT max(window_end) FROM windows WHERE model = ?", [model]).fetchone()
-        return None if row is None or row[0] is None else utc(row[0])

@@ -40,7 +40,6 @@ from mlvigil.alerts.silences import Silence, muted
 from mlvigil.alerts.state import Alert, AlertState, alert_key
 from mlvigil.checks.result import CheckKind
 from mlvigil.exceptions import InputError
-from mlvigil.io.tables import open_table
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.admission import Admission
 from mlvigil.service.alert_run import AlertRun
@@ -48,7 +47,7 @@ from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.delivery import DeliveryWorker
 from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
 from mlvigil.service.profile_evaluation import evaluate_profile
-from mlvigil.service.reference import Reference, build_reference, conform_reference
+from mlvigil.service.reference import Reference, build_reference, file_references
 from mlvigil.service.schedule import (
     MAX_WINDOWS_PER_PASS,
     MAX_WINDOWS_PER_REQUEST,
@@ -101,9 +100,9 @@ class MonitoringService:
             memory_limit_bytes=config.limits.store_memory_bytes,
         )
         self.delivery = DeliveryWorker(self.store, config.notifiers, self._http, self.retry, clock)
-        self._references: dict[str, Reference | None] = {
-            name: _file_reference(model, config.source) for name, model in config.models.items()
-        }
+        self._references: dict[str, Reference | None] = file_references(
+            config.models, config.source
+        )
         self._evaluating = threading.Lock()
         self._stopping = threading.Event()
         self._slos = SLOBook(config.slos)
@@ -580,14 +579,6 @@ class UnknownModelError(InputError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         super().__init__(f"unknown model {name!r}; configured models: {', '.join(known)}")
-
-
-def _file_reference(config: ModelConfig, source: str) -> Reference | None:
-    if config.reference_path is None:
-        return None
-    where = f"{source}: models.{config.name}: reference {config.reference_path}"
-    table = conform_reference(config, open_table(config.reference_path), where)
-    return build_reference(config, table, where=where)
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -35,7 +36,7 @@ from mlvigil.checks.thresholds import (
 from mlvigil.estimation import PerformanceEstimator
 from mlvigil.exceptions import ConfigError
 from mlvigil.io.conform import STORED_TYPES, ConformError, conform_column
-from mlvigil.io.tables import TableSource
+from mlvigil.io.tables import TableSource, open_table
 from mlvigil.multivariate import MultivariateDetector
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.schema import ColumnType
@@ -43,7 +44,7 @@ from mlvigil.service.config import ModelConfig
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_references
 
-__all__ = ["Reference", "build_reference", "conform_reference"]
+__all__ = ["Reference", "build_reference", "conform_reference", "file_references"]
 
 _log = logging.getLogger("mlvigil.service")
 
@@ -319,3 +320,44 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
         multivariate=_multivariate(config, data, chunks),
         segments=segment_references(config, data),
     )
+
+
+def _fingerprint(config: ModelConfig, path: Path) -> tuple[str, int, int, str]:
+    """What a file reference's build depends on: the file's identity and the options."""
+    status = path.stat()
+    # The model's name only labels messages; every other option may change the build.
+    return str(path.resolve()), status.st_size, status.st_mtime_ns, repr(replace(config, name=""))
+
+
+def file_references(models: Mapping[str, ModelConfig], source: str) -> dict[str, Reference | None]:
+    """Each model's reference file, read and learned from at start-up (``None``: none).
+
+    Models whose reference is the same file, unchanged, with the same options share
+    one build: a thousand models of one template cost one reference, in time and
+    memory.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`conform_reference` and :func:`build_reference` do, naming the model.
+    """
+    built: dict[tuple[str, int, int, str], Reference] = {}
+    references: dict[str, Reference | None] = {}
+    for name, config in models.items():
+        path = config.reference_path
+        if path is None:
+            references[name] = None
+            continue
+        where = f"{source}: models.{name}: reference {path}"
+        key = _fingerprint(config, path) if path.is_file() else None
+        reference = built.get(key) if key is not None else None
+        if reference is None:
+            table = conform_reference(config, open_table(path), where)
+            reference = build_reference(config, table, where=where)
+            if key is not None:
+                built[key] = reference
+        else:
+            for warning in reference.warnings:
+                _log.warning("%s: %s", where, warning)
+        references[name] = reference
+    return references

@@ -44,7 +44,7 @@ from mlvigil.service.migrations import MIGRATIONS
 from mlvigil.service.pruning import Pruned, Pruning
 from mlvigil.service.pushed import PushedProfiles
 from mlvigil.service.row_writes import LabelOutcome, RowWrites
-from mlvigil.service.store_base import quote, utc
+from mlvigil.service.store_base import insert_columns, quote, utc
 from mlvigil.service.windows import DataChange, WindowRecord, profile_key
 
 __all__ = [
@@ -95,15 +95,23 @@ class Store(RowWrites, Pruning, PushedProfiles):
         self.clock = clock
         self.models = dict(models)
         self._migrate()
-        self._tables = {name: self._ensure_tables(config) for name, config in models.items()}
+        self._tables = self._ensure_tables(models)
+        columns = self._columns_of_tables()
         self._layout = {
-            name: self._column_layout(table) for name, (table, _) in self._tables.items()
+            name: [
+                (column, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)])
+                for column, kind in columns[table].items()
+            ]
+            for name, (table, _) in self._tables.items()
         }
         self._newest = {}  # latest prediction time per model, read at its first insert
         # End of each model's latest evaluated window: data timed before it concerns an
         # evaluated window and is logged as a change (see ``mark_evaluating``).
+        ends = dict(
+            self._read("SELECT model, max(window_end) FROM windows GROUP BY model").fetchall()
+        )
         self._evaluated_until: dict[str, datetime | None] = {
-            name: self._latest_window_end(name) for name in models
+            name: utc(ends[name]) if ends.get(name) is not None else None for name in models
         }
 
     # -- schema ------------------------------------------------------------------
@@ -126,64 +134,49 @@ class Store(RowWrites, Pruning, PushedProfiles):
         row = self._read("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _ensure_tables(self, config: ModelConfig) -> tuple[str, str]:
-        schema = config.schema
-        wanted = {
-            schema.id: "VARCHAR",
-            schema.timestamp: "TIMESTAMPTZ",
-            "model_version": "VARCHAR",
-            "latency_ms": "DOUBLE",
-            "received_at": "TIMESTAMPTZ",
-            **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
-        }
-        with self._transaction() as cursor:
-            row = cursor.execute(
-                "SELECT table_id FROM models WHERE name = ?", [config.name]
-            ).fetchone()
-            if row is None:
-                next_id = cursor.execute(
-                    "SELECT coalesce(max(table_id), 0) + 1 FROM models"
-                ).fetchone()
-                table_id = int(next_id[0]) if next_id else 1
-                cursor.execute(
-                    "INSERT INTO models (name, table_id) VALUES (?, ?)", [config.name, table_id]
-                )
-            else:
-                table_id = int(row[0])
-            predictions, labels = f"predictions_{table_id}", f"labels_{table_id}"
-            existing = dict(
-                cursor.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns "
-                    "WHERE table_name = ?",
-                    [predictions],
-                ).fetchall()
-            )
-            if not existing:
-                columns = ", ".join(f"{quote(n)} {t}" for n, t in wanted.items())
-                cursor.execute(f"CREATE TABLE {predictions} ({columns})")
-            for name, sql_type in wanted.items():
-                have = existing.get(name)
-                if existing and have is None:
-                    cursor.execute(f"ALTER TABLE {predictions} ADD COLUMN {quote(name)} {sql_type}")
-                elif have is not None and not _same_type(have, sql_type):
-                    raise ConfigError(
-                        f"model {config.name!r}: column {name!r} is stored as {have} but now "
-                        f"configured as {sql_type}; keep its type or use a new column name"
-                    )
-            label_type = _SQL_TYPES[config.target_type]
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {labels} (id VARCHAR PRIMARY KEY, "
-                f"label {label_type}, timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
-            )
-        return predictions, labels
-
-    def _column_layout(self, table: str) -> list[tuple[str, pa.DataType]]:
+    def _columns_of_tables(self) -> dict[str, dict[str, str]]:
+        """Every table's columns and SQL types, in order, in one query."""
         rows = self._read(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = ? ORDER BY ordinal_position",
-            [table],
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "ORDER BY table_name, ordinal_position"
         ).fetchall()
-        return [(name, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)]) for name, kind in rows]
+        tables: dict[str, dict[str, str]] = {}
+        for table, column, kind in rows:
+            tables.setdefault(table, {})[column] = kind
+        return tables
+
+    def _ensure_tables(self, models: Mapping[str, ModelConfig]) -> dict[str, tuple[str, str]]:
+        """Each model's prediction and label tables, created or extended, in one transaction.
+
+        One catalogue read for all models, so that a restart with thousands of models
+        costs a few queries, not a few per model.
+        """
+        tables = {}
+        existing = self._columns_of_tables()
+        with self._transaction() as cursor:
+            ids = dict(cursor.execute("SELECT name, table_id FROM models").fetchall())
+            new = [name for name in models if name not in ids]
+            first = max(ids.values(), default=0) + 1
+            ids.update({name: first + i for i, name in enumerate(new)})
+            insert_columns(
+                cursor,
+                "models",
+                {"name": pa.array(new, pa.string()), "table_id": [ids[name] for name in new]},
+            )
+            statements = []  # run as one script: DDL for thousands of new models at once
+            for name, config in models.items():
+                predictions, labels = f"predictions_{ids[name]}", f"labels_{ids[name]}"
+                statements += _prediction_table_ddl(config, predictions, existing)
+                if labels not in existing:
+                    label_type = _SQL_TYPES[config.target_type]
+                    statements.append(
+                        f"CREATE TABLE {labels} (id VARCHAR PRIMARY KEY, "
+                        f"label {label_type}, timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
+                    )
+                tables[name] = (predictions, labels)
+            if statements:
+                cursor.execute(";\n".join(statements))
+        return tables
 
     # -- writes ------------------------------------------------------------------
 
@@ -196,26 +189,28 @@ class Store(RowWrites, Pruning, PushedProfiles):
     ) -> None:
         """Record an evaluated window and its results, replacing an earlier evaluation."""
         start, end = window.start, window.end
-        rows = [
-            (
-                model,
-                start,
-                end,
-                r.check,
-                r.metric,
-                r.column,
-                _number(r.value),
-                _number(r.threshold),
-                r.status.value,
-                r.severity.value,
-                r.message,
-                orjson.dumps(plain_details(r.details), default=str).decode(),
-                window.evaluated_at,
-                r.segment,
-                _number(r.score),
-            )
-            for r in results
-        ]
+        count = len(results)
+        stamp = pa.timestamp("us", tz="UTC")
+        rows = {
+            "model": [model] * count,
+            "window_start": pa.array([start] * count, stamp),
+            "window_end": pa.array([end] * count, stamp),
+            "check": pa.array([r.check.value for r in results], pa.string()),
+            "metric": pa.array([r.metric for r in results], pa.string()),
+            "column": pa.array([r.column for r in results], pa.string()),
+            "value": pa.array([_number(r.value) for r in results], pa.float64()),
+            "threshold": pa.array([_number(r.threshold) for r in results], pa.float64()),
+            "status": pa.array([r.status.value for r in results], pa.string()),
+            "severity": pa.array([r.severity.value for r in results], pa.string()),
+            "message": pa.array([r.message for r in results], pa.string()),
+            "details": pa.array(
+                [orjson.dumps(plain_details(r.details), default=str).decode() for r in results],
+                pa.string(),
+            ),
+            "evaluated_at": pa.array([window.evaluated_at] * count, stamp),
+            "segment": pa.array([r.segment for r in results], pa.string()),
+            "score": pa.array([_number(r.score) for r in results], pa.float64()),
+        }
         with self._transaction() as cursor:
             cursor.execute(
                 "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
@@ -244,14 +239,7 @@ class Store(RowWrites, Pruning, PushedProfiles):
             cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
             if profile is not None:
                 cursor.execute("INSERT INTO window_profiles VALUES (?, ?)", [key, profile])
-            if rows:
-                cursor.executemany(
-                    'INSERT INTO results (model, window_start, window_end, "check", metric, '
-                    '"column", value, threshold, status, severity, message, details, '
-                    "evaluated_at, segment, score) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+            insert_columns(cursor, "results", rows)
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
@@ -438,6 +426,36 @@ _ARROW_TYPES = {
     "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
     "FLOAT[]": pa.list_(pa.float32()),
 }
+
+
+def _prediction_table_ddl(
+    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """The statements creating or extending a model's prediction table (none: as wanted)."""
+    schema = config.schema
+    wanted = {
+        schema.id: "VARCHAR",
+        schema.timestamp: "TIMESTAMPTZ",
+        "model_version": "VARCHAR",
+        "latency_ms": "DOUBLE",
+        "received_at": "TIMESTAMPTZ",
+        **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
+    }
+    have = existing.get(table)
+    if have is None:
+        columns = ", ".join(f"{quote(n)} {t}" for n, t in wanted.items())
+        return [f"CREATE TABLE {table} ({columns})"]
+    statements = []
+    for name, sql_type in wanted.items():
+        stored = have.get(name)
+        if stored is None:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {sql_type}")
+        elif not _same_type(stored, sql_type):
+            raise ConfigError(
+                f"model {config.name!r}: column {name!r} is stored as {stored} but now "
+                f"configured as {sql_type}; keep its type or use a new column name"
+            )
+    return statements
 
 
 def _same_type(have: str, want: str) -> bool:

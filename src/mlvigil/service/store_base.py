@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-__all__ = ["StoreConnection", "quote", "utc"]
+__all__ = ["StoreConnection", "insert_columns", "quote", "utc"]
 
 
 def quote(name: str) -> str:
@@ -34,6 +34,28 @@ def quote(name: str) -> str:
 def utc(moment: datetime) -> datetime:
     """A time read from DuckDB, in UTC."""
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def insert_columns(
+    cursor: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array | list[Any]]
+) -> None:
+    """Insert rows given column by column, in one statement.
+
+    DuckDB's ``executemany`` runs one statement per row (about a millisecond each);
+    an Arrow table scanned by a single ``INSERT ... SELECT`` costs the same for one
+    row as for thousands. ``columns`` maps each column name (unquoted) to its values:
+    an Arrow array, or a list Arrow infers a type for.
+    """
+    data = pa.table(columns)
+    if not data.num_rows:
+        return
+    view = f"_insert_{threading.get_ident()}"
+    names = ", ".join(quote(name) for name in data.column_names)
+    cursor.register(view, data)
+    try:
+        cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {view}")
+    finally:
+        cursor.unregister(view)
 
 
 class StoreConnection:
