@@ -22,6 +22,7 @@ from mlvigil.cli.init import init
 from mlvigil.cli.report import report
 from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
+from mlvigil.cli.shards import shards
 from mlvigil.cli.slo import slo_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.command(no_args_is_help=True)(check)
 app.add_typer(profile.app, name="profile")
 app.command(no_args_is_help=True)(report)
 app.command(no_args_is_help=True)(serve)
+app.command()(shards)
 app.command(no_args_is_help=True)(init)
 app.command()(demo)
 app.add_typer(alerts_app, name="alerts")

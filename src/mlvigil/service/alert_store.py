@@ -22,12 +22,13 @@ import orjson
 import pyarrow as pa
 
 from mlvigil.alerts.outbox import group_key, supersede
-from mlvigil.service.store_base import StoreConnection, insert_columns, utc
+from mlvigil.service.pass_reads import PassReads
+from mlvigil.service.store_base import insert_columns, utc
 
 __all__ = ["AlertStore"]
 
 
-class AlertStore(StoreConnection):
+class AlertStore(PassReads):
     """Alert persistence on a store's connection."""
 
     def save_alerts(

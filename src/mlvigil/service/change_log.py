@@ -14,6 +14,7 @@ from datetime import datetime
 import duckdb
 
 from mlvigil.service.alert_store import AlertStore
+from mlvigil.service.pass_reads import group_rows
 from mlvigil.service.store_base import utc
 from mlvigil.service.windows import DataChange
 
@@ -67,6 +68,11 @@ class ChangeLog(AlertStore):
 
     def changes(self, model: str) -> list[DataChange]:
         """Logged changes of ``model`` not yet cleared, oldest first."""
+        cached: list[DataChange] | None = self._answer(
+            "changes", model, self._every_models_changes, list[DataChange]()
+        )
+        if cached is not None:
+            return cached
         rows = self._read(
             "SELECT id, kind, first_at, last_at, rows FROM data_changes WHERE model = ? "
             "ORDER BY id",
@@ -74,7 +80,17 @@ class ChangeLog(AlertStore):
         ).fetchall()
         return [DataChange(int(i), k, utc(a), utc(b), int(n)) for i, k, a, b, n in rows]
 
+    def _every_models_changes(self) -> dict[str, list[DataChange]]:
+        rows = self._read(
+            "SELECT model, id, kind, first_at, last_at, rows FROM data_changes ORDER BY model, id"
+        ).fetchall()
+        return {
+            model: [DataChange(int(i), k, utc(a), utc(b), int(n)) for i, k, a, b, n in group]
+            for model, group in group_rows(rows).items()
+        }
+
     def clear_changes(self, model: str, through: int) -> None:
         """Forget the changes of ``model`` up to id ``through`` (they were handled)."""
         with self._transaction() as cursor:
             cursor.execute("DELETE FROM data_changes WHERE model = ? AND id <= ?", [model, through])
+        self._written("changes", model)

@@ -80,6 +80,7 @@ from mlvigil.service.policies import (
     resolve_retention,
     resolve_security,
 )
+from mlvigil.service.shards import Sharding, ShardsModel, own_models, resolve_sharding
 from mlvigil.service.slo_config import resolve_slos
 from mlvigil.service.startup_checks import ModelTimes, limit_problems, startup_problems
 from mlvigil.slo import SLO, SLOModel
@@ -233,6 +234,8 @@ class ModelModel(_Strict):
     window: Window = timedelta(hours=1)
     checks: ChecksModel = Field(default_factory=ChecksModel)
     retention: Duration | None = None
+    shard: int | None = Field(default=None, ge=0)
+    """The instance serving this model (``shards``); default: by the hash of its name."""
 
 
 class ServiceModel(_Strict):
@@ -251,6 +254,7 @@ class ServiceModel(_Strict):
     security: SecurityModel = Field(default_factory=SecurityModel)
     retention: RetentionModel = Field(default_factory=RetentionModel)
     slos: list[SLOModel] = Field(default_factory=list)
+    shards: ShardsModel | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,8 @@ class ServiceConfig:
     retention: Retention = field(default_factory=Retention)
     slos: tuple[SLO, ...] = ()
     """The service-level objectives (``slos:``), serving and model SLIs alike."""
+    sharding: Sharding | None = None
+    """The instances sharing the models, when several do (``shards:``)."""
 
 
 def parse_service_config(
@@ -348,12 +354,17 @@ def parse_service_config(
     except ValidationError as error:
         raise ConfigError(validation_message(error, ServiceModel, source)) from None
     base = base_dir or Path.cwd()
-    models = {
+    sharding = resolve_sharding(
+        model.shards, {name: m.shard for name, m in model.models.items()}, source
+    )
+    # Every model is validated, whichever instance serves it: one file, one verdict.
+    every_model = {
         name: _model_config(name, settings, base, f"{source}: models.{name}")
         for name, settings in model.models.items()
     }
+    models = {name: every_model[name] for name in own_models(every_model, sharding)}
     problems = startup_problems(
-        (ModelTimes(m.name, m.window, m.label_delay, m.retention) for m in models.values()),
+        (ModelTimes(m.name, m.window, m.label_delay, m.retention) for m in every_model.values()),
         lateness=model.lateness,
         windows_retention=model.retention.windows,
     ) + limit_problems(
@@ -380,7 +391,10 @@ def parse_service_config(
         accept=resolve_accept(model.accept),
         security=resolve_security(model.security, base=base, where=f"{source}: security"),
         retention=resolve_retention(model.retention),
-        slos=resolve_slos(model.slos, models, source),
+        slos=tuple(
+            slo for slo in resolve_slos(model.slos, every_model, source) if slo.model in models
+        ),
+        sharding=sharding,
     )
 
 

@@ -26,7 +26,12 @@ from mlvigil.exceptions import InputError, MlvigilError
 from mlvigil.service import ingest
 from mlvigil.service.api_models import BadBatchBody, ErrorBody
 from mlvigil.service.auth import CredentialError, ScopeError, UntrustedHostError
-from mlvigil.service.monitor import UnknownModelError, UnknownReceiverError, UnknownSilenceError
+from mlvigil.service.monitor import (
+    ModelElsewhereError,
+    UnknownModelError,
+    UnknownReceiverError,
+    UnknownSilenceError,
+)
 from mlvigil.service.store import IdempotencyConflictError
 
 __all__ = [
@@ -73,6 +78,7 @@ class ServiceBusyError(MlvigilError):
 ERROR_STATUS: Final[Mapping[type[MlvigilError], int]] = MappingProxyType(
     {
         ingest.BadBatchError: 422,
+        ModelElsewhereError: 421,
         UnknownModelError: 404,
         UnknownReceiverError: 404,
         UnknownSilenceError: 404,
@@ -117,6 +123,8 @@ def error_body(error: MlvigilError) -> dict[str, Any]:
     if isinstance(error, ingest.BadBatchError):
         body["problems"] = [p.to_dict() for p in error.problems]
         body["problem_count"] = error.total
+    if isinstance(error, ModelElsewhereError):
+        body["instance"] = error.instance
     return body
 
 
@@ -129,6 +137,8 @@ def error_response(error: MlvigilError) -> JSONResponse:
     )
     if isinstance(error, ServiceBusyError):
         headers = {"Retry-After": str(error.retry_after)}
+    if isinstance(error, ModelElsewhereError):
+        headers = {"Location": error.instance}
     return JSONResponse(status_code=status_of(error), content=error_body(error), headers=headers)
 
 

@@ -131,6 +131,10 @@ class MonitoringService:
         try:
             return self.config.models[name]
         except KeyError:
+            sharding = self.config.sharding
+            instance = None if sharding is None else sharding.instance_of(name)
+            if instance is not None:
+                raise ModelElsewhereError(name, instance) from None
             raise UnknownModelError(name, sorted(self.config.models)) from None
 
     # -- evaluation --------------------------------------------------------------
@@ -184,7 +188,7 @@ class MonitoringService:
         """
         now = self.clock()
         done = 0
-        with self._evaluating:
+        with self._evaluating, self.store.pass_reads():
             alerts = self._alerts()
             for config in self.config.models.values():
                 try:
@@ -579,6 +583,17 @@ class UnknownModelError(InputError):
     def __init__(self, name: str, known: list[str]) -> None:
         self.name = name
         super().__init__(f"unknown model {name!r}; configured models: {', '.join(known)}")
+
+
+class ModelElsewhereError(InputError):
+    """A request named a model another instance serves (see :mod:`~mlvigil.service.shards`)."""
+
+    def __init__(self, name: str, instance: str) -> None:
+        self.name = name
+        self.instance = instance
+        super().__init__(
+            f"model {name!r} is served by the instance at {instance}; send its requests there"
+        )
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:

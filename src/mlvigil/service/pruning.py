@@ -73,6 +73,7 @@ class Pruning(ChangeLog):
     #: The configured models and their (predictions, labels) tables (set by the store).
     models: dict[str, ModelConfig]
     _tables: dict[str, tuple[str, str]]
+    _spans: dict[str, tuple[datetime, datetime] | None]
 
     def prune(self, now: datetime, retention: Retention) -> Pruned:
         """Delete every row older than its table's retention (see the module's notes).
@@ -144,6 +145,8 @@ class Pruning(ChangeLog):
                     "WHERE name = ?",
                     [doomed[-1].end, doomed[-1].end, model],
                 )
+        self._written("pruned_until", model)
+        self._written("windows", model)
         return Pruned(deleted, results, profiles, predictions, labels)
 
     def pruned_until(self, model: str) -> datetime | None:
@@ -152,8 +155,15 @@ class Pruning(ChangeLog):
         The scheduler starts its walk over time windows there, so it never evaluates a
         pruned window again.
         """
+        cached = self._answer("pruned_until", model, self._every_models_pruned_until, None)
+        if cached is not None:
+            return cached
         row = self._read("SELECT pruned_until FROM models WHERE name = ?", [model]).fetchone()
         return utc(row[0]) if row and row[0] is not None else None
+
+    def _every_models_pruned_until(self) -> dict[str, datetime | None]:
+        rows = self._read("SELECT name, pruned_until FROM models").fetchall()
+        return {name: utc(moment) if moment is not None else None for name, moment in rows}
 
     def _window_list(self, model: str) -> list[_Window]:
         rows = self._read(
@@ -183,6 +193,7 @@ class Pruning(ChangeLog):
         own timestamp is before ``cutoff`` (looked for only when predictions went: it
         joins every label with every prediction).
         """
+        self._spans.pop(model, None)  # its earliest row may go: read it again
         predictions, labels = self._tables[model]
         schema = self.models[model].schema
         column, id_column = quote(schema.timestamp), quote(schema.id)

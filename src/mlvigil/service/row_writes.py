@@ -44,6 +44,8 @@ class RowWrites(ChangeLog):
     _layout: dict[str, list[tuple[str, pa.DataType]]]
     #: Each model's latest prediction timestamp, once read (see ``_newest_prediction``).
     _newest: dict[str, datetime | None]
+    #: Each model's earliest and latest prediction timestamps, once read (``data_range``).
+    _spans: dict[str, tuple[datetime, datetime] | None]
 
     def insert_predictions(
         self,
@@ -100,6 +102,12 @@ class RowWrites(ChangeLog):
             cursor.from_arrow(rows).insert_into(predictions)
             self._newest[model] = last if newest is None else max(newest, last)
             self._log_change(cursor, model, "predictions", first, last, len(rows))
+        with self._lock:  # committed: the known range of the model's rows grows
+            if model in self._spans:
+                span = self._spans[model]
+                self._spans[model] = (
+                    (first, last) if span is None else (min(span[0], first), max(span[1], last))
+                )
         return PredictionOutcome(rows.num_rows, replaced)
 
     def _newest_prediction(self, cursor: duckdb.DuckDBPyConnection, model: str) -> datetime | None:

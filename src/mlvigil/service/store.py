@@ -41,6 +41,7 @@ from mlvigil.schema import ColumnType
 from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutcome
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.migrations import MIGRATIONS
+from mlvigil.service.pass_reads import group_rows
 from mlvigil.service.pruning import Pruned, Pruning
 from mlvigil.service.pushed import PushedProfiles
 from mlvigil.service.row_writes import LabelOutcome, RowWrites
@@ -105,6 +106,7 @@ class Store(RowWrites, Pruning, PushedProfiles):
             for name, (table, _) in self._tables.items()
         }
         self._newest = {}  # latest prediction time per model, read at its first insert
+        self._spans = {}  # earliest and latest prediction time per model, once read
         # End of each model's latest evaluated window: data timed before it concerns an
         # evaluated window and is logged as a change (see ``mark_evaluating``).
         ends = dict(
@@ -211,10 +213,12 @@ class Store(RowWrites, Pruning, PushedProfiles):
             "segment": pa.array([r.segment for r in results], pa.string()),
             "score": pa.array([_number(r.score) for r in results], pa.float64()),
         }
+        again = window.revision > 1  # a first evaluation has nothing to replace
         with self._transaction() as cursor:
-            cursor.execute(
-                "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
-            )
+            if again:
+                cursor.execute(
+                    "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
+                )
             cursor.execute(
                 "INSERT OR REPLACE INTO windows (model, window_start, window_end, rows, "
                 "labelled, evaluated_at, labels_final, profile, revision, first_evaluated_at, "
@@ -236,10 +240,14 @@ class Store(RowWrites, Pruning, PushedProfiles):
                 ],
             )
             key = profile_key(model, start)
-            cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
             if profile is not None:
-                cursor.execute("INSERT INTO window_profiles VALUES (?, ?)", [key, profile])
+                cursor.execute(
+                    "INSERT OR REPLACE INTO window_profiles VALUES (?, ?)", [key, profile]
+                )
+            elif again:
+                cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
             insert_columns(cursor, "results", rows)
+        self._written("windows", model)
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
@@ -269,13 +277,20 @@ class Store(RowWrites, Pruning, PushedProfiles):
             cursor.close()
 
     def data_range(self, model: str) -> tuple[datetime, datetime] | None:
-        """Earliest and latest prediction timestamps of ``model``."""
+        """Earliest and latest prediction timestamps of ``model``.
+
+        Read once, then kept up to date by inserts and forgotten when rows are
+        deleted: the scheduler asks for every model at every pass.
+        """
+        if model in self._spans:
+            return self._spans[model]
         predictions, _ = self._tables[model]
         column = quote(self.models[model].schema.timestamp)
-        row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
-        if row is None or row[0] is None:
-            return None
-        return utc(row[0]), utc(row[1])
+        with self._lock:  # not while an insert is between its commit and its update
+            row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
+            span = None if row is None or row[0] is None else (utc(row[0]), utc(row[1]))
+            self._spans[model] = span
+        return span
 
     def row_window_end(
         self, model: str, start: datetime, rows: int, *, partial: bool
@@ -313,28 +328,25 @@ class Store(RowWrites, Pruning, PushedProfiles):
 
     def windows(self, model: str) -> list[WindowRecord]:
         """Evaluated windows of ``model``, oldest first."""
+        cached: list[WindowRecord] | None = self._answer(
+            "windows", model, self._every_models_windows, list[WindowRecord]()
+        )
+        if cached is not None:
+            return cached
         rows = self._read(
-            "SELECT window_start, window_end, rows, labelled, evaluated_at, labels_final, "
-            "revision, first_evaluated_at, late_rows, late_labels, changes_seen "
-            "FROM windows WHERE model = ? ORDER BY window_start",
+            f"SELECT {_WINDOW_COLUMNS} FROM windows WHERE model = ? ORDER BY window_start",
             [model],
         ).fetchall()
-        return [
-            WindowRecord(
-                utc(a),
-                utc(b),
-                int(n),
-                int(lab),
-                utc(at),
-                bool(final),
-                int(revision),
-                utc(first) if first else None,
-                int(late_rows),
-                int(late_labels),
-                int(seen),
-            )
-            for a, b, n, lab, at, final, revision, first, late_rows, late_labels, seen in rows
-        ]
+        return [_window_record(row) for row in rows]
+
+    def _every_models_windows(self) -> dict[str, list[WindowRecord]]:
+        rows = self._read(
+            f"SELECT model, {_WINDOW_COLUMNS} FROM windows ORDER BY model, window_start"
+        ).fetchall()
+        return {
+            model: [_window_record(row) for row in group]
+            for model, group in group_rows(rows).items()
+        }
 
     def last_received(self, model: str) -> datetime | None:
         """When the newest prediction of ``model`` arrived (store clock)."""
@@ -456,6 +468,29 @@ def _prediction_table_ddl(
                 f"configured as {sql_type}; keep its type or use a new column name"
             )
     return statements
+
+
+_WINDOW_COLUMNS = (
+    "window_start, window_end, rows, labelled, evaluated_at, labels_final, "
+    "revision, first_evaluated_at, late_rows, late_labels, changes_seen"
+)
+
+
+def _window_record(row: Sequence[Any]) -> WindowRecord:
+    a, b, n, labelled, at, final, revision, first, late_rows, late_labels, seen = row
+    return WindowRecord(
+        utc(a),
+        utc(b),
+        int(n),
+        int(labelled),
+        utc(at),
+        bool(final),
+        int(revision),
+        utc(first) if first else None,
+        int(late_rows),
+        int(late_labels),
+        int(seen),
+    )
 
 
 def _same_type(have: str, want: str) -> bool:

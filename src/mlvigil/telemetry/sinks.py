@@ -87,6 +87,13 @@ class HttpSink:
         ``Authorization: Bearer``; by default ``$MLVIGIL_TOKEN``, when set. A service
         with tokens refuses batches without one (401), and the logger drops them,
         counted as rejected and logged with the reason.
+
+    Notes
+    -----
+    With several instances sharing the models (``shards`` in ``mlvigil.yaml``), any
+    instance will do as ``base_url``: one that does not serve a model answers 421 with
+    the instance that does, and the sink re-sends the batch there and sends that
+    model's later batches there directly (with the same token).
     """
 
     def __init__(
@@ -99,6 +106,8 @@ class HttpSink:
         token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        #: The instance serving each model, as a sharded service said (421 answers).
+        self._instances: dict[str, str] = {}
         self._own_client = client is None
         self._client = httpx.Client(timeout=timeout) if client is None else client
         secret = (os.environ.get(TOKEN_ENV, "") if token is None else token).strip()
@@ -136,15 +145,15 @@ class HttpSink:
     def _post(
         self, model: str, kind: str, payload: list[dict[str, Any]], ids: Iterable[str]
     ) -> None:
-        url = f"{self.base_url}/api/v1/models/{quote(model, safe='')}/{kind}"
         body = orjson.dumps(
             {"records": payload}, option=orjson.OPT_SERIALIZE_NUMPY, default=_jsonable
         )
         headers = {**self._headers, "Idempotency-Key": batch_key(model, ids)}
-        try:
-            response = self._client.post(url, content=body, headers=headers)
-        except httpx.TransportError as error:
-            raise TransientSinkError(f"POST {url} failed: {error!r}") from error
+        url, response = self._send(model, kind, body, headers)
+        instance = _other_instance(response)
+        if instance is not None:  # a sharded service: the model is served there
+            self._instances[model] = instance
+            url, response = self._send(model, kind, body, headers)
         status = response.status_code
         if status < 300:
             return
@@ -154,6 +163,30 @@ class HttpSink:
         if status in (401, 403):
             message += f" (give the logger a token with the ingest scope: token= or ${TOKEN_ENV})"
         raise RejectedBatchError(message)
+
+    def _send(
+        self, model: str, kind: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[str, httpx.Response]:
+        base = self._instances.get(model, self.base_url)
+        url = f"{base}/api/v1/models/{quote(model, safe='')}/{kind}"
+        try:
+            return url, self._client.post(url, content=body, headers=headers)
+        except httpx.TransportError as error:
+            raise TransientSinkError(f"POST {url} failed: {error!r}") from error
+
+
+def _other_instance(response: httpx.Response) -> str | None:
+    """The instance a ``421 Misdirected Request`` names (see ``mlvigil.service.shards``)."""
+    if response.status_code != 421:
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    instance = data.get("instance") if isinstance(data, dict) else None
+    if not isinstance(instance, str) or not instance.startswith(("http://", "https://")):
+        return None
+    return instance.rstrip("/")
 
 
 def _jsonable(value: object) -> object:
