@@ -298,7 +298,9 @@ class HyperLogLog:
 
     def to_bytes(self) -> bytes:
         """Precision byte plus the zlib-compressed registers."""
-        return bytes([self.precision]) + zlib.compress(self._registers.tobytes(), 6)
+        # Level 1: registers are mostly zeros, so it packs them nearly as small as 6
+        # does, at a fifth of the time (a window profile compresses one per column).
+        return bytes([self.precision]) + zlib.compress(self._registers.tobytes(), 1)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HyperLogLog:

@@ -68,10 +68,8 @@ class ChangeLog(AlertStore):
 
     def changes(self, model: str) -> list[DataChange]:
         """Logged changes of ``model`` not yet cleared, oldest first."""
-        cached: list[DataChange] | None = self._answer(
-            "changes", model, self._every_models_changes, list[DataChange]()
-        )
-        if cached is not None:
+        hit, cached = self._answer("changes", model, self._every_models_changes, list[DataChange]())
+        if hit:
             return cached
         rows = self._read(
             "SELECT id, kind, first_at, last_at, rows FROM data_changes WHERE model = ? "

@@ -54,18 +54,21 @@ class PassReads(StoreConnection):
 
     def _answer(
         self, kind: str, model: str, read_all: Callable[[], dict[str, T]], default: T
-    ) -> T | None:
-        """``model``'s cached answer of ``kind`` (``None``: outside a pass, or stale)."""
+    ) -> tuple[bool, T]:
+        """``model``'s answer of ``kind`` from the pass's read: ``(True, answer)``.
+
+        ``(False, default)`` outside a pass, or once the pass wrote that answer.
+        """
         answers: dict[str, _Answers] | None = getattr(self._local(), "answers", None)
         if answers is None:
-            return None
+            return False, default
         cached = answers.get(kind)
         if cached is None:
             cached = answers[kind] = _Answers(read_all())
         if model in cached.stale:
-            return None
+            return False, default
         answer: T = cached.by_model.get(model, default)
-        return answer
+        return True, answer
 
     def _written(self, kind: str, model: str) -> None:
         """``model``'s answer of ``kind`` changed: read it from the store from now on."""

@@ -155,8 +155,8 @@ class Pruning(ChangeLog):
         The scheduler starts its walk over time windows there, so it never evaluates a
         pruned window again.
         """
-        cached = self._answer("pruned_until", model, self._every_models_pruned_until, None)
-        if cached is not None:
+        hit, cached = self._answer("pruned_until", model, self._every_models_pruned_until, None)
+        if hit:
             return cached
         row = self._read("SELECT pruned_until FROM models WHERE name = ?", [model]).fetchone()
         return utc(row[0]) if row and row[0] is not None else None

@@ -328,10 +328,10 @@ class Store(RowWrites, Pruning, PushedProfiles):
 
     def windows(self, model: str) -> list[WindowRecord]:
         """Evaluated windows of ``model``, oldest first."""
-        cached: list[WindowRecord] | None = self._answer(
+        hit, cached = self._answer(
             "windows", model, self._every_models_windows, list[WindowRecord]()
         )
-        if cached is not None:
+        if hit:
             return cached
         rows = self._read(
             f"SELECT {_WINDOW_COLUMNS} FROM windows WHERE model = ? ORDER BY window_start",
