@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -358,10 +358,7 @@ def parse_service_config(
         model.shards, {name: m.shard for name, m in model.models.items()}, source
     )
     # Every model is validated, whichever instance serves it: one file, one verdict.
-    every_model = {
-        name: _model_config(name, settings, base, f"{source}: models.{name}")
-        for name, settings in model.models.items()
-    }
+    every_model = _model_configs(model.models, base, source)
     models = {name: every_model[name] for name in own_models(every_model, sharding)}
     problems = startup_problems(
         (ModelTimes(m.name, m.window, m.label_delay, m.retention) for m in every_model.values()),
@@ -405,6 +402,25 @@ def load_service_config(path: str | Path) -> ServiceConfig:
     if data is None:
         raise ConfigError(f"{path}: the file is empty; declare at least one model")
     return parse_service_config(data, source=str(path), base_dir=path.parent)
+
+
+def _model_configs(
+    models: Mapping[str, ModelModel], base: Path, source: str
+) -> dict[str, ModelConfig]:
+    """Every model's configuration; models declared alike share one (but their name).
+
+    Thousands of models from one template cost one configuration's memory and time:
+    their checks, schema and reference path are the same objects.
+    """
+    built: dict[str, ModelConfig] = {}
+    configs = {}
+    for name, settings in models.items():
+        key = settings.model_dump_json(by_alias=True, exclude={"shard"})
+        template = built.get(key)
+        if template is None:
+            template = built[key] = _model_config(name, settings, base, f"{source}: models.{name}")
+        configs[name] = template if template.name == name else replace(template, name=name)
+    return configs
 
 
 def _model_config(name: str, model: ModelModel, base: Path, where: str) -> ModelConfig:
