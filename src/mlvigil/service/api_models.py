@@ -395,10 +395,19 @@ class AlertCounts(_Body):
     pending: int
 
 
+#: A model's status on the overview: firing alerts, else failing checks (or results not
+#: computed), else no evaluated window yet, else ok.
+ModelStatus = Literal["alerting", "failing", "no_data", "ok"]
+
+
 class ModelSummary(_Body):
     """One model on the overview page."""
 
     name: str
+    status: ModelStatus = Field(
+        description="alerting: unsilenced alerts firing; failing: a failed check or a result "
+        "not computed in its current results; no_data: no evaluated window yet; ok."
+    )
     windows: int
     latest_window: WindowSummary | None
     drift: DriftSummary | None
@@ -411,11 +420,30 @@ class ModelSummary(_Body):
     label_coverage: Number | None
 
 
+class OverviewSummary(_Body):
+    """Every configured model counted, whatever the page and the search.
+
+    A model can count as alerting, failing and without data at once; ``ok`` counts
+    the models with none of those.
+    """
+
+    models: int
+    alerting: int = Field(description="Models with unsilenced alerts firing.")
+    failing: int = Field(description="Models whose current results hold a failure or an error.")
+    no_data: int = Field(description="Models without an evaluated window yet.")
+    ok: int
+
+
 class Overview(_Body):
-    """Every model's health at a glance."""
+    """Every model's health at a glance: one page of the models the search keeps."""
 
     now: Timestamp
     models: list[ModelSummary]
+    total: int = Field(description="Models the search and status filter keep, on every page.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="The offset of the next page; null on the last.")
+    summary: OverviewSummary
 
 
 class ModelColumns(_Body):

@@ -19,6 +19,7 @@ from mlvigil.checks.result import QUALITY_CHECKS, CheckKind, CheckResult, CheckS
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile, profile_table
 from mlvigil.report import ReportData, column_distribution, distributions, render_report
+from mlvigil.service import overview_queries
 from mlvigil.service.label_free_views import (
     drift_explanation,
     estimation_series,
@@ -96,87 +97,158 @@ def _model_alerts(service: MonitoringService, model: str) -> list[dict[str, Any]
     return [a for a in service.alerts() if a["labels"].get("model") == model]
 
 
-def overview(service: MonitoringService) -> dict[str, Any]:
-    """Every model's health at a glance: the latest window's verdicts and the data's age."""
+#: Models on one overview page unless asked otherwise, and at most.
+OVERVIEW_LIMIT, OVERVIEW_MAX_LIMIT = 100, 1000
+#: A model's status on the overview, the most urgent first (``sort=status``).
+STATUSES = ("alerting", "failing", "no_data", "ok")
+#: How the overview orders models: as configured, by name, or the most urgent first.
+SORTS = ("config", "name", "status")
+
+
+def _alert_counts(alerts: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for alert in alerts:
+        model = alert["labels"].get("model")
+        if model is None:
+            continue
+        mine = counts.setdefault(model, {"firing": 0, "silenced": 0, "pending": 0})
+        if alert["silenced"]:
+            mine["silenced"] += 1
+        elif alert["state"] == "firing":
+            mine["firing"] += 1
+        if alert["state"] == "pending":
+            mine["pending"] += 1
+    return counts
+
+
+_NO_ALERTS = {"firing": 0, "silenced": 0, "pending": 0}
+
+
+def _statuses(
+    health: pa.Table, alerts: dict[str, dict[str, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each model's status (an index of :data:`STATUSES`), and whether failing, no data."""
+
+    def flag(column: str) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.greater(health.column(column), 0), False))
+
+    drifted = np.asarray(pc.fill_null(pc.equal(health.column("drift_status"), "failed"), False))
+    failing = drifted | flag("quality_failed") | flag("errors") | flag("performance_failed")
+    no_data = np.asarray(pc.is_null(health.column("windows")))
+    names = health.column("model").to_pylist()
+    firing = np.array([alerts.get(name, _NO_ALERTS)["firing"] > 0 for name in names], bool)
+    status = np.select([firing, failing, no_data], [0, 1, 2], default=3)  # the order of STATUSES
+    return status, failing, no_data
+
+
+def overview(
+    service: MonitoringService,
+    *,
+    search: str | None = None,
+    status: tuple[str, ...] = (),
+    sort: str = "config",
+    limit: int = OVERVIEW_LIMIT,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Every model's health at a glance: the latest window's verdicts and the data's age.
+
+    A page of models, in a few queries whatever their number (see
+    :mod:`mlvigil.service.overview_queries`): at most ``limit`` of them from the
+    ``offset``-th on, of those whose name contains ``search`` (in any case) and whose
+    status is one of ``status``, in the order of ``sort`` (:data:`SORTS`). ``summary``
+    counts every configured model, whatever the page; ``total`` those the search kept.
+    """
     now = service.clock()
-    latest = service.store.latest_results()
-    alerts = service.alerts()
-    models = []
-    for name in service.config.models:
-        mine = [r for r in latest if r.model == name]
-        windows = service.store.windows(name)
-        span = service.store.data_range(name)
-        share = next((r for r in mine if r.metric == "drift_share"), None)
-        quality = [r for r in mine if r.check.is_quality]
-        performance = _latest_performance(service, name)
-        # Coverage of the window performance was measured on, else of the latest one
-        # whose labels are due: how much of the traffic the metrics speak for.
-        measured = {p["window_start"] for p in performance}
-        covered = [w for w in windows if _iso(w.start) in measured] or [
-            w for w in windows if w.labels_final
-        ]
-        firing = [a for a in alerts if a["labels"].get("model") == name]
-        models.append(
-            {
-                "name": name,
-                "windows": len(windows),
-                "latest_window": _window(windows[-1]) if windows else None,
-                "drift": None
-                if share is None
-                else {
-                    "share": share.value,
-                    "threshold": share.threshold,
-                    "status": share.status.value,
-                },
-                "quality": {
-                    "failed": sum(1 for r in quality if not r.passed),
-                    "total": len(quality),
-                },
-                "performance": performance,
-                "errors": _errors(mine),
-                "alerts": {
-                    "firing": sum(
-                        1 for a in firing if a["state"] == "firing" and not a["silenced"]
-                    ),
-                    "silenced": sum(1 for a in firing if a["silenced"]),
-                    "pending": sum(1 for a in firing if a["state"] == "pending"),
-                },
-                "last_prediction": None if span is None else _iso(span[1]),
-                "data_age_seconds": None if span is None else (now - span[1]).total_seconds(),
-                "label_coverage": _coverage(covered[-1]) if covered else None,
-            }
-        )
-    return {"now": _iso(now), "models": models}
-
-
-_LATEST_PERFORMANCE = """
-    SELECT metric, value, threshold, status, window_start FROM results
-    WHERE model = ? AND "check" = 'performance' AND segment IS NULL
-      AND metric <> 'label_coverage' AND window_start = (
-        SELECT max(window_start) FROM results
-        WHERE model = ? AND "check" = 'performance' AND metric <> 'label_coverage'
-          AND status IN ('passed', 'failed'))
-    ORDER BY metric
-"""
-
-
-def _latest_performance(service: MonitoringService, model: str) -> list[dict[str, Any]]:
-    """Performance of the most recent window that had enough labels to measure it."""
-    rows = service.store.read(_LATEST_PERFORMANCE, [model, model]).fetchall()
-    return [
-        {
-            "metric": metric,
-            "value": _finite(value),
-            "threshold": _finite(threshold),
-            "status": status,
-            "window_start": _iso(start),
-        }
-        for metric, value, threshold, status, start in rows
+    names = list(service.config.models)
+    health = overview_queries.model_health(service.store, names)
+    counts = _alert_counts(overview_queries.active_alerts(service.store, service.silences(), now))
+    statuses, failing, no_data = _statuses(health, counts)
+    summary = {
+        "models": len(names),
+        "alerting": int(np.count_nonzero(statuses == 0)),
+        "failing": int(np.count_nonzero(failing)),
+        "no_data": int(np.count_nonzero(no_data)),
+        "ok": int(np.count_nonzero(statuses == len(STATUSES) - 1)),
+    }
+    kept = list(range(len(names)))
+    if search:
+        needle = search.casefold()
+        kept = [i for i in kept if needle in names[i].casefold()]
+    if status:
+        wanted = {STATUSES.index(s) for s in status}
+        kept = [i for i in kept if statuses[i] in wanted]
+    if sort == "name":
+        kept.sort(key=lambda i: names[i])
+    elif sort == "status":
+        kept.sort(key=lambda i: (statuses[i], names[i]))
+    page = kept[offset : offset + limit]
+    rows = health.take(pa.array(page, pa.int64())).to_pylist()
+    models = [
+        _summary(service, row, STATUSES[statuses[i]], counts.get(names[i], _NO_ALERTS), now)
+        for i, row in zip(page, rows, strict=True)
     ]
+    following = offset + limit
+    return {
+        "now": _iso(now),
+        "models": models,
+        "total": len(kept),
+        "offset": offset,
+        "limit": limit,
+        "next_offset": following if following < len(kept) else None,
+        "summary": summary,
+    }
 
 
-def _coverage(window: WindowRecord) -> float | None:
-    return window.labelled / window.rows if window.rows else None
+def _summary(
+    service: MonitoringService,
+    health: dict[str, Any],
+    status: str,
+    alerts: dict[str, int],
+    now: datetime,
+) -> dict[str, Any]:
+    """One model's row of the overview, from its row of ``model_health``."""
+    name = health["model"]
+    span = service.store.data_range(name)
+    rows, labelled = health["covered_rows"], health["covered_labelled"]
+    return {
+        "name": name,
+        "status": status,
+        "windows": health["windows"] or 0,
+        "latest_window": None
+        if health["windows"] is None
+        else {
+            "start": _iso(health["start"]),
+            "end": _iso(health["window_end"]),
+            "rows": health["rows"],
+            "labelled": health["labelled"],
+            "labels_final": health["labels_final"],
+        },
+        "drift": None
+        if health["drift_status"] is None
+        else {
+            "share": health["drift_share"],
+            "threshold": health["drift_threshold"],
+            "status": health["drift_status"],
+        },
+        "quality": {"failed": health["quality_failed"] or 0, "total": health["quality_total"] or 0},
+        "performance": [
+            {
+                "metric": p["metric"],
+                "value": _finite(p["value"]),
+                "threshold": _finite(p["threshold"]),
+                "status": p["status"],
+                "window_start": _iso(p["window_start"]),
+            }
+            for p in health["performance"] or []
+        ],
+        "errors": [
+            {**e, "window_start": _iso(e["window_start"])} for e in health["error_list"] or []
+        ],
+        "alerts": alerts,
+        "last_prediction": None if span is None else _iso(span[1]),
+        "data_age_seconds": None if span is None else (now - span[1]).total_seconds(),
+        "label_coverage": None if rows is None else labelled / rows if rows else None,
+    }
 
 
 def _window(window: WindowRecord) -> dict[str, Any]:

@@ -23,16 +23,59 @@ the busy share since that worker last answered a scrape; ``rate()`` over
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_EOF = b"# EOF\n"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A metric family whose sample lines are already written (by a database, say).
+
+    ``samples`` are its lines in the exposition format, each ending in a newline: the
+    same in the Prometheus text format and in OpenMetrics for gauges without
+    timestamps or exemplars. :func:`render_metrics` writes the family's ``# HELP`` and
+    ``# TYPE`` lines before them as prometheus-client does.
+    """
+
+    name: str
+    documentation: str
+    kind: str
+    samples: bytes | memoryview
+
+
+class _Header(Collector):
+    """One empty family, so that the encoder writes its ``# HELP`` and ``# TYPE`` lines."""
+
+    def __init__(self, family: Rendered) -> None:
+        self._metric = Metric(family.name, family.documentation, family.kind)
+
+    def collect(self) -> Iterator[Metric]:
+        yield self._metric
+
+
+class _Kept(Collector):
+    """A registry's families with only the samples whose labels ``keep`` accepts."""
+
+    def __init__(self, registry: Collector, keep: Callable[[Mapping[str, str]], bool]) -> None:
+        self._registry, self._keep = registry, keep
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = copy.copy(family)
+            kept.samples = [s for s in family.samples if self._keep(s.labels)]
+            yield kept
 
 
 def multiprocess_enabled() -> bool:
@@ -71,9 +114,24 @@ def _machine_collectors(registry: CollectorRegistry | None) -> list[Collector]:
 
 
 def render_metrics(
-    accept: str | None, registry: CollectorRegistry | None = None
+    accept: str | None,
+    registry: CollectorRegistry | None = None,
+    *,
+    rendered: Sequence[Rendered] = (),
+    keep: Callable[[Mapping[str, str]], bool] | None = None,
 ) -> tuple[bytes, str]:
     r"""Encode the metrics for a scrape with the given ``Accept`` header.
+
+    Parameters
+    ----------
+    accept
+        The scraper's ``Accept`` header.
+    registry
+        The metrics (the global registry by default).
+    rendered
+        Families written already, served before the registry's.
+    keep
+        Which samples of the registry to serve, by their labels (all by default).
 
     Returns
     -------
@@ -90,7 +148,15 @@ def render_metrics(
     ('application/openmetrics-text', True)
     """
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(scrape_registry(registry)), content_type
+    source: Collector = scrape_registry(registry)
+    body = encoder(source if keep is None else _Kept(source, keep))
+    if not rendered:
+        return body, content_type
+    parts = []
+    for family in rendered:
+        header = encoder(_Header(family))
+        parts += [header.removesuffix(_EOF), family.samples]
+    return b"".join([*parts, body]), content_type
 
 
 def metrics_endpoint(

@@ -7,19 +7,21 @@ slipped past escaping, the browser would run no injected script.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mlvigil.exceptions import InputError
 from mlvigil.service import views
-from mlvigil.service.api_models import ColumnDistribution, ModelView, Overview
+from mlvigil.service.api_models import ColumnDistribution, ModelStatus, ModelView, Overview
 from mlvigil.service.errors import error_responses
 from mlvigil.service.monitor import MonitoringService, UnknownModelError
 
@@ -52,9 +54,45 @@ def router(service: MonitoringService) -> APIRouter:
         )
 
     @routes.get("/api/v1/overview")
-    async def overview() -> Overview:
-        """Every model's health at a glance (the dashboard's first page)."""
-        view = await run_in_threadpool(views.overview, service)
+    async def overview(
+        search: Annotated[
+            str | None,
+            Query(max_length=200, description="Models whose name contains this, in any case."),
+        ] = None,
+        status: Annotated[
+            list[ModelStatus],
+            Query(description="Models with one of these statuses (repeatable)."),
+        ] = [],  # noqa: B006
+        sort: Annotated[
+            Literal["config", "name", "status"],
+            Query(
+                description="config: as in mlvigil.yaml; name; status: alerting, then "
+                "failing, then no data, then ok (by name within each)."
+            ),
+        ] = "config",
+        limit: Annotated[
+            int, Query(ge=1, le=views.OVERVIEW_MAX_LIMIT, description="Models per page.")
+        ] = views.OVERVIEW_LIMIT,
+        offset: Annotated[
+            int, Query(ge=0, description="Models to skip: the previous page's next_offset.")
+        ] = 0,
+    ) -> Overview:
+        """Every model's health at a glance (the dashboard's first page), a page at a time.
+
+        ``summary`` counts all the configured models, ``total`` those kept by
+        ``search`` and ``status``; ``next_offset`` is null on the last page.
+        """
+        view = await run_in_threadpool(
+            functools.partial(
+                views.overview,
+                service,
+                search=search,
+                status=tuple(status),
+                sort=sort,
+                limit=limit,
+                offset=offset,
+            )
+        )
         return Overview.model_validate(view)
 
     @routes.get(

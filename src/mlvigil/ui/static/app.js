@@ -93,7 +93,25 @@ function parseRoute() {
     return { view: "model", model: parts[1] };
   }
   if (parts[0] === "slos") return { view: "slos" };
-  return { view: "overview" };
+  const offset = Number.parseInt(params.get("offset") || "0", 10);
+  return {
+    view: "overview",
+    search: params.get("search") || "",
+    sort: params.get("sort") || "",
+    status: params.get("status") || "",
+    limit: params.get("limit") || "",
+    offset: Number.isFinite(offset) && offset > 0 ? offset : 0,
+  };
+}
+
+// The overview's address for these choices (only those that are set).
+function overviewHref(choices) {
+  const params = new URLSearchParams();
+  for (const key of ["search", "sort", "status", "limit", "offset"]) {
+    if (choices[key]) params.set(key, String(choices[key]));
+  }
+  const query = params.toString();
+  return query ? `#/?${query}` : "#/";
 }
 
 // ---- the token --------------------------------------------------------------------
@@ -362,18 +380,71 @@ function scoreColor(score) {
 function healthBadges(m) {
   const badges = [];
   if (m.drift) badges.push(badge(m.drift.status === "failed" ? `drift ${percent(m.drift.share)}` : "no drift", m.drift.status === "failed" ? "bad" : "ok"));
-  badges.push(badge(m.quality.failed ? `${m.quality.failed} quality failing` : "quality ok", m.quality.failed ? "bad" : "ok"));
+  if (!m.windows) badges.push(badge("no window yet", "warn"));
+  else badges.push(badge(m.quality.failed ? `${m.quality.failed} quality failing` : "quality ok", m.quality.failed ? "bad" : "ok"));
   if (m.errors.length) badges.push(badge(`${m.errors.length} not computed`, "bad"));
   if (m.alerts.firing) badges.push(badge(`${m.alerts.firing} firing`, "bad"));
   if (m.alerts.silenced) badges.push(badge(`${m.alerts.silenced} silenced`, "warn"));
   return badges;
 }
 
-async function renderOverview() {
+const SORTS = [["config", "as configured"], ["name", "by name"], ["status", "most urgent first"]];
+let searchTimer = null;
+
+// Search, order and the summary of every model (whatever the page) above the table.
+function overviewControls(route, data) {
+  const search = el("input", {
+    id: "search", type: "search", value: route.search, placeholder: "search models",
+    "aria-label": "search models", autocomplete: "off", spellcheck: "false",
+  });
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { location.hash = overviewHref({ ...route, search: search.value, offset: 0 }); }, 250);
+  });
+  const sort = el("select", { id: "sort", "aria-label": "order",
+    onchange: (event) => { location.hash = overviewHref({ ...route, sort: event.target.value === "config" ? "" : event.target.value, offset: 0 }); } },
+  SORTS.map(([value, text]) => el("option", { value, selected: (route.sort || "config") === value }, text)));
+  const s = data.summary;
+  const filter = (status, text, kind) => el("a", {
+    href: overviewHref({ ...route, status: route.status === status ? "" : status, offset: 0 }),
+    class: `badge ${kind}${route.status === status ? " chosen" : ""}`, "data-status": status,
+  }, text);
+  return el("div", { class: "row controls" },
+    search, sort,
+    el("span", { id: "summary", class: "summary" },
+      `${s.models} models`,
+      filter("alerting", `${s.alerting} alerting`, s.alerting ? "bad" : ""),
+      filter("failing", `${s.failing} failing`, s.failing ? "bad" : ""),
+      filter("no_data", `${s.no_data} without data`, s.no_data ? "warn" : ""),
+      filter("ok", `${s.ok} ok`, "ok")));
+}
+
+function pager(route, data) {
+  const first = data.models.length ? data.offset + 1 : 0;
+  const last = data.offset + data.models.length;
+  const previous = Math.max(0, data.offset - data.limit);
+  const link = (text, offset, enabled, rel) => (enabled
+    ? el("a", { href: overviewHref({ ...route, offset }), class: "page", rel }, text)
+    : el("span", { class: "page disabled", "aria-disabled": "true" }, text));
+  // One page holds them all: no page links, just how many there are.
+  const paged = data.total > data.models.length || data.offset > 0;
+  return el("nav", { class: "row pager", "aria-label": "pages" },
+    paged ? link("← previous", previous, data.offset > 0, "prev") : null,
+    el("span", { id: "range", class: "muted" }, data.total ? `${first}–${last} of ${data.total}` : "no model matches"),
+    paged ? link("next →", data.next_offset, data.next_offset !== null, "next") : null);
+}
+
+async function renderOverview(route) {
   crumbs();
-  const data = await api("overview");
-  if (!data.models.length) return [el("h1", {}, "Models"), el("p", { class: "muted" }, "No models configured.")];
-  const rows = data.models.map((m) => el("tr", { "data-model": m.name },
+  const query = new URLSearchParams();
+  if (route.search) query.set("search", route.search);
+  if (route.sort) query.set("sort", route.sort);
+  if (route.status) query.set("status", route.status);
+  if (route.limit) query.set("limit", route.limit);
+  if (route.offset) query.set("offset", String(route.offset));
+  const data = await api(`overview${query.toString() ? `?${query}` : ""}`);
+  if (!data.summary.models) return [el("h1", {}, "Models"), el("p", { class: "muted" }, "No models configured.")];
+  const rows = data.models.map((m) => el("tr", { "data-model": m.name, "data-status": m.status },
     el("td", {}, el("a", { href: modelHref(m.name) }, m.name)),
     el("td", {}, healthBadges(m)),
     el("td", { class: "num" }, m.drift ? percent(m.drift.share) : "—"),
@@ -389,8 +460,11 @@ async function renderOverview() {
   const head = ["Model", "Health", "Drift share", "Quality failing", "Not computed", "Performance", "Firing alerts", "Last data", "Label coverage"];
   return [
     el("h1", {}, "Models", " ", el("a", { href: "#/slos", class: "small" }, "SLOs")),
+    overviewControls(route, data),
     el("section", { class: "card" }, el("table", { id: "models" },
-      el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows))),
+      el("thead", {}, el("tr", {}, head.map((h) => el("th", {}, h)))), el("tbody", {}, rows)),
+    rows.length ? null : el("p", { class: "muted" }, "No model matches the search.")),
+    pager(route, data),
     el("p", { class: "muted" }, "Drift and quality are from each model's latest window; performance and label coverage from its latest window with enough labels to measure."),
   ];
 }
@@ -589,7 +663,15 @@ async function render() {
     const content = await PAGES[route.view](route);
     if (ticket !== rendering) return; // a newer navigation won
     askingForToken = false;
+    // Typing in the search box re-renders the page: keep the box focused, caret in place.
+    const focused = document.activeElement && document.activeElement.id ? document.activeElement : null;
+    const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
     main.replaceChildren(...content.flat().filter(Boolean));
+    const again = focused && main.contains(focused) === false ? document.getElementById(focused.id) : null;
+    if (again && again.tagName === focused.tagName) {
+      again.focus();
+      if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
+    }
     document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
     error.hidden = true;
   } catch (failure) {
@@ -612,5 +694,7 @@ window.addEventListener("DOMContentLoaded", () => {
   document.getElementById("sign-out").addEventListener("click", signOut);
   render();
   // No refresh while the token form is up: it would wipe what is being typed.
-  setInterval(() => { if (!document.hidden && !askingForToken && parseRoute().view !== "feature") render(); }, REFRESH_MS);
+  // Nor while someone types a search (the page follows the box once they pause).
+  const typing = () => document.activeElement && document.activeElement.id === "search";
+  setInterval(() => { if (!document.hidden && !askingForToken && !typing() && parseRoute().view !== "feature") render(); }, REFRESH_MS);
 });
