@@ -19,6 +19,7 @@ is checked against the code by ``tests/test_exceptions.py``::
     │   ├── UnsupportedMediaError  service.errors     a body type the endpoint does not read
     │   ├── UntrustedHostError     service.auth       a Host header not in security.trusted_hosts
     │   ├── UnknownModelError      service.monitor    a model the configuration does not declare
+    │   ├── ModelElsewhereError    service.monitor    a model another instance serves (421)
     │   ├── UnknownReceiverError   service.monitor    no receiver of that name
     │   └── UnknownSilenceError    service.monitor    no silence with that id
     ├── AccessError                service.auth       a request without the credential it needs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -109,3 +111,9 @@ def test_counting_floats_in_numpy_hashes_exactly_as_duckdb_does(values, precisio
     assert HyperLogLog.of_floats(array, precision) == HyperLogLog.of(
         pa.array(array, from_pandas=True), precision
     )
+
+
+def test_registers_that_inflate_past_their_size_are_refused_not_expanded() -> None:
+    bomb = bytes([12]) + zlib.compress(bytes(64 * 1024 * 1024), 9)  # 64 MiB of zeros
+    with pytest.raises(ProfileFormatError, match="4096 registers"):
+        HyperLogLog.from_bytes(bomb)

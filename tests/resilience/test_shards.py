@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_servers import free_port, start_logged, wait_until_serving
 
+from live_servers import free_port, start_logged, wait_until_serving
 from mlvigil.service.shards import shard_of
 from mlvigil.telemetry.records import PredictionRecord
 from mlvigil.telemetry.sinks import HttpSink

@@ -19,6 +19,7 @@ import pytest
 import schemathesis
 from service_data import AUTH, START, records
 
+from mlvigil.checks.performance_state import PerformanceState
 from mlvigil.exceptions import InputError
 from mlvigil.io.conform import ConformError
 from mlvigil.profile import profile_table
@@ -27,7 +28,7 @@ from mlvigil.service.app import create_app
 from mlvigil.service.auth import AccessError
 from mlvigil.service.config import SchemaModel
 from mlvigil.service.errors import ERROR_STATUS, BodyTooLargeError, error_body, status_of
-from mlvigil.service.ingest import PROFILE_TYPE, BadBatchError, Problem
+from mlvigil.service.ingest import PERFORMANCE_TYPE, PROFILE_TYPE, BadBatchError, Problem
 from mlvigil.service.monitor import UnknownModelError
 
 MODEL = "/api/v1/models/{model}"
@@ -220,6 +221,33 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
                 "params": {"window": START.isoformat()},
                 "content": b"no profile",
                 "headers": {"Content-Type": PROFILE_TYPE},
+            },
+        ),
+        (  # its labels, as a performance state
+            "POST",
+            f"{MODEL}/performance",
+            f"{credit}/performance",
+            201,
+            {
+                "params": {"window": (START + timedelta(days=2)).isoformat()},
+                "content": PerformanceState.of_arrays(
+                    y_true=[1, 0, 1, 0],
+                    y_pred=[1, 0, 0, 0],
+                    y_score=[0.9, 0.1, 0.4, 0.2],
+                    positive_label=1,
+                ).serialize(),
+                "headers": {"Content-Type": PERFORMANCE_TYPE},
+            },
+        ),
+        (
+            "POST",
+            f"{MODEL}/performance",
+            f"{credit}/performance",
+            400,
+            {
+                "params": {"window": START.isoformat()},
+                "content": b"no state",
+                "headers": {"Content-Type": PERFORMANCE_TYPE},
             },
         ),
         # Last: it adds empty windows after the data.

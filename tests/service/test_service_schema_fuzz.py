@@ -29,12 +29,13 @@ from service_data import AUTH, START, records, write_config
 
 from mlvigil.service.app import create_app
 from mlvigil.service.config import load_service_config
-from mlvigil.service.ingest import PROFILE_TYPE
+from mlvigil.service.ingest import PERFORMANCE_TYPE, PROFILE_TYPE
 from mlvigil.service.monitor import MonitoringService
 
 # Pushed profiles are bytes like Parquet bodies: generated ones are arbitrary bytes,
 # which the service must refuse with a documented 4xx.
 schemathesis.serializer.alias(PROFILE_TYPE, "application/octet-stream")
+schemathesis.serializer.alias(PERFORMANCE_TYPE, "application/octet-stream")
 
 #: What every generated request's response is checked for.
 CHECKS = [

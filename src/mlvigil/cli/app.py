@@ -24,6 +24,7 @@ from mlvigil.cli.rules import rules_app
 from mlvigil.cli.serve import serve
 from mlvigil.cli.shards import shards
 from mlvigil.cli.slo import slo_app
+from mlvigil.cli.spark import spark_app
 
 app = typer.Typer(
     name="mlvigil",
@@ -46,6 +47,7 @@ app.add_typer(silence_app, name="silence")
 app.add_typer(rules_app, name="rules")
 app.add_typer(slo_app, name="slo")
 app.add_typer(grafana_app, name="grafana")
+app.add_typer(spark_app, name="spark")
 
 
 def _print_version(value: bool) -> None:

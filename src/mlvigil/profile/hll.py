@@ -307,7 +307,11 @@ class HyperLogLog:
         """Read what :meth:`to_bytes` wrote."""
         try:
             precision = data[0]
-            registers = np.frombuffer(zlib.decompress(data[1:]), dtype=np.uint8).copy()
+            if precision > 30:
+                raise ValueError(f"precision {precision} is out of range")
+            # Never more than the registers: a pushed body cannot inflate without bound.
+            raw = zlib.decompressobj().decompress(data[1:], (1 << precision) + 1)
+            registers = np.frombuffer(raw, dtype=np.uint8).copy()
             return cls(precision, registers)
         except (IndexError, zlib.error, ValueError) as error:
             raise ProfileFormatError(f"corrupt distinct-count sketch: {error}") from None

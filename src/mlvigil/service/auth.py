@@ -59,7 +59,7 @@ PROBES: Final = frozenset({"/healthz", "/readyz"})
 #: Pages without data, open so that the dashboard can load and ask for a token.
 _OPEN_PAGES: Final = frozenset({"/", *PROBES})
 _OPEN_PREFIX: Final = "/ui/"
-_INGEST: Final = re.compile(r"/api/v1/models/[^/]+/(?:predictions|labels|profiles)")
+_INGEST: Final = re.compile(r"/api/v1/models/[^/]+/(?:predictions|labels|profiles|performance)")
 _READ_METHODS: Final = frozenset({"GET", "HEAD"})
 
 

@@ -59,7 +59,8 @@ class UnsupportedMediaError(InputError):
         given = f"unsupported content type {media!r}" if media else "a body without a Content-Type"
         super().__init__(
             f"{given}; send application/json, {ingest.ARROW_TYPES[0]} or "
-            f"{ingest.PARQUET_TYPES[0]} (and {ingest.PROFILE_TYPE} to /profiles)"
+            f"{ingest.PARQUET_TYPES[0]} (and {ingest.PROFILE_TYPE} to /profiles, "
+            f"{ingest.PERFORMANCE_TYPE} to /performance)"
         )
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "JSON_TYPES",
     "MAX_PROBLEMS",
     "PARQUET_TYPES",
+    "PERFORMANCE_TYPE",
     "PROFILE_TYPE",
     "Admission",
     "BadBatchError",
@@ -74,6 +75,8 @@ ARROW_TYPES = ("application/vnd.apache.arrow.stream", "application/vnd.apache.ar
 PARQUET_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
 #: A window's profile in mlvigil's versioned binary format (``DatasetProfile.serialize``).
 PROFILE_TYPE = "application/vnd.mlvigil.profile"
+#: A window's performance state (``PerformanceState.serialize``).
+PERFORMANCE_TYPE = "application/vnd.mlvigil.performance"
 
 
 # -- value converters: return the stored value, or raise ValueError saying why ---------

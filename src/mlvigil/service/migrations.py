@@ -167,4 +167,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (model, window_start, source)
     );
     """,
+    """
+    -- performance states (labels against predictions) pushed per window and source
+    CREATE TABLE pushed_performance (
+        model VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL,
+        source VARCHAR NOT NULL,
+        state BLOB NOT NULL,
+        labelled BIGINT NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (model, window_start, source)
+    );
+    """,
 )

@@ -46,7 +46,7 @@ from mlvigil.service.alert_run import AlertRun
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.delivery import DeliveryWorker
 from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
-from mlvigil.service.profile_evaluation import evaluate_profile
+from mlvigil.service.profile_evaluation import evaluate_pushed
 from mlvigil.service.reference import Reference, build_reference, file_references
 from mlvigil.service.schedule import (
     MAX_WINDOWS_PER_PASS,
@@ -455,13 +455,9 @@ class MonitoringService:
             evaluation = evaluate_window(
                 config, self.store, start, end, reference=reference, now=now
             )
-            pushed = (
-                None if evaluation.window.rows else self.store.pushed_profile(config.name, start)
-            )
-            if pushed is not None:  # no rows, but a profile of them (see service/pushed.py)
-                evaluation = evaluate_profile(
-                    config, pushed, start, end, reference=reference, now=now
-                )
+            if not evaluation.window.rows:  # summaries pushed instead (service/pushed.py)
+                pushed = evaluate_pushed(config, self.store, start, end, reference, now)
+                evaluation = pushed or evaluation
         except Exception as error:  # isolated: the next windows and models go on
             _log.exception("window %s of model %r failed", start.isoformat(), config.name)
             rows, labelled = (known.rows, known.labelled) if known else (0, 0)

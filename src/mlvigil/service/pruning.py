@@ -138,6 +138,7 @@ class Pruning(ChangeLog):
             results = _delete_in(cursor, "results", "window_start", starts, model)
             # A pruned window's pushed profiles go with it (they are its data).
             _delete_in(cursor, "pushed_profiles", "window_start", starts, model)
+            _delete_in(cursor, "pushed_performance", "window_start", starts, model)
             deleted = _delete_in(cursor, "windows", "window_start", starts, model)
             if doomed:
                 cursor.execute(

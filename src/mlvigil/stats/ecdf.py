@@ -68,7 +68,7 @@ _EXACT_MAX = 100_000
 
 
 def _exact_ks(ref: FloatArray, cur: FloatArray) -> tuple[float, float, str | None]:
-    """scipy's ``ks_2samp`` statistic, exact p-value and a note, remembered by key."""
+    """The statistic, exact p-value and note of scipy's ``ks_2samp``, remembered by key."""
     from scipy import stats
 
     n, m = ref.shape[0], cur.shape[0]

@@ -32,7 +32,7 @@ from mlvigil.service.errors import (
     error_responses,
 )
 from mlvigil.service.monitor import MonitoringService, UnknownModelError
-from mlvigil.service.push import push_profile
+from mlvigil.service.push import push_performance, push_profile
 from mlvigil.service.routes.common import utc
 from mlvigil.service.store import IdempotencyConflictError, LabelOutcome, PredictionOutcome
 
@@ -122,9 +122,12 @@ def media_kind(content_type: str | None) -> str:
     media = (content_type or "").split(";")[0].strip().lower()
     if media in ingest.JSON_TYPES or media.endswith("+json"):
         return "json"
-    if media in ingest.ARROW_TYPES or media in ingest.PARQUET_TYPES or media == ingest.PROFILE_TYPE:
+    if media in (*ingest.ARROW_TYPES, *ingest.PARQUET_TYPES, *_SUMMARY_TYPES):
         return media
     raise UnsupportedMediaError(media)
+
+
+_SUMMARY_TYPES = (ingest.PROFILE_TYPE, ingest.PERFORMANCE_TYPE)
 
 
 def router(
@@ -171,8 +174,8 @@ def router(
         """Store a batch of predictions (JSON, Arrow IPC or Parquet); 201 once committed."""
         config = service.model(model)
         kind = media_kind(request.headers.get("content-type"))
-        if kind == ingest.PROFILE_TYPE:
-            raise UnsupportedMediaError(kind)  # profiles go to /profiles
+        if kind in _SUMMARY_TYPES:
+            raise UnsupportedMediaError(kind)  # summaries go to /profiles, /performance
         # Read whole, within the size, time and in-flight budget, by BodyGuard already.
         body = await request.body()
 
@@ -200,8 +203,8 @@ def router(
         """Store labels joined to predictions by id; unknown ids are counted and reported."""
         config = service.model(model)
         kind = media_kind(request.headers.get("content-type"))
-        if kind == ingest.PROFILE_TYPE:
-            raise UnsupportedMediaError(kind)  # profiles go to /profiles
+        if kind in _SUMMARY_TYPES:
+            raise UnsupportedMediaError(kind)  # summaries go to /profiles, /performance
         # Read whole, within the size, time and in-flight budget, by BodyGuard already.
         body = await request.body()
 
@@ -254,6 +257,43 @@ def router(
             raise UnsupportedMediaError(request.headers.get("content-type") or "")
         body = await request.body()
         return await run_in_threadpool(push_profile, service, config, body, utc(window), source)
+
+    @routes.post(
+        "/api/v1/models/{model}/performance",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {"required": True, "content": {ingest.PERFORMANCE_TYPE: _BINARY}}
+        },
+        responses=INGEST_ERRORS,
+    )
+    async def post_performance(
+        model: str,
+        request: Request,
+        window: Annotated[
+            datetime, Query(description="Any moment of the window (ISO 8601; naive is UTC)")
+        ],
+        source: Annotated[
+            str,
+            Query(
+                pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+                description="Who computed it (a job, a partition); a push again from the "
+                "same source replaces its state",
+            ),
+        ] = "default",
+    ) -> ProfileStored:
+        """Store a window's performance state computed elsewhere (Spark).
+
+        The body is a performance state in mlvigil's binary format
+        (``PerformanceState.serialize``: confusion counts, error sums and score
+        histograms of the window's labelled predictions, what ``mlvigil spark profile
+        --push`` sends with labels). The window's state is the merge of every source's;
+        its metrics are judged as rows' would be, once the window's profile is there.
+        """
+        config = service.model(model)
+        if media_kind(request.headers.get("content-type")) != ingest.PERFORMANCE_TYPE:
+            raise UnsupportedMediaError(request.headers.get("content-type") or "")
+        body = await request.body()
+        return await run_in_threadpool(push_performance, service, config, body, utc(window), source)
 
     @routes.post(
         "/api/v1/models/{model}/evaluate",
