@@ -15,7 +15,7 @@ with a tolerance per metric, in the metric's own units.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ __all__ = [
     "Measurement",
     "PerformanceConfig",
     "classification_metrics",
+    "judged_results",
     "measure",
     "metric_range",
     "performance_results",
@@ -364,7 +365,27 @@ def performance_results(
     ...  performance_results(config, [1, 0, 1, 1], [1, 0, 0, 1], rows=8)]
     [('label_coverage', 0.5, 'passed'), ('accuracy', 0.75, 'failed')]
     """
-    labelled = len(y_true)
+    return judged_results(
+        config,
+        len(y_true),
+        rows,
+        lambda: measure(
+            config, y_true, y_pred, y_score=y_score, probabilities=probabilities, classes=classes
+        ),
+    )
+
+
+def judged_results(
+    config: PerformanceConfig,
+    labelled: int,
+    rows: int | None,
+    measured: Callable[[], Measurement],
+) -> list[CheckResult]:
+    """Label coverage, then each metric ``measured()`` gives judged (rows or a state alike).
+
+    With fewer than ``config.min_labels`` labels, every metric is an informational
+    ``error`` result instead, and ``measured`` is not called.
+    """
     results = [
         CheckResult(
             check=CheckKind.PERFORMANCE,
@@ -384,9 +405,7 @@ def performance_results(
         return results + [
             _error(config, metric, message, labelled, Severity.INFO) for metric in config.metrics
         ]
-    measurement = measure(
-        config, y_true, y_pred, y_score=y_score, probabilities=probabilities, classes=classes
-    )
+    measurement = measured()
     for metric in config.metrics:
         if metric in measurement.values:
             results.append(_judged(config, metric, measurement.values[metric], labelled))

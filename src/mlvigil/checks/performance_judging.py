@@ -13,10 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from mlvigil.checks.classes import ClassSet
-from mlvigil.checks.details import PerformanceDetails
-from mlvigil.checks.performance import PerformanceConfig, _error, _judged
+from mlvigil.checks.performance import PerformanceConfig, judged_results
 from mlvigil.checks.performance_state import PerformanceState, label_order
-from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
+from mlvigil.checks.result import CheckResult
 
 __all__ = ["in_classes", "state_results"]
 
@@ -67,30 +66,6 @@ def state_results(
     >>> [(r.metric, r.value, r.status.value) for r in state_results(config, state)]
     [('label_coverage', 0.5, 'passed'), ('accuracy', 0.75, 'failed')]
     """
-    labelled, rows = state.labelled, state.rows
-    results = [
-        CheckResult(
-            check=CheckKind.PERFORMANCE,
-            metric="label_coverage",
-            column=None,
-            value=labelled / rows if rows else None,
-            threshold=None,
-            status=CheckStatus.PASSED,
-            severity=Severity.INFO,
-            message=f"{labelled} of {rows} predictions labelled",
-            details=PerformanceDetails(labelled=labelled, rows=rows),
-        )
-    ]
-    if labelled < config.min_labels:
-        message = f"{labelled} labelled rows; at least {config.min_labels} needed for metrics"
-        return results + [
-            _error(config, metric, message, labelled, Severity.INFO) for metric in config.metrics
-        ]
-    measurement = state.measurement(config, classes)
-    for metric in config.metrics:
-        if metric in measurement.values:
-            results.append(_judged(config, metric, measurement.values[metric], labelled))
-        else:
-            reason = measurement.problems[metric]
-            results.append(_error(config, metric, reason, labelled, Severity.WARNING))
-    return results
+    return judged_results(
+        config, state.labelled, state.rows, lambda: state.measurement(config, classes)
+    )

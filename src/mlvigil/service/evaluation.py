@@ -98,12 +98,7 @@ def evaluate_window(
     where = f"model {config.name!r}, window {start.isoformat()}"
     results: list[CheckResult] = []
 
-    def step(kind: CheckKind, metric: str, what: str, run: Callable[[], list[CheckResult]]) -> None:
-        try:
-            results.extend(run())
-        except Exception as error:  # one step's failure is its own error result
-            _log.exception("%s failed (%s)", what, where)
-            results.append(failure(kind, metric, what, error))
+    step = steps(results, where)
 
     profile: bytes | None = None
     try:
@@ -173,6 +168,26 @@ def evaluate_window(
             lambda: _segment_performance(config, judged, table, classes),
         )
     return Evaluation(record, profile, tuple(explain_drift(results)))
+
+
+Step = Callable[[CheckKind, str, str, Callable[[], list[CheckResult]]], None]
+
+
+def steps(results: list[CheckResult], where: str) -> Step:
+    """A runner of a window's checks into ``results``: ``step(kind, metric, what, run)``.
+
+    One step's failure is its own ``error`` result (:func:`failure`), logged with
+    ``where``; the other steps go on.
+    """
+
+    def step(kind: CheckKind, metric: str, what: str, run: Callable[[], list[CheckResult]]) -> None:
+        try:
+            results.extend(run())
+        except Exception as error:  # one step's failure is its own error result
+            _log.exception("%s failed (%s)", what, where)
+            results.append(failure(kind, metric, what, error))
+
+    return step
 
 
 def failure(kind: CheckKind, metric: str, what: str, error: Exception) -> CheckResult:

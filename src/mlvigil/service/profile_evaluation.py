@@ -11,8 +11,6 @@ result for such a window: the summaries do not carry them.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from mlvigil.checks._common import error_result
@@ -26,13 +24,11 @@ from mlvigil.checks.result import CheckKind, CheckResult, Severity
 from mlvigil.checks.thresholds import apply_drift_limits
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.config import ModelConfig
-from mlvigil.service.evaluation import Evaluation, failure
+from mlvigil.service.evaluation import Evaluation, steps
 from mlvigil.service.reference import Reference
 from mlvigil.service.store import Store, WindowRecord
 
 __all__ = ["evaluate_profile", "evaluate_pushed"]
-
-_log = logging.getLogger("mlvigil.service")
 
 
 def _drift(
@@ -96,12 +92,7 @@ def evaluate_profile(
     where = f"model {config.name!r}, window {start.isoformat()} (pushed summaries)"
     results: list[CheckResult] = []
 
-    def step(kind: CheckKind, metric: str, what: str, run: Callable[[], list[CheckResult]]) -> None:
-        try:
-            results.extend(run())
-        except Exception as error:  # one step's failure is its own error result
-            _log.exception("%s failed (%s)", what, where)
-            results.append(failure(kind, metric, what, error))
+    step = steps(results, where)
 
     quality = config.quality
     if quality is not None:

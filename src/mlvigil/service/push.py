@@ -69,6 +69,23 @@ def _state(body: bytes, config: ModelConfig) -> PerformanceState:
     return state
 
 
+def _check_merge(
+    others: DatasetProfile | PerformanceState | None,
+    new: DatasetProfile | PerformanceState,
+    what: str,
+    advice: str,
+) -> None:
+    """Refuse now, not when the window is evaluated, a summary its window cannot merge."""
+    if others is None:
+        return
+    try:
+        others.merge(new)  # type: ignore[arg-type]  # both of one kind: the callers
+    except ProfileMergeError as error:
+        raise ProfileMergeError(
+            f"{what} cannot be merged with the window's other sources: {error}; {advice}"
+        ) from None
+
+
 def _stored(
     service: MonitoringService, config: ModelConfig, start: datetime, end: datetime, sources: int
 ) -> ProfileStored:
@@ -103,14 +120,12 @@ def push_performance(
     start, end = _window(config, moment)
     state = _state(body, config)
     others = service.store.pushed_performance(config.name, start, besides=source)
-    if others is not None:
-        try:
-            others.merge(state)  # refused now, not when the window is evaluated
-        except ProfileMergeError as error:
-            raise ProfileMergeError(
-                f"the state cannot be merged with the window's other sources: {error}; "
-                "summarise every source with the same classes and score settings"
-            ) from None
+    _check_merge(
+        others,
+        state,
+        "the state",
+        "summarise every source with the same classes and score settings",
+    )
     sources = service.store.save_pushed_performance(config.name, start, source, state)
     return _stored(service, config, start, end, sources)
 
@@ -129,14 +144,12 @@ def push_profile(
     """
     start, end = _window(config, moment)
     profile = _profile(body, config)
-    others = service.store.pushed_profile(config.name, start, besides=source)
-    if others is not None:
-        try:
-            others.merge(profile)  # refused now, not when the window is evaluated
-        except ProfileMergeError as error:
-            raise ProfileMergeError(
-                f"the profile cannot be merged with the window's other sources: {error}; "
-                "profile every source with the same settings"
-            ) from None
+    known = service.store.pushed_profile(config.name, start, besides=source)
+    _check_merge(
+        known,
+        profile,
+        "the profile",
+        "profile every source with the same settings",
+    )
     sources = service.store.save_pushed_profile(config.name, start, source, profile)
     return _stored(service, config, start, end, sources)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Protocol, TypeVar, cast
 
 from mlvigil.checks.performance_state import PerformanceState
 from mlvigil.profile import DatasetProfile
@@ -22,8 +23,23 @@ from mlvigil.service.change_log import ChangeLog
 __all__ = ["PushedProfiles"]
 
 
+class _Summary(Protocol):
+    """What a pushed summary is: bytes one way, mergeable the other."""
+
+    def serialize(self) -> bytes: ...
+
+
+S = TypeVar("S")
+
+#: Each kind of summary: its table, its bytes' column and its count's column.
+_TABLES = {
+    "profile": ("pushed_profiles", "profile", "rows"),
+    "performance": ("pushed_performance", "state", "labelled"),
+}
+
+
 class PushedProfiles(ChangeLog):
-    """Pushed window profiles on a store's connection (set up by the store)."""
+    """Pushed window profiles and performance states on a store's connection."""
 
     clock: Callable[[], datetime]
 
@@ -36,33 +52,13 @@ class PushedProfiles(ChangeLog):
         -------
         How many sources the window has now.
         """
-        with self._transaction() as cursor:
-            cursor.execute(
-                "INSERT OR REPLACE INTO pushed_profiles "
-                "(model, window_start, source, profile, rows, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [model, start, source, profile.serialize(), profile.row_count, self.clock()],
-            )
-            row = cursor.execute(
-                "SELECT count(*) FROM pushed_profiles WHERE model = ? AND window_start = ?",
-                [model, start],
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return self._save("profile", model, start, source, profile, profile.row_count)
 
     def pushed_profile(
         self, model: str, start: datetime, *, besides: str | None = None
     ) -> DatasetProfile | None:
         """The merge of every source's profile of the window (but ``besides``), or None."""
-        rows = self._read(
-            "SELECT profile FROM pushed_profiles WHERE model = ? AND window_start = ? "
-            "AND source IS DISTINCT FROM ? ORDER BY source",
-            [model, start, besides],
-        ).fetchall()
-        merged: DatasetProfile | None = None
-        for (data,) in rows:
-            profile = DatasetProfile.deserialize(bytes(data))
-            merged = profile if merged is None else merged.merge(profile)
-        return merged
+        return self._merged("profile", model, start, besides, DatasetProfile.deserialize)
 
     def save_pushed_performance(
         self, model: str, start: datetime, source: str, state: PerformanceState
@@ -73,30 +69,47 @@ class PushedProfiles(ChangeLog):
         -------
         How many sources the window's performance state has now.
         """
-        with self._transaction() as cursor:
-            cursor.execute(
-                "INSERT OR REPLACE INTO pushed_performance "
-                "(model, window_start, source, state, labelled, received_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [model, start, source, state.serialize(), state.labelled, self.clock()],
-            )
-            row = cursor.execute(
-                "SELECT count(*) FROM pushed_performance WHERE model = ? AND window_start = ?",
-                [model, start],
-            ).fetchone()
-        return int(row[0]) if row else 0
+        return self._save("performance", model, start, source, state, state.labelled)
 
     def pushed_performance(
         self, model: str, start: datetime, *, besides: str | None = None
     ) -> PerformanceState | None:
         """The merge of every source's performance state of the window (but ``besides``)."""
+        return self._merged("performance", model, start, besides, PerformanceState.deserialize)
+
+    def _save(
+        self, kind: str, model: str, start: datetime, source: str, summary: _Summary, count: int
+    ) -> int:
+        table, data, counted = _TABLES[kind]
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"INSERT OR REPLACE INTO {table} "
+                f"(model, window_start, source, {data}, {counted}, received_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [model, start, source, summary.serialize(), count, self.clock()],
+            )
+            row = cursor.execute(
+                f"SELECT count(*) FROM {table} WHERE model = ? AND window_start = ?",
+                [model, start],
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def _merged(
+        self,
+        kind: str,
+        model: str,
+        start: datetime,
+        besides: str | None,
+        read: Callable[[bytes], S],
+    ) -> S | None:
+        table, data, _ = _TABLES[kind]
         rows = self._read(
-            "SELECT state FROM pushed_performance WHERE model = ? AND window_start = ? "
+            f"SELECT {data} FROM {table} WHERE model = ? AND window_start = ? "
             "AND source IS DISTINCT FROM ? ORDER BY source",
             [model, start, besides],
         ).fetchall()
-        merged: PerformanceState | None = None
-        for (data,) in rows:
-            state = PerformanceState.deserialize(bytes(data))
-            merged = state if merged is None else merged.merge(state)
-        return merged
+        merged: Any = None
+        for (blob,) in rows:
+            summary = read(bytes(blob))
+            merged = summary if merged is None else merged.merge(summary)
+        return cast("S | None", merged)

@@ -128,6 +128,18 @@ def media_kind(content_type: str | None) -> str:
 
 
 _SUMMARY_TYPES = (ingest.PROFILE_TYPE, ingest.PERFORMANCE_TYPE)
+#: The query parameters of a pushed summary (profile or performance state).
+PushedWindow = Annotated[
+    datetime, Query(description="Any moment of the window (ISO 8601; naive is UTC)")
+]
+PushSource = Annotated[
+    str,
+    Query(
+        pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+        description="Who computed it (a job, a partition); a push again from the same "
+        "source replaces what it pushed before",
+    ),
+]
 
 
 def router(
@@ -234,17 +246,8 @@ def router(
     async def post_profile(
         model: str,
         request: Request,
-        window: Annotated[
-            datetime, Query(description="Any moment of the window (ISO 8601; naive is UTC)")
-        ],
-        source: Annotated[
-            str,
-            Query(
-                pattern=r"^[A-Za-z0-9._:-]{1,100}$",
-                description="Who computed it (a job, a partition); a push again from the "
-                "same source replaces its profile",
-            ),
-        ] = "default",
+        window: PushedWindow,
+        source: PushSource = "default",
     ) -> ProfileStored:
         """Store a window's profile computed elsewhere (Spark) and evaluate the window now.
 
@@ -269,17 +272,8 @@ def router(
     async def post_performance(
         model: str,
         request: Request,
-        window: Annotated[
-            datetime, Query(description="Any moment of the window (ISO 8601; naive is UTC)")
-        ],
-        source: Annotated[
-            str,
-            Query(
-                pattern=r"^[A-Za-z0-9._:-]{1,100}$",
-                description="Who computed it (a job, a partition); a push again from the "
-                "same source replaces its state",
-            ),
-        ] = "default",
+        window: PushedWindow,
+        source: PushSource = "default",
     ) -> ProfileStored:
         """Store a window's performance state computed elsewhere (Spark).
 
