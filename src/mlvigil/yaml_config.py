@@ -19,12 +19,32 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, SequenceNode
+from yaml.resolver import BaseResolver
 
+from mlvigil import yaml_events
 from mlvigil.exceptions import ConfigError
 
 
 def read_yaml(path: str | Path, what: str) -> Any:
     """Parse the YAML file ``path`` (``what`` names it in errors); None when empty.
+
+    The objects are PyYAML's safe loader's (merge keys as its 6.0.2 merged them), built
+    from the parser's events by :mod:`mlvigil.yaml_events`; a document that module does
+    not handle (explicit tags and the like) goes through PyYAML's own loader.
+
+    Parameters
+    ----------
+    path
+        The file, UTF-8.
+    what
+        What the file is, for the messages ("service configuration").
+
+    Returns
+    -------
+    Any
+        The document's value; None for an empty file.
 
     Raises
     ------
@@ -37,7 +57,9 @@ def read_yaml(path: str | Path, what: str) -> Any:
     except OSError as error:
         raise ConfigError(f"cannot read {what} {source}: {error.strerror}") from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        data = yaml_events.load(text)  # objects straight from the parser's events
+        if data is yaml_events.UNHANDLED:  # explicit tags and the like: the full loader
+            data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     except yaml.YAMLError as error:
@@ -45,6 +67,7 @@ def read_yaml(path: str | Path, what: str) -> Any:
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(f"{source}: {where}invalid YAML: {problem}") from None
+    return data
 
 
 def validation_message(error: ValidationError, root: type[BaseModel], source: str) -> str:
@@ -117,8 +140,8 @@ def _describe(error: Mapping[str, Any], root: type[BaseModel]) -> str:
     return f"{path}: {message}"
 
 
-# libyaml's parser where PyYAML was built with it: a 10,000-model file parses in
-# seconds instead of a minute; constructors (the duplicate check) stay in Python.
+# libyaml's parser where PyYAML was built with it, for the documents yaml_events leaves
+# to the full loader; its constructors (the duplicate check) stay in Python.
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -147,15 +170,62 @@ def _mapping_without_duplicates(
 ) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == yaml_events.MERGE_TAG:
+            continue  # `<<` may be given more than once, as PyYAML allows
+        if key_node.tag == _VALUE_TAG:
+            key_node.tag = BaseResolver.DEFAULT_SCALAR_TAG  # a `=` key is text, as in PyYAML
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            mark = key_node.start_mark
-            raise ConfigError(f"line {mark.line + 1}: key {key!r} is given twice")
+            raise yaml_events.duplicate_key(key_node.start_mark.line, key)
         seen.add(key)
-    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=deep)
+    # `<<` merged as objects, with yaml_events' rules, not by PyYAML's flatten_mapping:
+    # that rewrites the nodes (a mapping merged before it is checked would show merged
+    # keys as its own) and since 6.0.3 lets `<<: [*a, *b]` take b's keys (pyyaml#953).
+    merges = [v for k, v in node.value if k.tag == yaml_events.MERGE_TAG]
+    sources = [source for value in merges for source in _sources(node, value)]
+    mapping: dict[Any, Any] = {}
+    for source in sources:
+        mapping.update(_merge_source(loader, source, deep))
+    own = {
+        loader.construct_object(k, deep=deep): loader.construct_object(v, deep=deep)
+        for k, v in node.value
+        if k.tag != yaml_events.MERGE_TAG
+    }
+    if not sources:
+        return own
+    mapping.update(own)
     return mapping
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
-)
+def _sources(node: MappingNode, value: Any) -> list[MappingNode]:
+    """The mappings the `<<` value ``value`` of ``node`` merges, each over the ones before."""
+    if isinstance(value, MappingNode):
+        return [value]
+    if not isinstance(value, SequenceNode):
+        raise ConstructorError(
+            "while constructing a mapping",
+            node.start_mark,
+            f"expected a mapping or list of mappings for merging, but found {value.id}",
+            value.start_mark,
+        )
+    for item in value.value:
+        if not isinstance(item, MappingNode):
+            raise ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"expected a mapping for merging, but found {item.id}",
+                item.start_mark,
+            )
+    return list(reversed(value.value))  # earlier in the list wins
+
+
+def _merge_source(loader: _UniqueKeyLoader, node: MappingNode, deep: bool) -> dict[Any, Any]:
+    if node.tag == BaseResolver.DEFAULT_MAPPING_TAG:
+        merged: dict[Any, Any] = loader.construct_object(node, deep=deep)  # once per node
+        return merged
+    return _mapping_without_duplicates(loader, node, deep)  # e.g. `!!set`: its pairs merge
+
+
+_VALUE_TAG = "tag:yaml.org,2002:value"
+
+_UniqueKeyLoader.add_constructor(BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
