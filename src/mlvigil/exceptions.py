@@ -18,10 +18,10 @@ is checked against the code by ``tests/test_exceptions.py``::
     │   ├── BodyTimeoutError       service.errors     a request body not sent in limits.body_timeout
     │   ├── UnsupportedMediaError  service.errors     a body type the endpoint does not read
     │   ├── UntrustedHostError     service.auth       a Host header not in security.trusted_hosts
-    │   ├── UnknownModelError      service.monitor    a model the configuration does not declare
-    │   ├── ModelElsewhereError    service.monitor    a model another instance serves (421)
-    │   ├── UnknownReceiverError   service.monitor    no receiver of that name
-    │   └── UnknownSilenceError    service.monitor    no silence with that id
+    │   ├── UnknownModelError      service.lookup_errors  a model the configuration does not declare
+    │   ├── ModelElsewhereError    service.lookup_errors  a model another instance serves (421)
+    │   ├── UnknownReceiverError   service.lookup_errors  no receiver of that name
+    │   └── UnknownSilenceError    service.lookup_errors  no silence with that id
     ├── AccessError                service.auth       a request without the credential it needs
     │   ├── CredentialError        service.auth       no token, or one the service does not know
     │   └── ScopeError             service.auth       a token without the scope the action needs

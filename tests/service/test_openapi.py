@@ -29,7 +29,7 @@ from mlvigil.service.auth import AccessError
 from mlvigil.service.config import SchemaModel
 from mlvigil.service.errors import ERROR_STATUS, BodyTooLargeError, error_body, status_of
 from mlvigil.service.ingest import PERFORMANCE_TYPE, PROFILE_TYPE, BadBatchError, Problem
-from mlvigil.service.monitor import UnknownModelError
+from mlvigil.service.lookup_errors import UnknownModelError
 
 MODEL = "/api/v1/models/{model}"
 

@@ -117,3 +117,31 @@ def test_the_store_holds_duckdb_to_the_configured_memory_limit(tmp_path, setting
     finally:
         store.close()
     assert limit == "256.0 MiB"
+
+
+def _data_tables(store: Store) -> set[str]:
+    rows = store.read(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_name LIKE 'predictions_%' OR table_name LIKE 'labels_%'"
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
+def test_a_model_gets_its_tables_at_its_first_write(settings):
+    credit = settings.models["credit"]
+    store = Store(settings.store, {"credit": credit, "idle": replace(credit, name="idle")})
+    assert _data_tables(store) == set()  # a new store creates none up front
+    assert store.counts("idle") == (0, 0)
+    assert store.data_range("idle") is None
+    assert store.label_lag("idle") is None
+    assert store.last_received("idle") is None
+    _ingest(store, settings, records(10))
+    assert len(_data_tables(store)) == 2  # credit's predictions and labels, not idle's
+    _label(store, settings, [{"id": "p1-0", "label": 1, "timestamp": START.isoformat()}])
+    store.close()
+
+    reopened = Store(settings.store, {"credit": credit, "idle": replace(credit, name="idle")})
+    assert reopened.counts("credit") == (10, 1)
+    assert reopened.counts("idle") == (0, 0)
+    assert len(_data_tables(reopened)) == 2
+    reopened.close()

@@ -184,9 +184,11 @@ def step(
         return replace(alert, state=AlertState.PENDING), None
     if previous is not None and _older(window, previous.window):
         return previous, None  # an older window (a backfill) does not clear a newer one's
-    if previous is None or state in (AlertState.INACTIVE, AlertState.RESOLVED):
-        quiet = previous or Alert(labels, AlertState.INACTIVE, value, None, None, 0, None, None, {})
-        return replace(quiet, value=value, windows_true=0, window=window), None
+    if previous is None:
+        quiet = Alert(labels, AlertState.INACTIVE, value, None, None, 0, None, None, {}, window)
+        return quiet, None
+    if state in (AlertState.INACTIVE, AlertState.RESOLVED):
+        return replace(previous, value=value, windows_true=0, window=window), None
     if state is AlertState.PENDING:
         return replace(
             previous,
@@ -255,7 +257,7 @@ def evaluate_rules(
                 labels,
                 holds,
                 value,
-                rule.render(result),
+                rule.render(result) if holds else {},  # only an alert that holds uses them
                 now,
                 None if result.window_start is None else result.window_start.isoformat(),
             )

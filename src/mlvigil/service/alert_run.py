@@ -27,12 +27,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mlvigil.alerts.rules import AlertRule
-from mlvigil.alerts.state import Alert, AlertKey, Transition, alert_keys, evaluate_rules
+from mlvigil.alerts.state import (
+    Alert,
+    AlertKey,
+    AlertState,
+    Transition,
+    alert_keys,
+    evaluate_rules,
+)
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus
 from mlvigil.service.evaluation import Evaluation
 from mlvigil.service.store import Store, WindowRecord
 
-__all__ = ["AlertRun", "ModelResults", "Taken"]
+__all__ = ["AlertRun", "ModelResults", "Taken", "noteworthy"]
 
 
 @dataclass
@@ -126,9 +133,11 @@ class Taken:
     """With data or performance changed, every part's results now: alerts none of them
     speaks for (their result disappeared, their rule was removed) move too."""
 
-    def scope(self, rules: Sequence[AlertRule], alerts: Iterable[AlertKey]) -> set[AlertKey]:
-        """Which of ``alerts`` this change may move."""
-        keys = alert_keys(rules, [*self.driving, *self.replaced])
+    def scope(
+        self, rules: Sequence[AlertRule], alerts: Iterable[AlertKey], driven: set[AlertKey]
+    ) -> set[AlertKey]:
+        """Which of ``alerts`` this change may move (``driven``: the driving results' keys)."""
+        keys = driven | alert_keys(rules, self.replaced)
         if self.current is not None:
             spoken_for = alert_keys(rules, self.current)
             keys |= {key for key in alerts if key not in spoken_for}
@@ -148,6 +157,11 @@ def _last_evaluated(
         if not rows or any(r.status is not CheckStatus.ERROR for r in rows):
             return rows
     return []
+
+
+def noteworthy(states: dict[AlertKey, Alert]) -> dict[AlertKey, Alert]:
+    """The alerts of ``states`` that are not inactive (pending, firing or resolved)."""
+    return {key: alert for key, alert in states.items() if alert.state is not AlertState.INACTIVE}
 
 
 def _newest(start: datetime, newest: datetime | None) -> bool:
@@ -181,7 +195,12 @@ class AlertRun:
         return self._by_model.setdefault(model, set())
 
     def _replace(self, previous: Iterable[AlertKey], states: dict[AlertKey, Alert]) -> None:
-        """Put ``states`` in place of the alerts ``previous`` (in place: no copy per window)."""
+        """Put ``states`` in place of the alerts ``previous`` (in place: no copy per window).
+
+        Inactive alerts are not kept: one is what a missing alert steps like, and
+        thousands of models have an inactive alert for nearly every result.
+        """
+        states = noteworthy(states)
         for key in previous:
             alert = self.states.pop(key)
             if self._by_model is not None:
@@ -190,6 +209,24 @@ class AlertRun:
         if self._by_model is not None:
             for key, alert in states.items():
                 self._by_model.setdefault(alert.labels.get("model"), set()).add(key)
+
+    def model_results(self, store: Store, model: str) -> ModelResults:
+        """``model``'s results as its alerts last saw them: read once per pass.
+
+        Read before the pass evaluates the model's first window, so a first evaluation
+        reads nothing, and an evaluation replaces what its alerts saw before it.
+        """
+        results = self.results.get(model)
+        if results is None:
+            results = self.results[model] = ModelResults.load(store, model)
+        return results
+
+    def forget_results(self, model: str) -> None:
+        """Drop ``model``'s results once the pass is done with it.
+
+        A pass over thousands of models would otherwise hold them all until it ends.
+        """
+        self.results.pop(model, None)
 
     def step(
         self,
@@ -207,10 +244,7 @@ class AlertRun:
         are read from the store once per pass, then kept up to date from the
         evaluations, so a backfill of many windows does not read them back.
         """
-        results = self.results.get(model)
-        if results is None:
-            results = self.results[model] = ModelResults.load(store, model)
-        taken = results.take(evaluation)
+        taken = self.model_results(store, model).take(evaluation)
         if taken is None:
             return
         own = self._keys_of(model)
@@ -218,7 +252,7 @@ class AlertRun:
         start = evaluation.window.start
         previous = {
             key: self.states[key]
-            for key in taken.scope(rules, own) & own
+            for key in taken.scope(rules, own, speaks_for) & own
             # An older window without a result for an alert says nothing about it.
             if key in speaks_for or not _seen_later(self.states[key], start)
         }
@@ -239,7 +273,7 @@ class AlertRun:
             key: alert for key, alert in self.states.items() if alert.labels.get("slo") is not None
         }
         states, transitions = evaluate_rules(rules, results, previous, now)
-        changed = transitions or {k: a.state for k, a in states.items()} != {
+        changed = transitions or {k: a.state for k, a in noteworthy(states).items()} != {
             k: a.state for k, a in previous.items()
         }
         self._replace(previous, states)

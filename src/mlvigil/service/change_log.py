@@ -63,8 +63,14 @@ class ChangeLog(AlertStore):
         with self._lock:
             until = self._evaluated_until[model]
             self._evaluated_until[model] = end if until is None else max(until, end)
-            row = self._read("SELECT max(id) FROM data_changes").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+            # In a scheduler pass, the newest change when the pass began: a change logged
+            # since then makes the window due once more, never missed.
+            hit, newest = self._answer("newest_change", "", self._newest_change, 0)
+            return newest if hit else self._newest_change()[""]
+
+    def _newest_change(self) -> dict[str, int]:
+        row = self._read("SELECT max(id) FROM data_changes").fetchone()
+        return {"": int(row[0]) if row and row[0] is not None else 0}
 
     def changes(self, model: str) -> list[DataChange]:
         """Logged changes of ``model`` not yet cleared, oldest first."""

@@ -26,7 +26,7 @@ from mlvigil.exceptions import InputError, MlvigilError
 from mlvigil.service import ingest
 from mlvigil.service.api_models import BadBatchBody, ErrorBody
 from mlvigil.service.auth import CredentialError, ScopeError, UntrustedHostError
-from mlvigil.service.monitor import (
+from mlvigil.service.lookup_errors import (
     ModelElsewhereError,
     UnknownModelError,
     UnknownReceiverError,

@@ -102,7 +102,9 @@ def evaluate_window(
 
     profile: bytes | None = None
     try:
-        profile = profile_table(data, timestamp=config.schema.timestamp).serialize()
+        # Not the prediction ids: a key, every value once, was 40% of the profile's cost.
+        profiled = data.drop_columns([config.schema.id])
+        profile = profile_table(profiled, timestamp=config.schema.timestamp).serialize()
     except Exception as error:  # the checks below read the rows, not the profile
         _log.exception("profiling the window failed (%s)", where)
         results.append(failure(CheckKind.SCHEMA, "profile", "profiling the window", error))

@@ -37,15 +37,21 @@ from mlvigil.alerts.grouping import Group, plan_notifications
 from mlvigil.alerts.notifiers import Notification
 from mlvigil.alerts.outbox import body_of
 from mlvigil.alerts.silences import Silence, muted
-from mlvigil.alerts.state import Alert, AlertState, alert_key
+from mlvigil.alerts.state import Alert, AlertState
 from mlvigil.checks.result import CheckKind
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.admission import Admission
-from mlvigil.service.alert_run import AlertRun
+from mlvigil.service.alert_run import AlertRun, noteworthy
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.delivery import DeliveryWorker
 from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
+from mlvigil.service.lookup_errors import (
+    ModelElsewhereError,
+    UnknownModelError,
+    UnknownReceiverError,
+    UnknownSilenceError,
+)
 from mlvigil.service.profile_evaluation import evaluate_pushed
 from mlvigil.service.reference import Reference, build_reference, file_references
 from mlvigil.service.schedule import (
@@ -56,7 +62,8 @@ from mlvigil.service.schedule import (
     windows_between,
 )
 from mlvigil.service.slos import SLOBook, slo_results
-from mlvigil.service.store import LABEL_COLUMN, Pruned, Store, WindowRecord
+from mlvigil.service.store import LABEL_COLUMN, EvaluatedWindow, Pruned, Store, WindowRecord
+from mlvigil.service.window_writes import PendingWindows
 from mlvigil.slo.budget import BudgetStatus
 from mlvigil.telemetry.prediction_log import RetryPolicy
 
@@ -159,6 +166,7 @@ class MonitoringService:
             evaluations, alerts = [], self._alerts()
             for a, b in bounds:
                 evaluations.append(self._evaluate_one(config, a, b, known.get(a)))
+                self.store.save_windows([_saved(name, evaluations[-1])])
                 self._step_alerts(alerts, name, evaluations[-1], self.clock())
             self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
@@ -189,15 +197,16 @@ class MonitoringService:
         now = self.clock()
         done = 0
         with self._evaluating, self.store.pass_reads():
-            alerts = self._alerts()
+            alerts, pending = self._alerts(), PendingWindows(self.store)
             for config in self.config.models.values():
                 try:
-                    done += self._evaluate_model_due(config, now, alerts)
+                    done += self._evaluate_model_due(config, now, alerts, pending)
                 except Exception:  # one model's failure must not stop the others
                     _log.exception(
                         "evaluating model %r failed; its windows wait for the next pass",
                         config.name,
                     )
+            pending.flush()  # before the alert states that were stepped on these windows
             self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
         return done
@@ -216,8 +225,14 @@ class MonitoringService:
         except Exception:
             _log.exception("evaluating the SLOs failed; retrying at the next pass")
 
-    def _evaluate_model_due(self, config: ModelConfig, now: datetime, alerts: AlertRun) -> int:
-        """One model's part of a pass: its due windows, oldest first, up to the budget."""
+    def _evaluate_model_due(
+        self, config: ModelConfig, now: datetime, alerts: AlertRun, pending: PendingWindows
+    ) -> int:
+        """One model's part of a pass: its due windows, oldest first, up to the budget.
+
+        The evaluations are saved by ``pending``, with other models' (see
+        :mod:`mlvigil.service.window_writes`).
+        """
         changes = self.store.changes(config.name)
         since = Admission.around(
             now, accept=self.config.accept, limits=self.config.limits, retention=config.retention
@@ -226,14 +241,21 @@ class MonitoringService:
             self.store, config, now, lateness=self.config.lateness, changes=changes, since=since
         )
         done = 0
-        for start, end, known in due:
-            if done == MAX_WINDOWS_PER_PASS or self._stopping.is_set():
-                return done  # the rest next pass: its changes stay logged until then
-            evaluation = self._evaluate_one(config, start, end, known)
-            self._step_alerts(alerts, config.name, evaluation, self.clock())
-            done += 1
+        try:
+            for start, end, known in due:
+                if done == MAX_WINDOWS_PER_PASS or self._stopping.is_set():
+                    return done  # the rest next pass: its changes stay logged until then
+                if not done:  # what its alerts saw, before this pass changes it
+                    alerts.model_results(self.store, config.name)
+                pending.before_evaluating(config.name)
+                evaluation = self._evaluate_one(config, start, end, known)
+                pending.add(_saved(config.name, evaluation))
+                self._step_alerts(alerts, config.name, evaluation, self.clock())
+                done += 1
+        finally:
+            alerts.forget_results(config.name)
         if changes:
-            self.store.clear_changes(config.name, changes[-1].id)
+            pending.handled(config.name, changes[-1].id)
         return done
 
     def prune(self) -> Pruned:
@@ -255,8 +277,8 @@ class MonitoringService:
 
     def _alerts(self) -> AlertRun:
         """The alert states as saved, to advance window by window and save once."""
-        saved = self.store.alert_states().values()
-        return AlertRun({alert_key(data["labels"]): Alert.from_dict(data) for data in saved})
+        saved = (Alert.from_dict(data) for data in self.store.alert_states().values())
+        return AlertRun(noteworthy({alert.key: alert for alert in saved}))
 
     def _step_alerts(
         self, run: AlertRun, model: str, evaluation: Evaluation, now: datetime
@@ -443,7 +465,7 @@ class MonitoringService:
     def _evaluate_one(
         self, config: ModelConfig, start: datetime, end: datetime, known: WindowRecord | None
     ) -> Evaluation:
-        """Evaluate one window and save it as its next revision.
+        """Evaluate one window as its next revision (the caller saves it).
 
         A window that cannot be evaluated (its rows unreadable, its reference failing)
         is saved with one ``error`` result saying so; the traceback goes to the log.
@@ -483,12 +505,8 @@ class MonitoringService:
             changes_seen=seen,
         )
         window = replace(window, labels_final=now >= final_at(config, window))
-        results = tuple(
-            replace(r, model=config.name, window_start=start, window_end=end, timestamp=now)
-            for r in evaluation.results
-        )
+        results = tuple(r.stamped(config.name, start, end, now) for r in evaluation.results)
         evaluation = replace(evaluation, window=window, results=results, previous=known)
-        self.store.save_window(config.name, window, evaluation.profile, evaluation.results)
         _log.info(
             "window evaluated",
             extra={
@@ -559,37 +577,8 @@ class MonitoringService:
             await asyncio.sleep(min(tick, interval))
 
 
-class UnknownReceiverError(InputError):
-    """No receiver has the given name."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        super().__init__(f"no receiver {name!r}; receivers: {', '.join(known) or 'none'}")
-
-
-class UnknownSilenceError(InputError):
-    """No silence has the given id."""
-
-    def __init__(self, silence_id: str) -> None:
-        super().__init__(f"no silence with id {silence_id!r}; `mlvigil silence list` shows them")
-
-
-class UnknownModelError(InputError):
-    """A request named a model the configuration does not declare."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        self.name = name
-        super().__init__(f"unknown model {name!r}; configured models: {', '.join(known)}")
-
-
-class ModelElsewhereError(InputError):
-    """A request named a model another instance serves (see :mod:`~mlvigil.service.shards`)."""
-
-    def __init__(self, name: str, instance: str) -> None:
-        self.name = name
-        self.instance = instance
-        super().__init__(
-            f"model {name!r} is served by the instance at {instance}; send its requests there"
-        )
+def _saved(model: str, evaluation: Evaluation) -> EvaluatedWindow:
+    return EvaluatedWindow(model, evaluation.window, evaluation.profile, evaluation.results)
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:

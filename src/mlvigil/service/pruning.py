@@ -73,6 +73,7 @@ class Pruning(ChangeLog):
     #: The configured models and their (predictions, labels) tables (set by the store).
     models: dict[str, ModelConfig]
     _tables: dict[str, tuple[str, str]]
+    _uncreated: dict[str, str]
     _spans: dict[str, tuple[datetime, datetime] | None]
 
     def prune(self, now: datetime, retention: Retention) -> Pruned:
@@ -194,6 +195,8 @@ class Pruning(ChangeLog):
         own timestamp is before ``cutoff`` (looked for only when predictions went: it
         joins every label with every prediction).
         """
+        if model in self._uncreated:
+            return 0, 0  # no tables yet, so no rows
         self._spans.pop(model, None)  # its earliest row may go: read it again
         predictions, labels = self._tables[model]
         schema = self.models[model].schema

@@ -40,12 +40,28 @@ class RowWrites(ChangeLog):
     clock: Callable[[], datetime]
     #: Each model's prediction and label tables.
     _tables: dict[str, tuple[str, str]]
+    #: The script creating them, for models whose tables do not exist yet.
+    _uncreated: dict[str, str]
     #: Each model's prediction columns and their Arrow types, in table order.
     _layout: dict[str, list[tuple[str, pa.DataType]]]
     #: Each model's latest prediction timestamp, once read (see ``_newest_prediction``).
     _newest: dict[str, datetime | None]
     #: Each model's earliest and latest prediction timestamps, once read (``data_range``).
     _spans: dict[str, tuple[datetime, datetime] | None]
+
+    def _tables_of(self, model: str) -> tuple[str, str]:
+        """``model``'s prediction and label tables, created at its first use."""
+        if model in self._uncreated:
+            with self._transaction() as cursor:
+                script = self._uncreated.get(model)
+                if script is not None:  # not created meanwhile by another thread
+                    cursor.execute(script)
+            self._uncreated.pop(model, None)
+        return self._tables[model]
+
+    def _existing_tables(self, model: str) -> tuple[str, str] | None:
+        """``model``'s tables, or ``None`` while they are not created (it has no data)."""
+        return None if model in self._uncreated else self._tables[model]
 
     def insert_predictions(
         self,
@@ -66,7 +82,7 @@ class RowWrites(ChangeLog):
         IdempotencyConflictError
             When ``idempotency_key`` was used for a body of another ``body_hash``.
         """
-        predictions, _ = self._tables[model]
+        predictions, _ = self._tables_of(model)
         schema = self.models[model].schema
         rows = self._in_table_order(model, last_per_key(table, [schema.id, schema.timestamp]))
         times = pc.min_max(rows.column(schema.timestamp))
@@ -155,7 +171,7 @@ class RowWrites(ChangeLog):
         IdempotencyConflictError
             When ``idempotency_key`` was used for a body of another ``body_hash``.
         """
-        predictions, labels = self._tables[model]
+        predictions, labels = self._tables_of(model)
         schema = self.models[model].schema
         id_column, time_column = quote(schema.id), quote(schema.timestamp)
         received = table.num_rows

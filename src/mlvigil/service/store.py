@@ -4,7 +4,8 @@ Tables, created by numbered migrations (``schema_migrations`` records what ran):
 
 - ``models``: each configured model and the number of its own tables;
 - ``predictions_<n>``: one per model, a column per schema field (typed), plus
-  ``model_version``, ``latency_ms`` and ``received_at``;
+  ``model_version``, ``latency_ms`` and ``received_at``; created with ``labels_<n>``
+  at the model's first write;
 - ``labels_<n>``: one per model, the latest label per prediction id;
 - ``ingest_batches``: idempotency keys of acknowledged batches, so a retried batch is
   not stored twice;
@@ -35,7 +36,7 @@ import orjson
 import pyarrow as pa
 
 from mlvigil.checks.details import typed_details
-from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity, plain_details
+from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
 from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutcome
@@ -46,11 +47,13 @@ from mlvigil.service.pruning import Pruned, Pruning
 from mlvigil.service.pushed import PushedProfiles
 from mlvigil.service.row_writes import LabelOutcome, RowWrites
 from mlvigil.service.store_base import insert_columns, quote, utc
-from mlvigil.service.windows import DataChange, WindowRecord, profile_key
+from mlvigil.service.window_saves import WindowSaves
+from mlvigil.service.windows import DataChange, EvaluatedWindow, WindowRecord, profile_key
 
 __all__ = [
     "LABEL_COLUMN",
     "DataChange",
+    "EvaluatedWindow",
     "IdempotencyConflictError",
     "LabelOutcome",
     "PredictionOutcome",
@@ -73,7 +76,7 @@ _SQL_TYPES = {
 LABEL_COLUMN = "__label"
 
 
-class Store(RowWrites, Pruning, PushedProfiles):
+class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
     """The DuckDB store of one service.
 
     Parameters
@@ -96,15 +99,7 @@ class Store(RowWrites, Pruning, PushedProfiles):
         self.clock = clock
         self.models = dict(models)
         self._migrate()
-        self._tables = self._ensure_tables(models)
-        columns = self._columns_of_tables()
-        self._layout = {
-            name: [
-                (column, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)])
-                for column, kind in columns[table].items()
-            ]
-            for name, (table, _) in self._tables.items()
-        }
+        self._tables, self._layout, self._uncreated = self._ensure_tables(models)
         self._newest = {}  # latest prediction time per model, read at its first insert
         self._spans = {}  # earliest and latest prediction time per model, once read
         # End of each model's latest evaluated window: data timed before it concerns an
@@ -147,13 +142,22 @@ class Store(RowWrites, Pruning, PushedProfiles):
             tables.setdefault(table, {})[column] = kind
         return tables
 
-    def _ensure_tables(self, models: Mapping[str, ModelConfig]) -> dict[str, tuple[str, str]]:
-        """Each model's prediction and label tables, created or extended, in one transaction.
+    def _ensure_tables(
+        self, models: Mapping[str, ModelConfig]
+    ) -> tuple[
+        dict[str, tuple[str, str]],
+        dict[str, list[tuple[str, pa.DataType]]],
+        dict[str, str],
+    ]:
+        """Each model's prediction and label tables, their columns, and those not created yet.
 
         One catalogue read for all models, so that a restart with thousands of models
-        costs a few queries, not a few per model.
+        costs a few queries, not a few per model. Existing tables are extended now; a
+        new model's are created at its first write (:meth:`_tables_of`): a DuckDB
+        table costs a millisecond to create and tens of kilobytes of catalogue, and
+        thousands of models need not wait for each other's before the service starts.
         """
-        tables = {}
+        tables, uncreated = {}, {}
         existing = self._columns_of_tables()
         with self._transaction() as cursor:
             ids = dict(cursor.execute("SELECT name, table_id FROM models").fetchall())
@@ -165,93 +169,43 @@ class Store(RowWrites, Pruning, PushedProfiles):
                 "models",
                 {"name": pa.array(new, pa.string()), "table_id": [ids[name] for name in new]},
             )
-            statements = []  # run as one script: DDL for thousands of new models at once
+            statements = []  # run as one script: DDL for many models at once
             for name, config in models.items():
                 predictions, labels = f"predictions_{ids[name]}", f"labels_{ids[name]}"
-                statements += _prediction_table_ddl(config, predictions, existing)
+                tables[name] = (predictions, labels)
+                ddl = _prediction_table_ddl(config, predictions, existing)
                 if labels not in existing:
                     label_type = _SQL_TYPES[config.target_type]
-                    statements.append(
+                    ddl.append(
                         f"CREATE TABLE {labels} (id VARCHAR PRIMARY KEY, "
                         f"label {label_type}, timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
                     )
-                tables[name] = (predictions, labels)
+                if predictions in existing or labels in existing:
+                    statements += ddl
+                elif ddl:
+                    uncreated[name] = ";\n".join(ddl)
             if statements:
                 cursor.execute(";\n".join(statements))
-        return tables
+                existing = self._columns_of_tables()  # with the columns just added
+        layout = {
+            name: [
+                (column, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)])
+                for column, kind in (
+                    _wanted_columns(models[name]) if name in uncreated else existing[table]
+                ).items()
+            ]
+            for name, (table, _) in tables.items()
+        }
+        return tables, layout, uncreated
 
     # -- writes ------------------------------------------------------------------
 
-    def save_window(
-        self,
-        model: str,
-        window: WindowRecord,
-        profile: bytes | None,
-        results: Sequence[CheckResult],
-    ) -> None:
-        """Record an evaluated window and its results, replacing an earlier evaluation."""
-        start, end = window.start, window.end
-        count = len(results)
-        stamp = pa.timestamp("us", tz="UTC")
-        rows = {
-            "model": [model] * count,
-            "window_start": pa.array([start] * count, stamp),
-            "window_end": pa.array([end] * count, stamp),
-            "check": pa.array([r.check.value for r in results], pa.string()),
-            "metric": pa.array([r.metric for r in results], pa.string()),
-            "column": pa.array([r.column for r in results], pa.string()),
-            "value": pa.array([_number(r.value) for r in results], pa.float64()),
-            "threshold": pa.array([_number(r.threshold) for r in results], pa.float64()),
-            "status": pa.array([r.status.value for r in results], pa.string()),
-            "severity": pa.array([r.severity.value for r in results], pa.string()),
-            "message": pa.array([r.message for r in results], pa.string()),
-            "details": pa.array(
-                [orjson.dumps(plain_details(r.details), default=str).decode() for r in results],
-                pa.string(),
-            ),
-            "evaluated_at": pa.array([window.evaluated_at] * count, stamp),
-            "segment": pa.array([r.segment for r in results], pa.string()),
-            "score": pa.array([_number(r.score) for r in results], pa.float64()),
-        }
-        again = window.revision > 1  # a first evaluation has nothing to replace
-        with self._transaction() as cursor:
-            if again:
-                cursor.execute(
-                    "DELETE FROM results WHERE model = ? AND window_start = ?", [model, start]
-                )
-            cursor.execute(
-                "INSERT OR REPLACE INTO windows (model, window_start, window_end, rows, "
-                "labelled, evaluated_at, labels_final, profile, revision, first_evaluated_at, "
-                "late_rows, late_labels, changes_seen) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-                [
-                    model,
-                    start,
-                    end,
-                    window.rows,
-                    window.labelled,
-                    window.evaluated_at,
-                    window.labels_final,
-                    window.revision,
-                    window.first_evaluated_at or window.evaluated_at,
-                    window.late_rows,
-                    window.late_labels,
-                    window.changes_seen,
-                ],
-            )
-            key = profile_key(model, start)
-            if profile is not None:
-                cursor.execute(
-                    "INSERT OR REPLACE INTO window_profiles VALUES (?, ?)", [key, profile]
-                )
-            elif again:
-                cursor.execute("DELETE FROM window_profiles WHERE window_key = ?", [key])
-            insert_columns(cursor, "results", rows)
-        self._written("windows", model)
-
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
-        predictions, labels = self._tables[model]
+        tables = self._existing_tables(model)
+        if tables is None:
+            return None
+        predictions, labels = tables
         schema = self.models[model].schema
         row = self._read(
             f"SELECT median(epoch(l.timestamp) - epoch(p.{quote(schema.timestamp)})) FROM "
@@ -263,7 +217,7 @@ class Store(RowWrites, Pruning, PushedProfiles):
 
     def window_table(self, model: str, start: datetime, end: datetime) -> pa.Table:
         """Predictions with ``start <= timestamp < end``, with their label (if any)."""
-        predictions, labels = self._tables[model]
+        predictions, labels = self._tables_of(model)
         schema = self.models[model].schema
         cursor = self._connection.cursor()
         try:
@@ -284,7 +238,10 @@ class Store(RowWrites, Pruning, PushedProfiles):
         """
         if model in self._spans:
             return self._spans[model]
-        predictions, _ = self._tables[model]
+        tables = self._existing_tables(model)
+        if tables is None:
+            return None  # not cached: its first insert creates the tables
+        predictions, _ = tables
         column = quote(self.models[model].schema.timestamp)
         with self._lock:  # not while an insert is between its commit and its update
             row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
@@ -301,7 +258,10 @@ class Store(RowWrites, Pruning, PushedProfiles):
         when no row follows yet); ``None`` while it has fewer rows, unless ``partial``,
         which closes it with the rows it has (``None`` only when it has none).
         """
-        predictions, _ = self._tables[model]
+        tables = self._existing_tables(model)
+        if tables is None:
+            return None
+        predictions, _ = tables
         column = quote(self.models[model].schema.timestamp)
         row = self._read(
             f"SELECT {column} FROM {predictions} WHERE {column} >= ? "
@@ -320,7 +280,10 @@ class Store(RowWrites, Pruning, PushedProfiles):
 
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
-        predictions, labels = self._tables[model]
+        tables = self._existing_tables(model)
+        if tables is None:
+            return 0, 0
+        predictions, labels = tables
         row = self._read(
             f"SELECT (SELECT count(*) FROM {predictions}), (SELECT count(*) FROM {labels})"
         ).fetchone()
@@ -350,7 +313,10 @@ class Store(RowWrites, Pruning, PushedProfiles):
 
     def last_received(self, model: str) -> datetime | None:
         """When the newest prediction of ``model`` arrived (store clock)."""
-        predictions, _ = self._tables[model]
+        tables = self._existing_tables(model)
+        if tables is None:
+            return None
+        predictions, _ = tables
         row = self._read(f"SELECT max(received_at) FROM {predictions}").fetchone()
         return None if row is None or row[0] is None else utc(row[0])
 
@@ -440,12 +406,10 @@ _ARROW_TYPES = {
 }
 
 
-def _prediction_table_ddl(
-    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
-) -> list[str]:
-    """The statements creating or extending a model's prediction table (none: as wanted)."""
+def _wanted_columns(config: ModelConfig) -> dict[str, str]:
+    """The columns of a model's prediction table and their SQL types, in order."""
     schema = config.schema
-    wanted = {
+    return {
         schema.id: "VARCHAR",
         schema.timestamp: "TIMESTAMPTZ",
         "model_version": "VARCHAR",
@@ -453,6 +417,13 @@ def _prediction_table_ddl(
         "received_at": "TIMESTAMPTZ",
         **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
     }
+
+
+def _prediction_table_ddl(
+    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """The statements creating or extending a model's prediction table (none: as wanted)."""
+    wanted = _wanted_columns(config)
     have = existing.get(table)
     if have is None:
         columns = ", ".join(f"{quote(n)} {t}" for n, t in wanted.items())
@@ -495,10 +466,6 @@ def _window_record(row: Sequence[Any]) -> WindowRecord:
 
 def _same_type(have: str, want: str) -> bool:
     return _SQL_ALIASES.get(have, have) == want
-
-
-def _number(value: float | None) -> float | None:
-    return None if value is None or value != value else float(value)
 
 
 def _result(model: str, row: tuple[Any, ...]) -> CheckResult:

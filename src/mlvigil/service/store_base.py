@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-__all__ = ["StoreConnection", "insert_columns", "quote", "utc"]
+__all__ = ["StoreConnection", "insert_columns", "quote", "registered", "utc"]
 
 
 def quote(name: str) -> str:
@@ -37,23 +37,36 @@ def utc(moment: datetime) -> datetime:
 
 
 def insert_columns(
-    cursor: duckdb.DuckDBPyConnection, table: str, columns: dict[str, pa.Array | list[Any]]
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: dict[str, pa.Array | list[Any]],
+    *,
+    replace: bool = False,
 ) -> None:
     """Insert rows given column by column, in one statement.
 
     DuckDB's ``executemany`` runs one statement per row (about a millisecond each);
     an Arrow table scanned by a single ``INSERT ... SELECT`` costs the same for one
     row as for thousands. ``columns`` maps each column name (unquoted) to its values:
-    an Arrow array, or a list Arrow infers a type for.
+    an Arrow array, or a list Arrow infers a type for. With ``replace``, a row whose
+    primary key is taken replaces the row there (``INSERT OR REPLACE``).
     """
     data = pa.table(columns)
     if not data.num_rows:
         return
-    view = f"_insert_{threading.get_ident()}"
     names = ", ".join(quote(name) for name in data.column_names)
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    with registered(cursor, data) as view:
+        cursor.execute(f"{verb} INTO {quote(table)} ({names}) SELECT {names} FROM {view}")
+
+
+@contextmanager
+def registered(cursor: duckdb.DuckDBPyConnection, data: pa.Table) -> Iterator[str]:
+    """``data`` as a view on ``cursor`` while the block runs; yields the view's name."""
+    view = f"_rows_{threading.get_ident()}"
     cursor.register(view, data)
     try:
-        cursor.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {view}")
+        yield view
     finally:
         cursor.unregister(view)
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-__all__ = ["DataChange", "WindowRecord", "profile_key"]
+if TYPE_CHECKING:
+    from mlvigil.checks.result import CheckResult
+
+__all__ = ["DataChange", "EvaluatedWindow", "WindowRecord", "profile_key"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -59,6 +63,16 @@ class WindowRecord:
     late_rows: int = 0
     late_labels: int = 0
     changes_seen: int = 0
+
+
+@dataclass(frozen=True)
+class EvaluatedWindow:
+    """A window's evaluation, as saved: its record, profile and results."""
+
+    model: str
+    window: WindowRecord
+    profile: bytes | None
+    results: tuple[CheckResult, ...]
 
 
 @dataclass(frozen=True)

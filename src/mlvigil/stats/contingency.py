@@ -47,14 +47,25 @@ def _contingency_test(
     threshold: float,
     lambda_: Literal["pearson", "log-likelihood"],
 ) -> StatTestResult:
-    from scipy import stats
+    from scipy import special, stats
 
     counts = category_counts(reference, current)
     if len(counts.categories) < 2:
         # One category on both sides: identical distributions.
         return _result(method, counts, 0.0, 1.0, threshold)
-    result = stats.chi2_contingency(_table(counts), correction=False, lambda_=lambda_)
-    return _result(method, counts, float(result.statistic), float(result.pvalue), threshold)
+    observed = _table(counts).astype(np.float64)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    if not expected.all():  # an empty side: scipy's error says so
+        result = stats.chi2_contingency(observed, correction=False, lambda_=lambda_)
+        return _result(method, counts, float(result.statistic), float(result.pvalue), threshold)
+    # scipy.stats.chi2_contingency's statistic and p-value for a 2 × k table, without
+    # its overhead (a millisecond a call: a fifth of drift on a few categorical columns).
+    if lambda_ == "pearson":
+        statistic = float(((observed - expected) ** 2 / expected).sum())
+    else:
+        statistic = 2.0 * float(special.xlogy(observed, observed / expected).sum())
+    p_value = float(special.chdtrc(observed.shape[1] - 1, statistic))
+    return _result(method, counts, statistic, p_value, threshold)
 
 
 def chi_square_test(

@@ -20,7 +20,8 @@ from mlvigil.service.api_models import (
     TestNotificationRequest,
 )
 from mlvigil.service.errors import error_responses
-from mlvigil.service.monitor import MonitoringService, UnknownReceiverError, UnknownSilenceError
+from mlvigil.service.lookup_errors import UnknownReceiverError, UnknownSilenceError
+from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.routes.common import utc
 
 

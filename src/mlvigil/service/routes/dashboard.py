@@ -23,7 +23,8 @@ from mlvigil.exceptions import InputError
 from mlvigil.service import views
 from mlvigil.service.api_models import ColumnDistribution, ModelStatus, ModelView, Overview
 from mlvigil.service.errors import error_responses
-from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.lookup_errors import UnknownModelError
+from mlvigil.service.monitor import MonitoringService
 
 STATIC = Path(str(files("mlvigil.ui") / "static"))
 

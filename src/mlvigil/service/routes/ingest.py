@@ -31,7 +31,8 @@ from mlvigil.service.errors import (
     UnsupportedMediaError,
     error_responses,
 )
-from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.lookup_errors import UnknownModelError
+from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.push import push_performance, push_profile
 from mlvigil.service.routes.common import utc
 from mlvigil.service.store import IdempotencyConflictError, LabelOutcome, PredictionOutcome

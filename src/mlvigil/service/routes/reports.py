@@ -12,7 +12,8 @@ from mlvigil.exceptions import InputError
 from mlvigil.report.html import CONTENT_SECURITY_POLICY
 from mlvigil.service import views
 from mlvigil.service.errors import error_responses
-from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.lookup_errors import UnknownModelError
+from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.routes.dashboard import SECURITY_HEADERS
 
 

@@ -25,7 +25,8 @@ from mlvigil.service.api_models import (
     WindowList,
 )
 from mlvigil.service.errors import error_responses
-from mlvigil.service.monitor import MonitoringService, UnknownModelError
+from mlvigil.service.lookup_errors import UnknownModelError
+from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.routes.common import json_bytes, json_response, utc
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
