@@ -124,7 +124,7 @@ def test_a_window_that_fails_to_evaluate_resolves_nothing(tmp_path, monkeypatch)
         def broken(*args: object, **kwargs: object) -> None:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr("mlvigil.service.monitor.evaluate_window", broken)
+        monkeypatch.setattr("mlvigil.service.window_pass.evaluate_rows", broken)
         service.evaluate("credit", START, START + HOUR)  # evaluated again, and fails
         failed = {a["labels"]["alertname"] for a in service.alerts() if a["state"] == "firing"}
         monkeypatch.undo()

@@ -36,7 +36,7 @@ from ingest_service import (
 from serving import launch, stop
 
 from live_servers import wait_until
-from mlvigil.service import monitor
+from mlvigil.service import window_pass
 from mlvigil.service.config import load_service_config
 from mlvigil.service.ingest import read_predictions
 from mlvigil.service.monitor import MonitoringService
@@ -212,7 +212,7 @@ def test_each_pass_evaluates_a_bounded_number_of_windows_and_the_next_goes_on(
     tmp_path, monkeypatch
 ):
     budget = 5  # windows per model and pass (a day of hourly windows is due)
-    monkeypatch.setattr(monitor, "MAX_WINDOWS_PER_PASS", budget)
+    monkeypatch.setattr(window_pass, "MAX_WINDOWS_PER_PASS", budget)
     settings = load_service_config(_store_with_a_row_from_year_1(tmp_path))
     service = MonitoringService(settings, clock=Clock(datetime.now(UTC)))
     try:

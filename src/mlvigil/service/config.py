@@ -246,6 +246,7 @@ class ServiceModel(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     evaluation_interval: Duration = timedelta(seconds=30)
+    evaluation_workers: int = Field(default=0, ge=0, le=64)
     lateness: Wait = timedelta(minutes=1)
     models: dict[str, ModelModel] = Field(min_length=1)
     alerting: AlertingModel = Field(default_factory=AlertingModel)
@@ -317,6 +318,8 @@ class ServiceConfig:
     lateness: timedelta
     models: Mapping[str, ModelConfig]
     source: str = "mlvigil.yaml"
+    evaluation_workers: int = 0
+    """Processes evaluating windows beside the service's (0: in the service's)."""
     rules: tuple[AlertRule, ...] = ()
     route: Route | None = None
     notifiers: Mapping[str, Notifier] = field(default_factory=dict)
@@ -379,6 +382,7 @@ def parse_service_config(
         port=int(port) if port is not None else model.port,
         max_body_bytes=model.max_body_bytes,
         evaluation_interval=model.evaluation_interval,
+        evaluation_workers=model.evaluation_workers,
         lateness=model.lateness,
         models=models,
         source=source,

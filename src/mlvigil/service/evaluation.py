@@ -89,6 +89,23 @@ def evaluate_window(
 ) -> Evaluation:
     """Run every configured check on the window ``[start, end)`` of ``config``'s model."""
     table = store.window_table(config.name, start, end)
+    return evaluate_rows(config, table, start, end, reference=reference, now=now)
+
+
+def evaluate_rows(
+    config: ModelConfig,
+    table: pa.Table,
+    start: datetime,
+    end: datetime,
+    *,
+    reference: Reference | None,
+    now: datetime,
+) -> Evaluation:
+    """Run every configured check on ``table``, the rows of the window ``[start, end)``.
+
+    ``table`` is as :meth:`~mlvigil.service.store.Store.window_table` reads it; no store
+    is needed (:mod:`mlvigil.service.evaluation_pool` runs this in worker processes).
+    """
     labels = table.column(LABEL_COLUMN)
     labelled = table.num_rows - labels.null_count
     record = WindowRecord(start, end, table.num_rows, labelled, now, labels_final=False)

@@ -38,31 +38,34 @@ from mlvigil.alerts.notifiers import Notification
 from mlvigil.alerts.outbox import body_of
 from mlvigil.alerts.silences import Silence, muted
 from mlvigil.alerts.state import Alert, AlertState
-from mlvigil.checks.result import CheckKind
 from mlvigil.exceptions import InputError
 from mlvigil.profile import DatasetProfile
 from mlvigil.service.admission import Admission
 from mlvigil.service.alert_run import AlertRun, noteworthy
 from mlvigil.service.config import ModelConfig, ServiceConfig
 from mlvigil.service.delivery import DeliveryWorker
-from mlvigil.service.evaluation import Evaluation, evaluate_window, failure
+from mlvigil.service.evaluation import Evaluation
+from mlvigil.service.evaluation_pool import EvaluationPool
 from mlvigil.service.lookup_errors import (
     ModelElsewhereError,
     UnknownModelError,
     UnknownReceiverError,
     UnknownSilenceError,
 )
-from mlvigil.service.profile_evaluation import evaluate_pushed
-from mlvigil.service.reference import Reference, build_reference, file_references
+from mlvigil.service.reference import (
+    Reference,
+    build_reference,
+    file_identity,
+    file_references,
+)
 from mlvigil.service.schedule import (
-    MAX_WINDOWS_PER_PASS,
     MAX_WINDOWS_PER_REQUEST,
     due_windows,
-    final_at,
     windows_between,
 )
 from mlvigil.service.slos import SLOBook, slo_results
-from mlvigil.service.store import LABEL_COLUMN, EvaluatedWindow, Pruned, Store, WindowRecord
+from mlvigil.service.store import LABEL_COLUMN, Pruned, Store
+from mlvigil.service.window_pass import WindowPass, evaluate_here
 from mlvigil.service.window_writes import PendingWindows
 from mlvigil.slo.budget import BudgetStatus
 from mlvigil.telemetry.prediction_log import RetryPolicy
@@ -110,18 +113,27 @@ class MonitoringService:
         self._references: dict[str, Reference | None] = file_references(
             config.models, config.source
         )
+        #: The reference files as learned from (workers check they are unchanged).
+        self.reference_files = {
+            name: None if model.reference_path is None else file_identity(model.reference_path)
+            for name, model in config.models.items()
+        }
         self._evaluating = threading.Lock()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
+        """Set on shutdown: a pass in progress stops after its current window."""
         self._slos = SLOBook(config.slos)
+        self._workers: EvaluationPool | None = None
         self.ready = True
 
     def stop_evaluating(self) -> None:
         """Have a scheduler pass in progress stop after its current window (on shutdown)."""
-        self._stopping.set()
+        self.stopping.set()
 
     def close(self) -> None:
-        """Close the store (checkpointing it)."""
+        """Stop the evaluation workers and close the store (checkpointing it)."""
         self.ready = False
+        if self._workers is not None:
+            self._workers.close()
         self.delivery.close()
         if self._own_http:
             self._http.close()
@@ -165,9 +177,12 @@ class MonitoringService:
             known = {w.start: w for w in self.store.windows(name)}
             evaluations, alerts = [], self._alerts()
             for a, b in bounds:
-                evaluations.append(self._evaluate_one(config, a, b, known.get(a)))
-                self.store.save_windows([_saved(name, evaluations[-1])])
-                self._step_alerts(alerts, name, evaluations[-1], self.clock())
+                evaluation = evaluate_here(self, config, a, b, known.get(a))
+                self.store.save_window(
+                    name, evaluation.window, evaluation.profile, evaluation.results
+                )
+                alerts.step(self.config.rules, self.store, name, evaluation, self.clock())
+                evaluations.append(evaluation)
             self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
             return evaluations
@@ -198,14 +213,16 @@ class MonitoringService:
         done = 0
         with self._evaluating, self.store.pass_reads():
             alerts, pending = self._alerts(), PendingWindows(self.store)
+            run = WindowPass(self, alerts, pending, self._pool())
             for config in self.config.models.values():
                 try:
-                    done += self._evaluate_model_due(config, now, alerts, pending)
+                    done += self._evaluate_model_due(config, now, run)
                 except Exception:  # one model's failure must not stop the others
                     _log.exception(
                         "evaluating model %r failed; its windows wait for the next pass",
                         config.name,
                     )
+            run.drain()
             pending.flush()  # before the alert states that were stepped on these windows
             self._step_slo_alerts(alerts)
             self._save_alerts(alerts, self.clock())
@@ -225,13 +242,11 @@ class MonitoringService:
         except Exception:
             _log.exception("evaluating the SLOs failed; retrying at the next pass")
 
-    def _evaluate_model_due(
-        self, config: ModelConfig, now: datetime, alerts: AlertRun, pending: PendingWindows
-    ) -> int:
+    def _evaluate_model_due(self, config: ModelConfig, now: datetime, run: WindowPass) -> int:
         """One model's part of a pass: its due windows, oldest first, up to the budget.
 
-        The evaluations are saved by ``pending``, with other models' (see
-        :mod:`mlvigil.service.window_writes`).
+        They are evaluated, saved and alerted on by ``run`` (see
+        :mod:`mlvigil.service.window_pass`).
         """
         changes = self.store.changes(config.name)
         since = Admission.around(
@@ -240,23 +255,13 @@ class MonitoringService:
         due = due_windows(
             self.store, config, now, lateness=self.config.lateness, changes=changes, since=since
         )
-        done = 0
-        try:
-            for start, end, known in due:
-                if done == MAX_WINDOWS_PER_PASS or self._stopping.is_set():
-                    return done  # the rest next pass: its changes stay logged until then
-                if not done:  # what its alerts saw, before this pass changes it
-                    alerts.model_results(self.store, config.name)
-                pending.before_evaluating(config.name)
-                evaluation = self._evaluate_one(config, start, end, known)
-                pending.add(_saved(config.name, evaluation))
-                self._step_alerts(alerts, config.name, evaluation, self.clock())
-                done += 1
-        finally:
-            alerts.forget_results(config.name)
-        if changes:
-            pending.handled(config.name, changes[-1].id)
-        return done
+        return run.model(config, due, changes[-1].id if changes else None)
+
+    def _pool(self) -> EvaluationPool | None:
+        """The worker processes (``evaluation_workers``), started at the first pass."""
+        if self._workers is None and self.config.evaluation_workers:
+            self._workers = EvaluationPool(self.config.evaluation_workers)
+        return self._workers
 
     def prune(self) -> Pruned:
         """Delete what is older than its retention (``retention``, and each model's own).
@@ -279,17 +284,6 @@ class MonitoringService:
         """The alert states as saved, to advance window by window and save once."""
         saved = (Alert.from_dict(data) for data in self.store.alert_states().values())
         return AlertRun(noteworthy({alert.key: alert for alert in saved}))
-
-    def _step_alerts(
-        self, run: AlertRun, model: str, evaluation: Evaluation, now: datetime
-    ) -> None:
-        """Run the alert rules on what ``evaluation`` changed of ``model``'s results.
-
-        An empty window moves only ``no_data``; a window with rows (fresh, backfilled,
-        or with late rows) its data alerts; a final one its performance alerts (see
-        :mod:`mlvigil.service.alert_run`).
-        """
-        run.step(self.config.rules, self.store, model, evaluation, now)
 
     def _save_alerts(self, run: AlertRun, now: datetime) -> None:
         """Save the states and transitions of a run, and plan their notifications.
@@ -462,64 +456,6 @@ class MonitoringService:
         blob = self.store.profile(name, start)
         return None if blob is None else DatasetProfile.deserialize(blob)
 
-    def _evaluate_one(
-        self, config: ModelConfig, start: datetime, end: datetime, known: WindowRecord | None
-    ) -> Evaluation:
-        """Evaluate one window as its next revision (the caller saves it).
-
-        A window that cannot be evaluated (its rows unreadable, its reference failing)
-        is saved with one ``error`` result saying so; the traceback goes to the log.
-        """
-        seen = self.store.mark_evaluating(config.name, end)
-        now = self.clock()
-        try:
-            reference = self.reference(config.name)
-            evaluation = evaluate_window(
-                config, self.store, start, end, reference=reference, now=now
-            )
-            if not evaluation.window.rows:  # summaries pushed instead (service/pushed.py)
-                pushed = evaluate_pushed(config, self.store, start, end, reference, now)
-                evaluation = pushed or evaluation
-        except Exception as error:  # isolated: the next windows and models go on
-            _log.exception("window %s of model %r failed", start.isoformat(), config.name)
-            rows, labelled = (known.rows, known.labelled) if known else (0, 0)
-            evaluation = Evaluation(
-                WindowRecord(start, end, rows, labelled, now, labels_final=False),
-                None,
-                (failure(CheckKind.VOLUME, "row_count", "evaluating the window", error),),
-            )
-        window = evaluation.window
-        first = now if known is None else known.first_evaluated_at or known.evaluated_at
-        late_rows = late_labels = 0
-        if known is not None:
-            late_rows, late_labels = known.late_rows, known.late_labels
-            if known.labels_final:  # data after final: evaluated, and counted as late
-                late_rows += max(0, window.rows - known.rows)
-                late_labels += max(0, window.labelled - known.labelled)
-        window = replace(
-            window,
-            revision=1 if known is None else known.revision + 1,
-            first_evaluated_at=first,
-            late_rows=late_rows,
-            late_labels=late_labels,
-            changes_seen=seen,
-        )
-        window = replace(window, labels_final=now >= final_at(config, window))
-        results = tuple(r.stamped(config.name, start, end, now) for r in evaluation.results)
-        evaluation = replace(evaluation, window=window, results=results, previous=known)
-        _log.info(
-            "window evaluated",
-            extra={
-                "model": config.name,
-                "window_start": start.isoformat(),
-                "rows": window.rows,
-                "labelled": window.labelled,
-                "revision": window.revision,
-                "failed": sum(1 for r in evaluation.results if not r.passed),
-            },
-        )
-        return evaluation
-
     def reference(self, name: str) -> Reference | None:
         """The reference of model ``name``: its file, or its first windows' rows."""
         config = self.model(name)
@@ -575,10 +511,6 @@ class MonitoringService:
             except Exception:  # one bad window must not stop the scheduler for good
                 _log.exception("scheduled evaluation failed; retrying at the next tick")
             await asyncio.sleep(min(tick, interval))
-
-
-def _saved(model: str, evaluation: Evaluation) -> EvaluatedWindow:
-    return EvaluatedWindow(model, evaluation.window, evaluation.profile, evaluation.results)
 
 
 def _key_text(key: tuple[tuple[str, str], ...]) -> str:

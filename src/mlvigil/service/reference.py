@@ -44,7 +44,15 @@ from mlvigil.service.config import ModelConfig
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_references
 
-__all__ = ["Reference", "build_reference", "conform_reference", "file_references"]
+__all__ = [
+    "FileIdentity",
+    "Reference",
+    "build_reference",
+    "conform_reference",
+    "file_identity",
+    "file_reference",
+    "file_references",
+]
 
 _log = logging.getLogger("mlvigil.service")
 
@@ -322,6 +330,19 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
     )
 
 
+FileIdentity = tuple[int, int]
+"""A file's size and modification time (nanoseconds): a replaced file changes it."""
+
+
+def file_identity(path: Path) -> FileIdentity | None:
+    """``path``'s :data:`FileIdentity`, or ``None`` when it is not a readable file."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
 def _fingerprint(config: ModelConfig, path: Path) -> tuple[str, int, int, str]:
     """What a file reference's build depends on: the file's identity and the options."""
     status = path.stat()
@@ -342,22 +363,32 @@ def file_references(models: Mapping[str, ModelConfig], source: str) -> dict[str,
         As :func:`conform_reference` and :func:`build_reference` do, naming the model.
     """
     built: dict[tuple[str, int, int, str], Reference] = {}
-    references: dict[str, Reference | None] = {}
-    for name, config in models.items():
-        path = config.reference_path
-        if path is None:
-            references[name] = None
-            continue
-        where = f"{source}: models.{name}: reference {path}"
-        key = _fingerprint(config, path) if path.is_file() else None
-        reference = built.get(key) if key is not None else None
-        if reference is None:
-            table = conform_reference(config, open_table(path), where)
-            reference = build_reference(config, table, where=where)
-            if key is not None:
-                built[key] = reference
-        else:
-            for warning in reference.warnings:
-                _log.warning("%s: %s", where, warning)
-        references[name] = reference
-    return references
+    return {
+        name: file_reference(config, f"{source}: models.{name}: reference", built)
+        for name, config in models.items()
+    }
+
+
+def file_reference(
+    config: ModelConfig, where: str, built: dict[tuple[str, int, int, str], Reference]
+) -> Reference | None:
+    """The model's reference file, read and learned from, or the same build in ``built``.
+
+    ``built`` holds the builds so far by the file's identity and the options (see
+    :func:`file_references`); a new build is added to it. ``None``: no reference file.
+    """
+    path = config.reference_path
+    if path is None:
+        return None
+    where = f"{where} {path}"
+    key = _fingerprint(config, path) if path.is_file() else None
+    reference = built.get(key) if key is not None else None
+    if reference is None:
+        table = conform_reference(config, open_table(path), where)
+        reference = build_reference(config, table, where=where)
+        if key is not None:
+            built[key] = reference
+    else:
+        for warning in reference.warnings:
+            _log.warning("%s: %s", where, warning)
+    return reference
