@@ -92,9 +92,3 @@ class ChangeLog(AlertStore):
             model: [DataChange(int(i), k, utc(a), utc(b), int(n)) for i, k, a, b, n in group]
             for model, group in group_rows(rows).items()
         }
-
-    def clear_changes(self, model: str, through: int) -> None:
-        """Forget the changes of ``model`` up to id ``through`` (they were handled)."""
-        with self._transaction() as cursor:
-            cursor.execute("DELETE FROM data_changes WHERE model = ? AND id <= ?", [model, through])
-        self._written("changes", model)

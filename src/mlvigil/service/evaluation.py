@@ -40,7 +40,7 @@ from mlvigil.service.config import ModelConfig
 from mlvigil.service.reference import Reference
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_drift
-from mlvigil.service.store import LABEL_COLUMN, Store, WindowRecord
+from mlvigil.service.store import LABEL_COLUMN, WindowRecord
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
 _log = logging.getLogger("mlvigil.service")
@@ -76,20 +76,6 @@ def window_bounds(moment: datetime, width: timedelta) -> tuple[datetime, datetim
     index = (moment - epoch) // width
     start = epoch + index * width
     return start, start + width
-
-
-def evaluate_window(
-    config: ModelConfig,
-    store: Store,
-    start: datetime,
-    end: datetime,
-    *,
-    reference: Reference | None,
-    now: datetime,
-) -> Evaluation:
-    """Run every configured check on the window ``[start, end)`` of ``config``'s model."""
-    table = store.window_table(config.name, start, end)
-    return evaluate_rows(config, table, start, end, reference=reference, now=now)
 
 
 def evaluate_rows(

@@ -35,7 +35,7 @@ class WindowSaves(ChangeLog):
         """Record evaluated windows (of any models) in one transaction.
 
         Each replaces its window's earlier evaluation. ``cleared`` maps models to the
-        last change id their evaluations handled (see :meth:`clear_changes`), forgotten
+        last change id their evaluations handled, forgotten
         in the same transaction: a crash before it commits loses neither a window nor
         the changes that call for it. A statement costs DuckDB about a millisecond, so
         a pass over thousands of models writes its windows a batch at a time.
