@@ -17,6 +17,7 @@ import pytest
 from mlvigil import InputError, UnreadableInputError
 from mlvigil.profile import (
     DatasetProfile,
+    FrequentItems,
     ProfileConfig,
     ProfileFormatError,
     ProfileMergeError,
@@ -139,3 +140,35 @@ def test_profiles_from_different_processes_merge_to_the_right_distinct_count() -
     # Deterministic hashing: identical to this process's counter of the union.
     union = pa.table({"u": [f"user-{i}" for i in range(100_000)], "x": [1.0] * 100_000})
     assert column.distinct_sketch == profile_table(union).columns["u"].distinct_sketch
+
+
+def _all_purged(values: list[str]) -> DatasetProfile:
+    """A profile whose frequent-items map (eight slots) purged every one of ``values``."""
+    config = ProfileConfig(frequent_items_lg_k=3, max_categories=8)
+    return profile_table(pa.table({"s": values}), config=config)
+
+
+def test_a_frequent_items_sketch_that_purged_every_item_keeps_its_weight_and_error() -> None:
+    profile = _all_purged([f"v{i}" for i in range(14)])
+    items = profile.columns["s"].frequent_items
+    assert items is not None
+    assert (items.total_weight, items.lower_bounds()) == (14, [])
+    copied = DatasetProfile.deserialize(profile.serialize()).columns["s"].frequent_items
+    assert copied is not None
+    assert copied.total_weight == 14
+    assert copied.maximum_error == items.maximum_error > 0
+
+
+def test_merging_a_sketch_that_purged_every_item_adds_its_weight_and_error() -> None:
+    purged = FrequentItems.of_counts([f"v{i}" for i in range(14)], [1] * 14, lg_k=3)
+    tracked = FrequentItems.of_counts(["a", "b"], [50, 5], lg_k=3)
+    assert purged.lower_bounds() == []
+    assert purged.maximum_error > 0
+    for left, right in [(purged, tracked), (tracked, purged), (purged, purged)]:
+        merged = left.merge(right)
+        assert merged.total_weight == left.total_weight + right.total_weight
+        assert merged.maximum_error == left.maximum_error + right.maximum_error
+    # "a" was counted 50 times: its bounds still hold it, the purged side's error apart.
+    [(value, _, lower, upper)] = purged.merge(tracked).top(1)
+    assert value == "a"
+    assert lower <= 50 <= upper == lower + purged.maximum_error

@@ -12,6 +12,7 @@ serialized format; every query still runs in DataSketches.
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -217,6 +218,14 @@ class QuantileSketch:
         return f"QuantileSketch(n={self.n}, k={self.k}, retained={self._sketch.num_retained})"
 
 
+#: DataSketches' frequent-items layout: an empty sketch is its 8-byte preamble; a
+#: non-empty one has 4 preamble longs, the last two its total weight and offset.
+_EMPTY_BYTES = 8
+_WEIGHT_AT = 16
+_WEIGHT_AND_OFFSET = struct.Struct("<qq")
+_ITEMS_WEIGHT_AND_OFFSET = struct.Struct("<iiqq")
+
+
 class FrequentItems:
     """Heavy hitters of a string column (``datasketches.frequent_strings_sketch``).
 
@@ -252,9 +261,8 @@ class FrequentItems:
     @property
     def maximum_error(self) -> int:
         """Largest possible error of any estimate (upper minus lower bound)."""
-        rows = self._sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
-        spans = [upper - lower for _, _, lower, upper in rows]
-        return int(max(spans, default=0))
+        # The sketch's offset: every item's bounds, tracked or not, are this far apart.
+        return int(self._sketch.get_upper_bound("") - self._sketch.get_lower_bound(""))
 
     def lower_bounds(self) -> list[tuple[str, int]]:
         """Every item the sketch still tracks, with a count it certainly reached."""
@@ -280,13 +288,36 @@ class FrequentItems:
         """Frequent items of both inputs."""
         # The smaller map (larger epsilon) receives, whichever side it is on.
         target, source = (self, other) if self.epsilon >= other.epsilon else (other, self)
-        merged = ds.frequent_strings_sketch.deserialize(target._sketch.serialize())
+        if source._sketch.num_active_items == 0:
+            # DataSketches skips a source without items, and would drop its weight.
+            return target._plus(source.total_weight, source.maximum_error)
+        merged = ds.frequent_strings_sketch.deserialize(target.to_bytes())
         merged.merge(source._sketch)
         return FrequentItems(merged)
 
+    def _plus(self, weight: int, error: int) -> FrequentItems:
+        """A copy with ``weight`` more values counted and an offset ``error`` higher."""
+        data = bytearray(self.to_bytes())
+        if len(data) == _EMPTY_BYTES:
+            data = bytearray(self._weighted_without_items())
+        total, offset = _WEIGHT_AND_OFFSET.unpack_from(data, _WEIGHT_AT)
+        _WEIGHT_AND_OFFSET.pack_into(data, _WEIGHT_AT, total + weight, offset + error)
+        return FrequentItems(ds.frequent_strings_sketch.deserialize(bytes(data)))
+
     def to_bytes(self) -> bytes:
-        """DataSketches' own serialization."""
-        return bytes(self._sketch.serialize())
+        """DataSketches' own serialization (a sketch whose items were all purged included)."""
+        data = bytes(self._sketch.serialize())
+        if len(data) == _EMPTY_BYTES and self.total_weight:
+            # DataSketches writes such a sketch as empty, dropping its weight and offset.
+            return self._weighted_without_items()
+        return data
+
+    def _weighted_without_items(self) -> bytes:
+        """The non-empty layout with no items: DataSketches' reader accepts it as is."""
+        empty = bytes(self._sketch.serialize())
+        lg_max_map_size, lg_cur_map_size = empty[3], empty[4]
+        preamble = bytes([4, 1, 10, lg_max_map_size, lg_cur_map_size, 0, 0, 0])
+        return preamble + _ITEMS_WEIGHT_AND_OFFSET.pack(0, 0, self.total_weight, self.maximum_error)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FrequentItems:
