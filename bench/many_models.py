@@ -33,7 +33,6 @@ import io
 import itertools
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -83,6 +82,30 @@ def rss_bytes() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def children_peak_rss() -> list[int]:
+    """Peak RSS (``VmHWM``) of each live child process but multiprocessing's tracker.
+
+    Read from ``/proc`` while the children live: a reaped child's ``ru_maxrss``
+    would count the parent's memory it was forked with before it exec'd.
+    """
+    peaks: list[int] = []
+    for task in Path("/proc/self/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                command = Path(f"/proc/{pid}/cmdline").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            if "resource_tracker" in command:
+                continue
+            peaks.extend(
+                int(line.split()[1]) * 1024
+                for line in status.splitlines()
+                if line.startswith("VmHWM:")
+            )
+    return peaks
 
 
 def _config(models: int, workers: int = 0) -> str:
@@ -208,6 +231,7 @@ def measure(models: int, rows: int, runs: int, workers: int) -> dict[str, Any]:
             "app_s": round(done - constructed, 3),
             "rss_bytes": rss_bytes(),
         }
+        peaks: list[int] = []
         try:
             log(f"{models} models: ingest")
             names = list(config.models)
@@ -253,6 +277,7 @@ def measure(models: int, rows: int, runs: int, workers: int) -> dict[str, Any]:
             shard = "&".join(f"model={name}" for name in names[: max(1, models // 10)])
             log(f"{models} models: GET /metrics?model=... (a tenth of them)")
             result["metrics_tenth"] = _timed_get(app, f"/metrics?{shard}", runs)
+            peaks = children_peak_rss()  # the evaluation workers, while they live
         finally:
             service.close()
         log(f"{models} models: restart on the same store")
@@ -265,11 +290,10 @@ def measure(models: int, rows: int, runs: int, workers: int) -> dict[str, Any]:
         }
         again.close()
     result["peak_rss_bytes"] = peak_rss_bytes()
-    # The evaluation workers are this process's children, reaped when the service
-    # closed: the largest one's peak, and the total as if all peaked at once.
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 if workers else 0
-    result["worker_peak_rss_bytes"] = worker
-    result["peak_rss_with_workers_bytes"] = result["peak_rss_bytes"] + workers * worker
+    # The largest worker's peak, and the total as if the service and all of them
+    # peaked at once.
+    result["worker_peak_rss_bytes"] = max(peaks, default=0)
+    result["peak_rss_with_workers_bytes"] = result["peak_rss_bytes"] + sum(peaks)
     return result
 
 

@@ -10,7 +10,7 @@ the service uses, after defaults and secrets are resolved)::
       header_timeout: 10s             # a client must send its headers within this
       body_timeout: 30s               # ... and its body within this
       shutdown_timeout: 20s           # on SIGTERM, requests in flight get this long
-      store_memory_bytes: 1073741824  # DuckDB's memory limit (it evicts or spills beyond)
+      store_memory_bytes: 536870912   # DuckDB's memory limit (it evicts or spills beyond)
     accept:
       max_age: 30d                    # rows older than this (or the model's retention)
       max_future: 5m                  # rows further ahead than this are rejected
@@ -65,7 +65,7 @@ class LimitsModel(_Strict):
     header_timeout: Duration = timedelta(seconds=10)
     body_timeout: Duration = timedelta(seconds=30)
     shutdown_timeout: Duration = timedelta(seconds=20)
-    store_memory_bytes: int = Field(default=1024 * 1024 * 1024, ge=64 * 1024 * 1024)
+    store_memory_bytes: int = Field(default=512 * 1024 * 1024, ge=64 * 1024 * 1024)
 
 
 class AcceptModel(_Strict):
@@ -121,7 +121,7 @@ class Limits:
     header_timeout: timedelta = timedelta(seconds=10)
     body_timeout: timedelta = timedelta(seconds=30)
     shutdown_timeout: timedelta = timedelta(seconds=20)
-    store_memory_bytes: int = 1024 * 1024 * 1024
+    store_memory_bytes: int = 512 * 1024 * 1024
     """DuckDB's memory limit (its buffer pool otherwise grows to 80% of RAM)."""
 
 

@@ -56,6 +56,10 @@ class RowWrites(ChangeLog):
                 script = self._uncreated.get(model)
                 if script is not None:  # not created meanwhile by another thread
                     cursor.execute(script)
+                    # No row yet, so nothing to read back at the first pass: its inserts
+                    # keep both up to date from here.
+                    self._spans[model] = None
+                    self._newest[model] = None
             self._uncreated.pop(model, None)
         return self._tables[model]
 
