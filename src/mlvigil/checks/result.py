@@ -38,6 +38,10 @@ class CheckKind(StrEnum):
     SERVING = "serving"
     #: A service-level objective's error-budget burn (results of the service, not stored).
     SLO = "slo"
+    #: A candidate model version against a baseline: differences, paired tests, drift.
+    COMPARISON = "comparison"
+    #: A canary's verdict from its guard metrics: pass, fail or inconclusive.
+    CANARY = "canary"
 
     def __repr__(self) -> str:
         # Shown as its text, as the check was named before it had a type.
@@ -83,6 +87,9 @@ class CheckStatus(StrEnum):
     FAILED = "failed"
     #: The check could not be evaluated (e.g. its column is missing); see the message.
     ERROR = "error"
+    #: Evaluated, but the evidence decides neither way (a canary short of rows or of
+    #: certainty); see the message.
+    INCONCLUSIVE = "inconclusive"
 
 
 def _now() -> datetime:

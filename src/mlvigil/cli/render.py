@@ -241,6 +241,7 @@ _CHECK_STYLES = {
     CheckStatus.PASSED: ("pass", "green"),
     CheckStatus.FAILED: ("FAIL", "bold red"),
     CheckStatus.ERROR: ("ERROR", "bold yellow"),
+    CheckStatus.INCONCLUSIVE: ("undecided", "yellow"),
 }
 
 
