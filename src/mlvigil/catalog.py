@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "BUSINESS_METRIC",
+    "CANARY_VERDICT",
     "CHECK_ERROR",
     "COLUMN_DRIFTED",
     "DATASET_DRIFT",
@@ -58,6 +60,7 @@ __all__ = [
     "RESULT_METRICS",
     "ROWS_INGESTED",
     "ROWS_REJECTED",
+    "SEGMENT_BUSINESS_METRIC",
     "SEGMENT_DATASET_DRIFT",
     "SEGMENT_PERFORMANCE",
     "SLO_BURN_RATE",
@@ -65,6 +68,7 @@ __all__ = [
     "SLO_METRICS",
     "SLO_OBJECTIVE",
     "SLO_SLI_GOOD",
+    "VERSION_DIFFERENCE",
     "WINDOW_LATENCY_SECONDS",
     "WINDOW_ROWS",
     "Metric",
@@ -159,6 +163,26 @@ SEGMENT_DATASET_DRIFT = _gauge(
     ("model", "segment"),
     "1 when one segment of the latest window drifted as a dataset.",
 )
+BUSINESS_METRIC = _gauge(
+    "mlvigil_business_metric",
+    ("model", "metric"),
+    "A business outcome over the latest window: its rate or mean, and its sum.",
+)
+SEGMENT_BUSINESS_METRIC = _gauge(
+    "mlvigil_segment_business_metric",
+    ("model", "segment", "metric"),
+    "A business outcome over one segment (or model version) of the latest window.",
+)
+VERSION_DIFFERENCE = _gauge(
+    "mlvigil_version_difference",
+    ("model", "segment", "metric"),
+    "A version (segment model_version=...) minus the baseline version, latest window.",
+)
+CANARY_VERDICT = _gauge(
+    "mlvigil_canary_verdict",
+    ("model", "segment"),
+    "A canary version's verdict in the latest window: 1 pass, 0 inconclusive, -1 fail.",
+)
 WINDOW_LATENCY_SECONDS = _gauge(
     "mlvigil_window_latency_seconds",
     ("model", "quantile"),
@@ -241,6 +265,10 @@ RESULT_METRICS: tuple[Metric, ...] = (
     MULTIVARIATE_DRIFT,
     SEGMENT_DATASET_DRIFT,
     WINDOW_LATENCY_SECONDS,
+    BUSINESS_METRIC,
+    SEGMENT_BUSINESS_METRIC,
+    VERSION_DIFFERENCE,
+    CANARY_VERDICT,
 )
 
 #: Every metric the service exports about models.

@@ -182,6 +182,14 @@ def test_a_filled_service_answers_every_operation_as_its_schema_documents(app, o
         ),
         ("GET", "/api/v1/overview", "/api/v1/overview", 200, {}),
         ("GET", "/api/v1/slos", "/api/v1/slos", 200, {}),
+        # The credit model has no canary guards: a 400 saying what to add.
+        (
+            "GET",
+            f"{MODEL}/canary",
+            f"{credit}/canary",
+            400,
+            {"params": {"baseline": "1", "candidate": "2"}},
+        ),
         ("GET", f"{MODEL}/dashboard", f"{credit}/dashboard", 200, {}),
         (
             "GET",

@@ -165,6 +165,13 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
         "critical",
         "{model}: no predictions in window {window}",
     ),
+    "canary_failed": (
+        "canary",
+        "canary_verdict",
+        "failed",
+        "critical",
+        "{model}: canary {segment} failed against its baseline in window {window}: {message}",
+    ),
     "check_error": (
         None,
         ANY,
@@ -176,7 +183,7 @@ DEFAULT_RULES: dict[str, tuple[str | None, str, str, str, str]] = {
 
 
 #: Default rules that watch data slices (the schema's segments), each slice its own alert.
-_DEFAULT_SEGMENTS = {"segment_drift": ANY}
+_DEFAULT_SEGMENTS = {"segment_drift": ANY, "canary_failed": ANY}
 
 
 class _Strict(BaseModel):

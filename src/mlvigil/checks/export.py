@@ -46,10 +46,19 @@ def _add(samples: Samples, result: CheckResult, model: str) -> None:
         samples.setdefault(gauge, {})[labels] = number
 
     if result.segment is not None:
-        if check is CheckKind.PERFORMANCE and value is not None:
-            put(catalog.SEGMENT_PERFORMANCE, (model, result.segment, metric), value)
-        elif check is CheckKind.DRIFT and metric == "drift_share" and value is not None:
-            put(catalog.SEGMENT_DATASET_DRIFT, (model, result.segment), failed)
+        segment = result.segment
+        if value is None:
+            return
+        if check is CheckKind.PERFORMANCE:
+            put(catalog.SEGMENT_PERFORMANCE, (model, segment, metric), value)
+        elif check is CheckKind.DRIFT and metric == "drift_share":
+            put(catalog.SEGMENT_DATASET_DRIFT, (model, segment), failed)
+        elif check is CheckKind.BUSINESS:
+            put(catalog.SEGMENT_BUSINESS_METRIC, (model, segment, metric), value)
+        elif check is CheckKind.COMPARISON:
+            put(catalog.VERSION_DIFFERENCE, (model, segment, metric), value)
+        elif check is CheckKind.CANARY:
+            put(catalog.CANARY_VERDICT, (model, segment), value)
         return
     if result.status is CheckStatus.ERROR and result.severity is not Severity.INFO:
         put(catalog.CHECK_ERROR, (model, check.value, metric, column), 1.0)
@@ -69,6 +78,8 @@ def _add(samples: Samples, result: CheckResult, model: str) -> None:
             put(catalog.MULTIVARIATE_DRIFT, (model, metric), value)
     elif check is CheckKind.ESTIMATION:
         put(catalog.ESTIMATED_PERFORMANCE, (model, metric), value)
+    elif check is CheckKind.BUSINESS:
+        put(catalog.BUSINESS_METRIC, (model, metric), value)
     elif check is CheckKind.PERFORMANCE:
         if metric == "label_coverage":
             put(catalog.LABEL_COVERAGE, (model,), value)

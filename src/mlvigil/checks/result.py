@@ -42,6 +42,8 @@ class CheckKind(StrEnum):
     COMPARISON = "comparison"
     #: A canary's verdict from its guard metrics: pass, fail or inconclusive.
     CANARY = "canary"
+    #: A business outcome per window: a rate (converted) or a mean (revenue), and its sum.
+    BUSINESS = "business"
 
     def __repr__(self) -> str:
         # Shown as its text, as the check was named before it had a type.

@@ -33,7 +33,8 @@ TokenOption = Annotated[
 ]
 
 
-def _call(method: str, url: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+def call_service(method: str, url: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+    """The service's JSON answer to one request; an error exits 2 with what to do."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
@@ -59,7 +60,7 @@ def _labels(labels: dict[str, str]) -> str:
 @alerts_app.command("list")
 def list_alerts(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
     """Alerts pending or firing now."""
-    alerts = _call("GET", url, "/api/v1/alerts", token)["alerts"]
+    alerts = call_service("GET", url, "/api/v1/alerts", token)["alerts"]
     rows = [
         [
             alert["labels"]["alertname"],
@@ -70,10 +71,10 @@ def list_alerts(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
         ]
         for alert in sorted(alerts, key=lambda a: (a["state"], a["labels"]["alertname"]))
     ]
-    _print_rows(["alert", "state", "since", "labels", "summary"], rows, "no alerts")
+    print_rows(["alert", "state", "since", "labels", "summary"], rows, "no alerts")
 
 
-def _print_rows(headers: list[str], rows: list[list[str]], empty: str) -> None:
+def print_rows(headers: list[str], rows: list[list[str]], empty: str) -> None:
     """A table on a terminal; tab-separated lines (for grep and awk) otherwise."""
     from rich.console import Console
 
@@ -130,14 +131,14 @@ def add(
         "created_by": author,
         "comment": comment,
     }
-    silence = _call("POST", url, "/api/v1/silences", token, json=body)
+    silence = call_service("POST", url, "/api/v1/silences", token, json=body)
     typer.echo(silence["id"])
 
 
 @silence_app.command("list")
 def list_silences(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
     """Silences and whether they are active."""
-    silences = _call("GET", url, "/api/v1/silences", token)["silences"]
+    silences = call_service("GET", url, "/api/v1/silences", token)["silences"]
     rows = [
         [
             silence["id"],
@@ -149,7 +150,7 @@ def list_silences(url: Url = DEFAULT_URL, token: TokenOption = None) -> None:
         ]
         for silence in silences
     ]
-    _print_rows(["id", "active", "matchers", "ends", "by", "comment"], rows, "no silences")
+    print_rows(["id", "active", "matchers", "ends", "by", "comment"], rows, "no silences")
 
 
 @silence_app.command("expire")
@@ -159,5 +160,5 @@ def expire(
     token: TokenOption = None,
 ) -> None:
     """End a silence now."""
-    _call("DELETE", url, f"/api/v1/silences/{silence_id}", token)
+    call_service("DELETE", url, f"/api/v1/silences/{silence_id}", token)
     typer.echo(f"expired {silence_id}")

@@ -13,6 +13,7 @@ import typer
 from mlvigil._version import __version__
 from mlvigil.cli import profile
 from mlvigil.cli.alerts import alerts_app, silence_app
+from mlvigil.cli.canary import canary
 from mlvigil.cli.check import check
 from mlvigil.cli.demo import demo
 from mlvigil.cli.drift import drift
@@ -43,6 +44,7 @@ app.command()(shards)
 app.command(no_args_is_help=True)(init)
 app.command()(demo)
 app.add_typer(alerts_app, name="alerts")
+app.command(no_args_is_help=True)(canary)
 app.add_typer(silence_app, name="silence")
 app.add_typer(rules_app, name="rules")
 app.add_typer(slo_app, name="slo")

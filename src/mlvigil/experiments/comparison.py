@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from mlvigil.checks._common import error_result
+from mlvigil.checks.business import Outcome, outcome_metric
 from mlvigil.checks.metrics import LOWER_IS_BETTER, metric_names
 from mlvigil.checks.performance import PerformanceConfig
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
@@ -37,23 +38,6 @@ from mlvigil.stats.samples import DegenerateInputError
 __all__ = ["Arm", "Comparison", "ComparisonConfig", "Outcome", "compare_arms"]
 
 FloatArray = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A business outcome column: its kind, and which way is better.
-
-    Attributes
-    ----------
-    kind
-        ``rate`` for 0/1 outcomes (clicked, converted): the share of 1s; ``mean`` for
-        amounts (revenue, rating): the mean per prediction.
-    higher_is_better
-        Whether more is better (revenue: yes; refunds: no).
-    """
-
-    kind: Literal["rate", "mean"] = "mean"
-    higher_is_better: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,11 +109,6 @@ class ComparisonConfig:
 def latency_metric(q: float) -> str:
     """The name of a latency quantile's comparison: ``latency_p99_ms`` for 0.99."""
     return f"latency_p{round(q * 100, 1):g}_ms"
-
-
-def outcome_metric(column: str, outcome: Outcome) -> str:
-    """The name of an outcome's comparison: ``converted_rate``, ``revenue_mean``."""
-    return f"{column}_{outcome.kind}"
 
 
 @dataclass(frozen=True)

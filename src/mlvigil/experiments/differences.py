@@ -136,6 +136,19 @@ def _flat_tails(difference: float) -> tuple[float, float]:
     return (0.0 if difference > 0 else 1.0), (0.0 if difference < 0 else 1.0)
 
 
+def _t_test(
+    difference: float, error: float, freedom: float, confidence: float
+) -> tuple[float, float, float]:
+    """One-sided p-values (increase, decrease) of a t statistic, and the interval's half."""
+    if error == 0:
+        return (*_flat_tails(difference), 0.0)
+    from scipy import stats
+
+    t = difference / error
+    spread = float(stats.t.ppf(0.5 + confidence / 2, freedom)) * error
+    return float(stats.t.sf(t, freedom)), float(stats.t.cdf(t, freedom)), spread
+
+
 def normal_difference(
     metric: str,
     baseline: float,
@@ -281,21 +294,15 @@ def mean_difference(
     >>> d.difference, round(d.p_value, 4)
     (1.0, 0.3153)
     """
-    from scipy import stats
-
     b, c = _values(metric, baseline, 2), _values(metric, candidate, 2)
     var_b, var_c = float(b.var(ddof=1)) / b.size, float(c.var(ddof=1)) / c.size
     error = math.sqrt(var_b + var_c)
     mean_b, mean_c = float(b.mean()), float(c.mean())
     difference = mean_c - mean_b
-    if error == 0:
-        increase, decrease = _flat_tails(difference)
-        spread = 0.0
-    else:
-        freedom = (var_b + var_c) ** 2 / (var_b**2 / (b.size - 1) + var_c**2 / (c.size - 1))
-        t = difference / error
-        increase, decrease = float(stats.t.sf(t, freedom)), float(stats.t.cdf(t, freedom))
-        spread = float(stats.t.ppf(0.5 + confidence / 2, freedom)) * error
+    freedom = (
+        (var_b + var_c) ** 2 / (var_b**2 / (b.size - 1) + var_c**2 / (c.size - 1)) if error else 1.0
+    )
+    increase, decrease, spread = _t_test(difference, error, freedom, confidence)
     return Difference(
         metric,
         mean_b,
@@ -330,8 +337,6 @@ def paired_mean_difference(
     >>> round(d.difference, 3), round(d.p_value, 4)
     (0.533, 0.0263)
     """
-    from scipy import stats
-
     b = np.asarray(baseline, dtype=np.float64)
     c = np.asarray(candidate, dtype=np.float64)
     kept = np.isfinite(b) & np.isfinite(c)
@@ -339,13 +344,7 @@ def paired_mean_difference(
     n = differences.size
     error = float(differences.std(ddof=1)) / math.sqrt(n)
     difference = float(differences.mean())
-    if error == 0:
-        increase, decrease = _flat_tails(difference)
-        spread = 0.0
-    else:
-        t = difference / error
-        increase, decrease = float(stats.t.sf(t, n - 1)), float(stats.t.cdf(t, n - 1))
-        spread = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * error
+    increase, decrease, spread = _t_test(difference, error, n - 1, confidence)
     mean_b = float(b[kept].mean())
     return Difference(
         metric,

@@ -127,6 +127,17 @@ class ModelList(_Body):
     models: list[ModelCounts]
 
 
+class OutcomeBody(_Body):
+    """A business outcome column."""
+
+    kind: Literal["rate", "mean"] = Field(
+        description="rate: 0 or 1 per prediction; mean: an amount"
+    )
+    higher_is_better: bool
+    min: float | None
+    max: float | None
+
+
 class ModelSchemaBody(_Body):
     """Column roles of a model's records (the ``schema`` of ``mlvigil.yaml``)."""
 
@@ -142,6 +153,9 @@ class ModelSchemaBody(_Body):
     probabilities: dict[str, str] | None
     target: str
     segments: list[str]
+    outcomes: dict[str, OutcomeBody] = Field(
+        description="Business outcome columns sent with the predictions."
+    )
 
 
 class ReferenceSummary(_Body):

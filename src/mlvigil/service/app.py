@@ -29,7 +29,16 @@ from mlvigil.service.gate import Gate, secure_openapi
 from mlvigil.service.gauges import ResultGauges, SLOGauges
 from mlvigil.service.http_guards import BodyBudget, BodyGuard, NoSniff
 from mlvigil.service.monitor import MonitoringService
-from mlvigil.service.routes import alerts, dashboard, health, ingest, reports, results, slos
+from mlvigil.service.routes import (
+    alerts,
+    dashboard,
+    health,
+    ingest,
+    reports,
+    results,
+    slos,
+    versions,
+)
 
 __all__ = ["DOCS_ASSETS", "create_app"]
 
@@ -83,6 +92,7 @@ def create_app(service: MonitoringService, *, schedule: bool = True) -> FastAPI:
     app.include_router(dashboard.router(service))
     app.include_router(reports.router(service))
     app.include_router(slos.router(service))
+    app.include_router(versions.router(service))
     app.include_router(health.router(service, registry))
     app.mount("/ui", dashboard.static_assets(), name="ui")
     install_error_handlers(app)

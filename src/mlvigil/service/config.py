@@ -83,6 +83,12 @@ from mlvigil.service.policies import (
 from mlvigil.service.shards import Sharding, ShardsModel, own_models, resolve_sharding
 from mlvigil.service.slo_config import resolve_slos
 from mlvigil.service.startup_checks import ModelTimes, limit_problems, startup_problems
+from mlvigil.service.versions_config import (
+    Outcomes,
+    VersionsConfig,
+    VersionsModel,
+    versions_config,
+)
 from mlvigil.slo import SLO, SLOModel
 from mlvigil.yaml_config import read_yaml, validation_message
 
@@ -116,6 +122,8 @@ class SchemaModel(_Strict):
     """One probability column per class (class -> column), as ``predict_proba`` gives."""
     target: str = "label"
     segments: list[str] = Field(default_factory=list)
+    outcomes: Outcomes = Field(default_factory=dict)
+    """Business outcome columns sent with the predictions: ``rate`` (0/1) or ``mean``."""
 
     @property
     def score_columns(self) -> list[str]:
@@ -131,7 +139,7 @@ class SchemaModel(_Strict):
         if self.probabilities and "score" in self.model_fields_set and self.score is not None:
             raise ValueError("give score (one column) or probabilities (one per class), not both")
         roles = [self.id, self.timestamp, self.prediction, self.target, *self.score_columns]
-        names = [n for n in roles if n is not None] + list(self.features)
+        names = [n for n in roles if n is not None] + list(self.features) + list(self.outcomes)
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"column names used for two roles: {repeated}")
@@ -203,6 +211,7 @@ class ChecksModel(_Strict):
     performance: PerformanceModel | None = None
     estimation: EstimationModel | None = None
     multivariate: MultivariateModel | None = None
+    versions: VersionsModel | None = None
 
 
 class RowWindowModel(_Strict):
@@ -288,6 +297,8 @@ class ModelConfig:
     multivariate_columns: tuple[str, ...] | None = None
     segment_drift_values: int = 0
     """Drift per segment value: the most frequent values of each segment column (0: off)."""
+    versions: VersionsConfig | None = None
+    """The comparison of the model's versions in each window, if configured."""
 
     @property
     def column_types(self) -> dict[str, ColumnType]:
@@ -478,6 +489,15 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
             else (performance.positive_label if performance is not None else _as_stored(1, schema)),
         )
     multivariate = checks.multivariate
+    versions = None
+    if checks.versions is not None:
+        versions = versions_config(
+            checks.versions,
+            performance=performance,
+            outcomes=schema.outcomes,
+            categorical_predictions=ColumnType(schema.prediction_type).is_categorical,
+            where=where,
+        )
     return ModelConfig(
         name=name,
         schema=model.schema_,
@@ -503,6 +523,7 @@ def _model_config(name: str, model: ModelModel, base: Path, where: str) -> Model
         else None,
         multivariate_columns=_multivariate_columns(multivariate, schema),
         segment_drift_values=checks.drift.segments if checks.drift else 0,
+        versions=versions,
     )
 
 

@@ -19,7 +19,7 @@ kind saying what failed, the traceback goes to the log, and the other steps run
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.checks._common import error_result
+from mlvigil.checks.business import Outcome, business_results
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.drift_results import drift_check_results
@@ -41,6 +42,8 @@ from mlvigil.service.reference import Reference
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_drift
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
+from mlvigil.service.versions import version_results
+from mlvigil.service.versions_config import outcomes_of
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
 _log = logging.getLogger("mlvigil.service")
@@ -97,7 +100,9 @@ def evaluate_rows(
     record = WindowRecord(start, end, table.num_rows, labelled, now, labels_final=False)
     if table.num_rows == 0:
         return Evaluation(record, None, (_no_data(start, end),))
-    data = table.drop_columns([c for c in _STORE_ONLY if c in table.column_names])
+    # Outcomes are business results' own: often null for days, they are not data to check.
+    kept_out = (*_STORE_ONLY, *config.schema.outcomes)
+    data = table.drop_columns([c for c in kept_out if c in table.column_names])
     where = f"model {config.name!r}, window {start.isoformat()}"
     results: list[CheckResult] = []
 
@@ -172,7 +177,55 @@ def evaluate_rows(
             "performance per segment",
             lambda: _segment_performance(config, judged, table, classes),
         )
+    outcomes = outcomes_of(config.schema.outcomes)
+    if outcomes:
+        step(
+            CheckKind.BUSINESS,
+            "outcomes",
+            "business outcomes",
+            lambda: _business(config, outcomes, table),
+        )
+    versions = config.versions
+    if versions is not None:
+
+        def each_version(rows: pa.Table) -> list[CheckResult]:
+            found = _latency(rows) + business_results(outcomes, rows)
+            if performance is not None:
+                found += _performance(config, performance, rows, classes)
+            return found
+
+        step(
+            CheckKind.COMPARISON,
+            "versions",
+            "version comparison",
+            lambda: version_results(
+                config,
+                versions,
+                table,
+                performance=performance,
+                classes=classes,
+                each_version=each_version,
+                window_start=start,
+            ),
+        )
     return Evaluation(record, profile, tuple(explain_drift(results)))
+
+
+def _business(
+    config: ModelConfig, outcomes: Mapping[str, Outcome], table: pa.Table
+) -> list[CheckResult]:
+    """The window's business outcomes, and per value of each segment column."""
+    results = business_results(outcomes, table)
+    for column in config.schema.segments:
+        counts = pc.value_counts(table.column(column)).to_pylist()
+        frequent = sorted(
+            (c for c in counts if c["values"] is not None), key=lambda c: -int(c["counts"])
+        )[:MAX_SEGMENT_VALUES]
+        for entry in frequent:
+            rows = table.filter(pc.equal(table.column(column), entry["values"]))
+            segment = f"{column}={entry['values']}"
+            results.extend(replace(r, segment=segment) for r in business_results(outcomes, rows))
+    return results
 
 
 Step = Callable[[CheckKind, str, str, Callable[[], list[CheckResult]]], None]

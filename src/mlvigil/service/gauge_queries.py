@@ -128,6 +128,22 @@ GAUGES: tuple[_Gauge, ...] = (
         ("{quantile}",),
         "value / 1000",
     ),
+    _Gauge(catalog.BUSINESS_METRIC, f"{_VALUED} AND \"check\" = 'business'", ("{metric}",)),
+    _Gauge(
+        catalog.SEGMENT_BUSINESS_METRIC,
+        "segment IS NOT NULL AND value IS NOT NULL AND \"check\" = 'business'",
+        ("{segment}", "{metric}"),
+    ),
+    _Gauge(
+        catalog.VERSION_DIFFERENCE,
+        "segment IS NOT NULL AND value IS NOT NULL AND \"check\" = 'comparison'",
+        ("{segment}", "{metric}"),
+    ),
+    _Gauge(
+        catalog.CANARY_VERDICT,
+        "segment IS NOT NULL AND value IS NOT NULL AND \"check\" = 'canary'",
+        ("{segment}",),
+    ),
 )
 
 #: The per-model gauges after the result gauges, and what they read from ``latest``.

@@ -210,6 +210,7 @@ def _prediction_fields(config: ModelConfig) -> list[_Field]:
         _Field(name, kind, name == schema.prediction, _role_names(name, roles.get(name, name)))
         for name, kind in config.column_types.items()
     )
+    fields.extend(_Field(name, ColumnType.NUMERICAL, False) for name in schema.outcomes)
     return _with_unit(fields, config)
 
 

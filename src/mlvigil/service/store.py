@@ -416,6 +416,7 @@ def _wanted_columns(config: ModelConfig) -> dict[str, str]:
         "latency_ms": "DOUBLE",
         "received_at": "TIMESTAMPTZ",
         **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
+        **dict.fromkeys(schema.outcomes, "DOUBLE"),
     }
 
 

@@ -7,6 +7,7 @@
 - :mod:`~mlvigil.service.routes.dashboard`: the dashboard page, its assets and views;
 - :mod:`~mlvigil.service.routes.reports`: the HTML report of a window;
 - :mod:`~mlvigil.service.routes.slos`: SLOs, their budgets and burn rates;
+- :mod:`~mlvigil.service.routes.versions`: a canary's verdict on demand;
 - :mod:`~mlvigil.service.routes.health`: liveness, readiness and ``/metrics``.
 
 Bodies are the models of :mod:`mlvigil.service.api_models`; errors are answered, and

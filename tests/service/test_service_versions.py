@@ -1,0 +1,174 @@
+"""Two model versions of a real dataset through the real service: comparisons and a canary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from service_data import AUTH, SECURITY, TOKEN
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+
+from live_servers import wait_until
+from mlvigil.service.evaluation import window_bounds
+
+FEATURES = ["mean radius", "mean texture", "mean smoothness", "mean concavity"]
+NAMES = [f.replace(" ", "_") for f in FEATURES]
+
+CONFIG = """
+store: store/mlvigil.duckdb
+evaluation_interval: 3600
+accept: {max_age: 36500d}
+models:
+  cancer:
+    schema:
+      features: {mean_radius: numerical, mean_texture: numerical, mean_smoothness: numerical,
+                 mean_concavity: numerical}
+      prediction: prediction
+      score: score
+      target: label
+      outcomes: {converted: rate, revenue: mean}
+    reference: {path: reference.parquet}
+    window: 1h
+    checks:
+      drift: {}
+      performance: {task: classification, metrics: [accuracy, roc_auc], min_labels: 20}
+      versions:
+        baseline: v1
+        canary:
+          guards:
+            - {metric: accuracy, max_degradation: 0.02, min_rows: 50}
+            - {metric: latency_p99_ms, max_degradation: 50, min_rows: 50}
+"""
+
+
+@pytest.fixture
+def cancer(config_path: Path, serve: Any) -> dict[str, Any]:
+    """The service running on the breast cancer data: v1 on all four features, v2 on one."""
+    data = load_breast_cancer()
+    x = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]]
+    y = data.target
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    train, test = order[:200], order[200:]
+    good = LogisticRegression(max_iter=5000).fit(x[train], y[train])
+    weak = LogisticRegression(max_iter=5000).fit(x[train][:, [2]], y[train])  # smoothness alone
+    reference = {n: x[train][:, i] for i, n in enumerate(NAMES)}
+    pq.write_table(
+        pa.table(
+            {
+                **reference,
+                "prediction": good.predict(x[train]),
+                "label": y[train],
+                "score": good.predict_proba(x[train])[:, 1],
+            }
+        ),
+        config_path.parent / "reference.parquet",
+    )
+    config_path.write_text(CONFIG + SECURITY)  # instead of the credit model's
+    url, _ = serve()
+    start, _ = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
+    halves = {"v1": (good, test[:185], None), "v2": (weak, test[185:], [2])}
+    expected: dict[str, float] = {}
+    for version, (model, rows, columns) in halves.items():
+        features = x[rows] if columns is None else x[rows][:, columns]
+        predicted, score = model.predict(features), model.predict_proba(features)[:, 1]
+        expected[version] = float(accuracy_score(y[rows], predicted))
+        records = [
+            {
+                "id": f"{version}-{i}",
+                "timestamp": (start + timedelta(seconds=10 * k)).isoformat(),
+                "model_version": version,
+                "features": dict(zip(NAMES, map(float, x[i]), strict=True)),
+                "prediction": int(p),
+                "score": float(s),
+                "latency_ms": float(rng.gamma(4, 5)),
+                "converted": float(rng.random() < (0.2 if version == "v1" else 0.1)),
+            }
+            for k, (i, p, s) in enumerate(zip(rows, predicted, score, strict=True))
+        ]
+        posted = httpx.post(
+            f"{url}/api/v1/models/cancer/predictions", json={"records": records}, headers=AUTH
+        )
+        assert posted.status_code == 201, posted.text
+        labels = [{"id": f"{version}-{i}", "label": int(y[i])} for i in rows]
+        httpx.post(
+            f"{url}/api/v1/models/cancer/labels", json={"records": labels}, headers=AUTH
+        ).raise_for_status()
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    httpx.post(
+        f"{url}/api/v1/models/cancer/evaluate", params=window, headers=AUTH
+    ).raise_for_status()
+    return {"url": url, "expected": expected, "start": start}
+
+
+def _results(url: str, check: str) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{url}/api/v1/models/cancer/results", params={"check": check}, headers=AUTH
+    )
+    return list(response.json()["results"])
+
+
+def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[str, Any]) -> None:
+    url, expected = cancer["url"], cancer["expected"]
+    performance = {(r["segment"], r["metric"]): r["value"] for r in _results(url, "performance")}
+    for version in ("v1", "v2"):
+        measured = performance[(f"model_version={version}", "accuracy")]
+        assert measured == pytest.approx(expected[version])
+    comparisons = {r["metric"]: r for r in _results(url, "comparison")}
+    accuracy = comparisons["accuracy_difference"]
+    assert accuracy["segment"] == "model_version=v2"
+    assert accuracy["value"] == pytest.approx(expected["v2"] - expected["v1"])
+    assert accuracy["status"] == "failed"  # surely worse
+    assert accuracy["details"]["baseline_version"] == "v1"
+    assert accuracy["details"]["low"] < accuracy["value"] < accuracy["details"]["high"]
+    [verdict] = _results(url, "canary")
+    assert (verdict["status"], verdict["value"]) == ("failed", -1.0)
+    assert "accuracy: degraded by" in verdict["message"]
+    business = {(r["segment"], r["metric"]) for r in _results(url, "business")}
+    assert {(None, "converted_rate"), ("model_version=v2", "converted_rate")} <= business
+
+    metrics = httpx.get(f"{url}/metrics", headers=AUTH).text
+    assert 'mlvigil_canary_verdict{model="cancer",segment="model_version=v2"} -1.0' in metrics
+    assert (
+        'mlvigil_version_difference{metric="accuracy_difference",model="cancer",'
+        'segment="model_version=v2"}' in metrics
+    )
+
+    def canary_alert_fires() -> bool:
+        alerts = httpx.get(f"{url}/api/v1/alerts", headers=AUTH).json()["alerts"]
+        return any(
+            a["labels"]["alertname"] == "canary_failed" and a["state"] == "firing" for a in alerts
+        )
+
+    wait_until(canary_alert_fires)
+
+
+def _canary_cli(url: str, start: datetime, candidate: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLVIGIL_")}
+    env["MLVIGIL_TOKEN"] = TOKEN
+    argv = [sys.executable, "-m", "mlvigil", "canary", "--url", url, "--model", "cancer"]
+    argv += ["--baseline", "v1", "--canary", candidate, "--since", start.isoformat()]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_canary_command_exits_1_on_a_failing_canary_and_2_on_an_unknown_version(
+    cancer: dict[str, Any],
+) -> None:
+    failed = _canary_cli(cancer["url"], cancer["start"], "v2")
+    assert failed.returncode == 1, failed.stderr
+    assert "accuracy" in failed.stdout
+    assert ": fail" in failed.stderr
+    unknown = _canary_cli(cancer["url"], cancer["start"], "v9")
+    assert unknown.returncode == 2
+    assert "no rows of version 'v9'" in unknown.stderr
