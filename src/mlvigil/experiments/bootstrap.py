@@ -23,7 +23,7 @@ import zlib
 import numpy as np
 import numpy.typing as npt
 
-from mlvigil.experiments.differences import Difference
+from mlvigil.experiments.differences import Difference, normal_difference
 from mlvigil.stats.samples import DegenerateInputError
 
 __all__ = [
@@ -170,8 +170,6 @@ def bootstrap_difference(
     >>> round(d.standard_error, 3), d.p_increase < 0.001
     (0.028, True)
     """
-    from mlvigil.experiments.differences import normal_difference
-
     differences = replicates[1] - replicates[0]
     error = float(np.std(differences, ddof=1))
     tail = (1 - confidence) / 2

@@ -21,13 +21,13 @@ the worsening you accept.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.experiments.comparison import Comparison
+from mlvigil.experiments.differences import normal_tails
 from mlvigil.stats.correction import Correction, adjust_p_values
 
 __all__ = ["CanaryVerdict", "Guard", "GuardOutcome", "Verdict", "judge_canary"]
@@ -143,15 +143,10 @@ class CanaryVerdict:
         )
 
 
-def _normal_sf(z: float) -> float:
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
 def _one_sided(degradation: float, margin: float, error: float) -> tuple[float, float]:
     """P-values of "degraded beyond ``margin``" and "within ``margin``"."""
     if error > 0:
-        z = (degradation - margin) / error
-        return _normal_sf(z), _normal_sf(-z)
+        return normal_tails((degradation - margin) / error)
     return (0.0 if degradation > margin else 1.0), (0.0 if degradation < margin else 1.0)
 
 

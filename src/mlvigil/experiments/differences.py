@@ -30,6 +30,7 @@ from mlvigil.stats.samples import DegenerateInputError
 __all__ = [
     "Difference",
     "mcnemar_difference",
+    "normal_tails",
     "mean_difference",
     "normal_difference",
     "paired_mean_difference",
@@ -126,7 +127,7 @@ def _z(confidence: float) -> float:
     return float(ndtri(0.5 + confidence / 2.0))
 
 
-def _tails(statistic: float) -> tuple[float, float]:
+def normal_tails(statistic: float) -> tuple[float, float]:
     """One-sided p-values (increase, decrease) of a standard-normal statistic."""
     return _normal_sf(statistic), _normal_sf(-statistic)
 
@@ -171,7 +172,7 @@ def normal_difference(
     difference = candidate - baseline
     spread = _z(confidence) * standard_error
     if standard_error > 0:
-        increase, decrease = _tails(difference / standard_error)
+        increase, decrease = normal_tails(difference / standard_error)
     else:
         increase, decrease = _flat_tails(difference)
     return Difference(
@@ -237,7 +238,7 @@ def proportion_difference(
     pooled = (k_b + k_c) / (n_b + n_c)
     null_error = math.sqrt(pooled * (1 - pooled) * (1 / n_b + 1 / n_c))
     if null_error > 0:
-        increase, decrease = _tails(difference / null_error)
+        increase, decrease = normal_tails(difference / null_error)
     else:
         increase, decrease = _flat_tails(difference)
     low_c, high_c = wilson_interval(k_c, n_c, confidence=confidence)
