@@ -7,7 +7,9 @@ the reference, for the whole window and per segment value; multivariate drift co
 how the features move together; estimation estimates performance from the scores
 before labels arrive; performance joins the window's labels and is judged against the limits
 or baselines from the reference, for the whole window and for each value of the
-schema's segment columns. Every check yields :class:`~mlvigil.checks.result.CheckResult`
+schema's segment columns; business outcomes give their rate or mean and sum; and a
+window of several model versions gets each version's results and their comparisons
+(:mod:`mlvigil.service.versions`). Every check yields :class:`~mlvigil.checks.result.CheckResult`
 rows. The profile is kept for the dashboard, reports and merged references.
 
 One failing step never costs the window its other results: a step that raises (a
@@ -22,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -217,15 +220,18 @@ def _business(
     """The window's business outcomes, and per value of each segment column."""
     results = business_results(outcomes, table)
     for column in config.schema.segments:
-        counts = pc.value_counts(table.column(column)).to_pylist()
-        frequent = sorted(
-            (c for c in counts if c["values"] is not None), key=lambda c: -int(c["counts"])
-        )[:MAX_SEGMENT_VALUES]
-        for entry in frequent:
+        for entry in _frequent(table, column):
             rows = table.filter(pc.equal(table.column(column), entry["values"]))
             segment = f"{column}={entry['values']}"
             results.extend(replace(r, segment=segment) for r in business_results(outcomes, rows))
     return results
+
+
+def _frequent(table: pa.Table, column: str) -> list[dict[str, Any]]:
+    """The :data:`MAX_SEGMENT_VALUES` most frequent values of ``column`` and their counts."""
+    counts = pc.value_counts(table.column(column)).to_pylist()
+    present = (c for c in counts if c["values"] is not None)
+    return sorted(present, key=lambda c: -int(c["counts"]))[:MAX_SEGMENT_VALUES]
 
 
 Step = Callable[[CheckKind, str, str, Callable[[], list[CheckResult]]], None]
@@ -385,12 +391,7 @@ def _segment_performance(
     labelled = table.filter(pc.is_valid(table.column(LABEL_COLUMN)))
     results: list[CheckResult] = []
     for column in config.schema.segments:
-        counts = pc.value_counts(labelled.column(column))
-        frequent = sorted(
-            (c for c in counts.to_pylist() if c["values"] is not None),
-            key=lambda c: -int(c["counts"]),
-        )[:MAX_SEGMENT_VALUES]
-        for entry in frequent:
+        for entry in _frequent(labelled, column):
             if entry["counts"] < performance.min_labels:
                 continue
             value = entry["values"]
