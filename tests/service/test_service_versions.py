@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +54,73 @@ models:
           guards:
             - {metric: accuracy, max_degradation: 0.02, min_rows: 50}
             - {metric: latency_p99_ms, max_degradation: 50, min_rows: 50}
+alerting:
+  receivers:
+    team: {webhook: "RECEIVER/team"}
+    rollback: {command: {argv: [./rollback.py, rolled-back.json], timeout: 20s}}
+    retrain:
+      http_action:
+        url: "RECEIVER/api/v1/dags/retrain_{labels.model}/dagRuns"
+        headers: {Authorization: "Basic YWlyZmxvdzphaXJmbG93"}
+        body: {dag_run_id: "mlvigil-{key}", conf: {model: "{labels.model}", alerts: "{alerts}"}}
+        already_done: [409]
+  route:
+    receiver: team
+    group_wait: 0s
+    routes:
+      - {matchers: {alertname: canary_failed}, receiver: rollback, continue: true}
+      - {matchers: {alertname: canary_failed}, receiver: retrain}
+"""
+
+#: The rollback script: what a deploy tool would do, here recording what it was told.
+ROLLBACK = f"""#!{sys.executable}
+import json, os, sys
+alerts = json.load(sys.stdin)
+alerts["key_variable"] = os.environ["MLVIGIL_IDEMPOTENCY_KEY"]
+open(sys.argv[1], "w").write(json.dumps(alerts))
 """
 
 
+class Receiver:
+    """A real local HTTP receiver answering as Airflow does: 409 to a run id it has."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str], Any]] = []
+        runs: set[str] = set()
+        received = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                received.append((self.path, dict(self.headers), body))
+                known = isinstance(body, dict) and body.get("dag_run_id") in runs
+                if isinstance(body, dict) and "dag_run_id" in body:
+                    runs.add(body["dag_run_id"])
+                self.send_response(409 if known else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
-def cancer(config_path: Path, serve: Any) -> dict[str, Any]:
+def receiver() -> Iterator[Receiver]:
+    started = Receiver()
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def cancer(config_path: Path, serve: Any, receiver: Receiver) -> dict[str, Any]:
     """The service running on the breast cancer data: v1 on all four features, v2 on one."""
     data = load_breast_cancer()
     x = data.data[:, [list(data.feature_names).index(f) for f in FEATURES]]
@@ -75,7 +142,10 @@ def cancer(config_path: Path, serve: Any) -> dict[str, Any]:
         ),
         config_path.parent / "reference.parquet",
     )
-    config_path.write_text(CONFIG + SECURITY)  # instead of the credit model's
+    config_path.write_text(CONFIG.replace("RECEIVER", receiver.url) + SECURITY)
+    rollback = config_path.parent / "rollback.py"
+    rollback.write_text(ROLLBACK)
+    rollback.chmod(0o755)
     url, _ = serve()
     start, _ = window_bounds(datetime.now(UTC) - timedelta(hours=1), timedelta(hours=1))
     halves = {"v1": (good, test[:185], None), "v2": (weak, test[185:], [2])}
@@ -109,7 +179,7 @@ def cancer(config_path: Path, serve: Any) -> dict[str, Any]:
     httpx.post(
         f"{url}/api/v1/models/cancer/evaluate", params=window, headers=AUTH
     ).raise_for_status()
-    return {"url": url, "expected": expected, "start": start}
+    return {"url": url, "expected": expected, "start": start, "folder": config_path.parent}
 
 
 def _results(url: str, check: str) -> list[dict[str, Any]]:
@@ -152,6 +222,30 @@ def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[s
         )
 
     wait_until(canary_alert_fires)
+
+
+def test_a_failing_canary_runs_the_rollback_command_and_triggers_retraining(
+    cancer: dict[str, Any], receiver: Receiver
+) -> None:
+    record = cancer["folder"] / "rolled-back.json"
+    wait_until(lambda: record.exists())
+    told = json.loads(record.read_text())
+    [alert] = told["alerts"]
+    assert (alert["labels"]["alertname"], alert["status"]) == ("canary_failed", "firing")
+    assert alert["labels"]["segment"] == "model_version=v2"
+    assert told["key_variable"] == told["idempotencyKey"]
+    assert re.fullmatch(r"mlvigil-\d+-[0-9a-f]{12}", told["idempotencyKey"])
+
+    def triggered() -> list[tuple[str, dict[str, str], Any]]:
+        return [r for r in receiver.requests if "/dags/" in r[0]]
+
+    wait_until(lambda: bool(triggered()))
+    path, headers, body = triggered()[0]
+    assert path == "/api/v1/dags/retrain_cancer/dagRuns"
+    assert headers["Authorization"] == "Basic YWlyZmxvdzphaXJmbG93"
+    assert body["dag_run_id"] == f"mlvigil-{headers['Idempotency-Key']}"
+    assert body["conf"]["model"] == "cancer"
+    assert body["conf"]["alerts"][0]["labels"]["segment"] == "model_version=v2"
 
 
 def _canary_cli(url: str, start: datetime, candidate: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,8 @@
           annotations:
             summary: "{model}: {column} drifted ({value})"
             runbook_url: https://runbooks.example.com/drift
-      receivers:                # webhook, slack, pagerduty, email or alertmanager
+      receivers:                # webhook, slack, pagerduty, email, alertmanager, or an
+                                # action: http_action, command (see alerts.receivers)
         risk-team: {slack: {env: SLACK_WEBHOOK_URL}, send_resolved: true}
         pager: {pagerduty: {file: /run/secrets/pd-routing-key}, read_timeout: 20s}
       route:                    # as Alertmanager's routing tree
@@ -35,31 +36,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from mlvigil.alerts.notifiers import (
-    CONNECT_TIMEOUT,
-    READ_TIMEOUT,
-    AlertmanagerNotifier,
-    EmailNotifier,
-    Notifier,
-    PagerDutyNotifier,
-    SlackNotifier,
-    Timeouts,
-    WebhookNotifier,
-)
+from mlvigil.alerts.notifiers import Notifier
+from mlvigil.alerts.receivers import Duration, ReceiverModel
+from mlvigil.alerts.receivers import build_notifiers as build_receivers
 from mlvigil.alerts.routing import Route
 from mlvigil.alerts.rules import ANY, AlertRule, Condition
 from mlvigil.alerts.silences import InhibitRule
 from mlvigil.checks.quality.freshness import parse_duration
 from mlvigil.checks.result import Severity
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 def _zero_or_duration(value: Any) -> Any:
@@ -224,76 +216,6 @@ class DefaultRuleModel(_Strict):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class SecretModel(_Strict):
-    """A secret given by environment variable or file (or, for non-secrets, literally)."""
-
-    value: str | None = None
-    env: str | None = None
-    file: str | None = None
-
-    def resolve(self, where: str) -> str:
-        """The secret's value; ConfigError naming ``where`` when it cannot be read."""
-        import os
-        from pathlib import Path
-
-        from mlvigil.exceptions import ConfigError
-
-        if self.env is not None:
-            value = os.environ.get(self.env)
-            if not value:
-                raise ConfigError(f"{where}: environment variable {self.env} is not set")
-            return value
-        if self.file is not None:
-            try:
-                return Path(self.file).read_text().strip()
-            except OSError as error:
-                raise ConfigError(f"{where}: cannot read {self.file}: {error.strerror}") from None
-        if self.value is None:
-            raise ConfigError(f"{where}: give one of value, env or file")
-        return self.value
-
-
-def _secret(value: Any) -> Any:
-    """``url: http://...`` is shorthand for ``url: {value: http://...}``."""
-    return {"value": value} if isinstance(value, str) else value
-
-
-Secret = Annotated[SecretModel, BeforeValidator(_secret)]
-
-
-def _listed(value: Any) -> Any:
-    """``to: a@example.com`` is shorthand for a list of one."""
-    return [value] if isinstance(value, str) else value
-
-
-class EmailModel(_Strict):
-    """An SMTP e-mail receiver."""
-
-    to: Annotated[list[str], BeforeValidator(_listed)] = Field(min_length=1)
-    from_: str = Field(alias="from", min_length=3)
-    smarthost: str = Field(pattern=r"^[^:\s]+:\d+$", description="host:port")
-    username: str | None = None
-    password: Secret | None = None
-    require_tls: bool = True
-
-
-class ReceiverModel(_Strict):
-    """One receiver: one integration, whether it hears resolutions, its attempts' bounds.
-
-    ``connect_timeout`` and ``read_timeout`` bound one delivery attempt: to connect, and
-    to get the answer (5 s and 10 s by default).
-    """
-
-    webhook: Secret | None = None
-    slack: Secret | None = None
-    pagerduty: Secret | None = None
-    alertmanager: Secret | None = None
-    email: EmailModel | None = None
-    send_resolved: bool = True
-    connect_timeout: Duration = timedelta(seconds=CONNECT_TIMEOUT)
-    read_timeout: Duration = timedelta(seconds=READ_TIMEOUT)
-
-
 class RouteModel(_Strict):
     """A node of the routing tree."""
 
@@ -347,6 +269,7 @@ class AlertingModel(_Strict):
                 "slo_ticket",
                 "stale_data",
                 "no_data",
+                "canary_failed",
             ],
             bool | DefaultRuleModel,
         ]
@@ -453,46 +376,9 @@ def build_route(model: RouteModel, receivers: Sequence[str], parent: Route | Non
     return replace(node, routes=children)
 
 
-_NOTIFIERS: dict[str, Callable[[str, Timeouts], Notifier]] = {
-    "webhook": WebhookNotifier,
-    "slack": SlackNotifier,
-    "pagerduty": lambda key, timeouts: PagerDutyNotifier(key, timeouts=timeouts),
-    "alertmanager": AlertmanagerNotifier,
-}
-_KINDS = ", ".join([*_NOTIFIERS, "email"])
-
-
-def build_notifiers(model: AlertingModel) -> dict[str, Notifier]:
-    """One notifier per receiver, secrets resolved now (so a missing one fails at start)."""
-    from mlvigil.exceptions import ConfigError
-
-    notifiers: dict[str, Notifier] = {}
-    for name, receiver in model.receivers.items():
-        given = receiver.model_dump(
-            exclude_none=True, exclude={"send_resolved", "connect_timeout", "read_timeout"}
-        )
-        if len(given) != 1:
-            raise ConfigError(f"alerting.receivers.{name}: give exactly one of {_KINDS}")
-        kind = next(iter(given))
-        where = f"alerting.receivers.{name}.{kind}"
-        timeouts = Timeouts(
-            receiver.connect_timeout.total_seconds(), receiver.read_timeout.total_seconds()
-        )
-        if receiver.email is not None:
-            email = receiver.email
-            notifiers[name] = EmailNotifier(
-                tuple(email.to),
-                email.from_,
-                email.smarthost,
-                email.username,
-                email.password.resolve(f"{where}.password") if email.password else None,
-                email.require_tls,
-                timeouts.read,
-            )
-            continue
-        secret: SecretModel = getattr(receiver, kind)
-        notifiers[name] = _NOTIFIERS[kind](secret.resolve(where), timeouts)
-    return notifiers
+def build_notifiers(model: AlertingModel, base: Path | None = None) -> dict[str, Notifier]:
+    """One notifier per receiver (see :func:`mlvigil.alerts.receivers.build_notifiers`)."""
+    return build_receivers(model.receivers, base)
 
 
 def build_inhibit_rules(model: AlertingModel) -> tuple[InhibitRule, ...]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -121,6 +121,22 @@ def alertmanager_alert(alert: Alert, external_url: str = "") -> dict[str, Any]:
     }
 
 
+def webhook_payload(notification: Notification) -> dict[str, Any]:
+    """A notification as Alertmanager's webhook JSON (version 4)."""
+    return {
+        "version": "4",
+        "groupKey": notification.group_key,
+        "truncatedAlerts": 0,
+        "status": notification.status,
+        "receiver": notification.receiver,
+        "groupLabels": dict(notification.group_labels),
+        "commonLabels": notification.common_labels(),
+        "commonAnnotations": notification.common_annotations(),
+        "externalURL": notification.external_url,
+        "alerts": [alertmanager_alert(a, notification.external_url) for a in notification.alerts],
+    }
+
+
 class Notifier(Protocol):
     """Sends a notification to one kind of receiver."""
 
@@ -140,7 +156,7 @@ class Timeouts:
         return httpx.Timeout(self.read, connect=self.connect)
 
 
-def _post(
+def send_json(
     client: httpx.Client,
     url: str,
     payload: Any,
@@ -148,10 +164,26 @@ def _post(
     notification: Notification,
     timeouts: Timeouts,
     secrets: Sequence[str] = (),
+    *,
+    method: str = "POST",
+    headers: Mapping[str, str] | None = None,
+    already_done: Collection[int] = (),
 ) -> None:
-    headers = {"Idempotency-Key": notification.key} if notification.key else {}
+    """Send ``payload`` as JSON with the notification's idempotency key.
+
+    An answer of 2xx, or one of ``already_done`` (the receiver saying it has this
+    request's key already, such as Airflow's 409 for a known run id), is delivered.
+
+    Raises
+    ------
+    DeliveryError
+        For any other answer or no answer, with ``url`` and ``secrets`` masked.
+    """
+    sent = dict(headers or {})
+    if notification.key:
+        sent["Idempotency-Key"] = notification.key
     try:
-        response = client.post(url, json=payload, headers=headers, timeout=timeouts.httpx())
+        response = client.request(method, url, json=payload, headers=sent, timeout=timeouts.httpx())
     except httpx.TimeoutException as error:
         raise DeliveryError(
             f"{what}: no answer in time ({type(error).__name__}; connect {timeouts.connect:g} s,"
@@ -160,7 +192,7 @@ def _post(
         ) from None
     except httpx.TransportError as error:
         raise DeliveryError(f"{what}: {type(error).__name__}", transient=True) from None
-    if response.status_code >= 300:
+    if response.status_code >= 300 and response.status_code not in already_done:
         transient = response.status_code >= 500 or response.status_code in (408, 425, 429)
         shown = excerpt(response.text, [url, *secret_parts(url), *secrets])
         raise DeliveryError(f"{what} answered {response.status_code}: {shown}", transient=transient)
@@ -175,25 +207,12 @@ class WebhookNotifier:
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The JSON body."""
-        return {
-            "version": "4",
-            "groupKey": notification.group_key,
-            "truncatedAlerts": 0,
-            "status": notification.status,
-            "receiver": notification.receiver,
-            "groupLabels": dict(notification.group_labels),
-            "commonLabels": notification.common_labels(),
-            "commonAnnotations": notification.common_annotations(),
-            "externalURL": notification.external_url,
-            "alerts": [
-                alertmanager_alert(a, notification.external_url) for a in notification.alerts
-            ],
-        }
+        return webhook_payload(notification)
 
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post the webhook JSON."""
         what = f"webhook {notification.receiver}"
-        _post(client, self.url, self.payload(notification), what, notification, self.timeouts)
+        send_json(client, self.url, self.payload(notification), what, notification, self.timeouts)
 
 
 @dataclass(frozen=True)
@@ -236,7 +255,7 @@ class SlackNotifier:
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post to the incoming webhook."""
         payload = self.payload(notification)
-        _post(client, self.webhook_url, payload, "Slack webhook", notification, self.timeouts)
+        send_json(client, self.webhook_url, payload, "Slack webhook", notification, self.timeouts)
 
 
 @dataclass(frozen=True)
@@ -275,7 +294,7 @@ class PagerDutyNotifier:
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post each event (PagerDuty takes one per request)."""
         for event in self.events(notification):
-            _post(
+            send_json(
                 client,
                 self.url,
                 event,
@@ -307,7 +326,9 @@ class AlertmanagerNotifier:
     def send(self, notification: Notification, client: httpx.Client) -> None:
         """Post the alerts."""
         url = self.url.rstrip("/") + "/api/v2/alerts"
-        _post(client, url, self.payload(notification), "Alertmanager", notification, self.timeouts)
+        send_json(
+            client, url, self.payload(notification), "Alertmanager", notification, self.timeouts
+        )
 
 
 @dataclass(frozen=True)

@@ -398,7 +398,7 @@ def parse_service_config(
         models=models,
         source=source,
         rules=_rules(model.alerting, source),
-        **_delivery(model.alerting, source),
+        **_delivery(model.alerting, base, source),
         limits=resolve_limits(model.limits),
         accept=resolve_accept(model.accept),
         security=resolve_security(model.security, base=base, where=f"{source}: security"),
@@ -554,9 +554,9 @@ def _rules(alerting: AlertingModel, source: str) -> tuple[AlertRule, ...]:
         raise ConfigError(f"{source}: alerting: {error}") from None
 
 
-def _delivery(alerting: AlertingModel, source: str) -> dict[str, Any]:
+def _delivery(alerting: AlertingModel, base: Path, source: str) -> dict[str, Any]:
     try:
-        notifiers = build_notifiers(alerting)
+        notifiers = build_notifiers(alerting, base)
         route = build_route(alerting.route, list(notifiers)) if alerting.route else None
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
@@ -568,6 +568,6 @@ def _delivery(alerting: AlertingModel, source: str) -> dict[str, Any]:
         "external_url": alerting.external_url,
         "inhibit_rules": build_inhibit_rules(alerting),
         "send_resolved": frozenset(
-            name for name, receiver in alerting.receivers.items() if receiver.send_resolved
+            name for name, receiver in alerting.receivers.items() if receiver.hears_resolved
         ),
     }
