@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -20,7 +22,7 @@ STORY_DEADLINE = 100.0
 
 
 def story_told(out: str) -> bool:
-    """Whether the demo printed its end: the fixed pipeline's quality alert resolved."""
+    """Whether the demo printed its end: the quality alert resolved, the canary rolled back."""
     lines = out.splitlines()
     fixed = next((i for i, line in enumerate(lines) if "pipeline fixed" in line), None)
     return (
@@ -100,6 +102,19 @@ def test_the_demo_shows_drift_quality_failures_a_performance_drop_and_their_aler
     assert "SILENCE by on-call" in out
     fixed = next(i for i, line in enumerate(lines) if "pipeline fixed" in line)
     assert any("PAGE to pager: [RESOLVED] quality_failure" in line for line in lines[fixed:]), out
+    # Actions: a retraining run once accuracy drops; the failed canary rolled back.
+    assert any(
+        "RETRAIN requested: Airflow DAG retrain_credit-risk" in line for line in lines[marker:]
+    )
+    released = next(i for i, line in enumerate(lines) if "released as a canary" in line)
+    after = lines[released:]
+    failed = next(i for i, line in enumerate(after) if "ALERT firing: canary_failed" in line)
+    rolled = next(i for i, line in enumerate(after) if "ROLLBACK by the rollback command" in line)
+    assert failed < rolled, out
+    assert any("canary v2 FAILED" in line for line in after), out
+    deployment = json.loads((tmp_path / "deployment.json").read_text())
+    assert (deployment["canary"], deployment["rolled_back"]) == (None, "2")
+    assert re.fullmatch(r"mlvigil-\d+-[0-9a-f]{12}", deployment["rolled_back_by"])
     assert (tmp_path / "mlvigil.duckdb").exists()
 
 

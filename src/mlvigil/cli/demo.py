@@ -42,9 +42,11 @@ def demo(
     logger; labels follow ten simulated minutes later. At 60x, every 5-minute window
     closes each 5 seconds, and the traffic changes: incomes fall after 30 s (drift), a
     pipeline bug blanks a column after 60 s (quality), defaults rise after 90 s
-    (accuracy drops once labels arrive), the pipeline is fixed after 120 s. Alerts are
-    routed to a local on-call stand-in that prints each page and silences the first
-    data-quality one for a while.
+    (accuracy drops once labels arrive, and a retraining run is triggered), the pipeline
+    is fixed after 120 s, and after 150 s version 2 goes out as a canary on 40% of the
+    traffic: slower and less accurate, its canary verdict fails and the service's
+    rollback command takes it out. Alerts are routed to a local on-call stand-in that
+    prints each page and silences the first data-quality one for a while.
     """
     with exit_on_user_error():
         import numpy as np
@@ -54,8 +56,9 @@ def demo(
         from mlvigil.demo.example import reference_table, write_example
         from mlvigil.demo.oncall import OnCall
 
-        typer.echo("training the demo model on synthetic applicants...", err=True)
+        typer.echo("training the demo models on synthetic applicants...", err=True)
         model = CreditModel()
+        canary = CreditModel(rows=300, seed=8)  # version 2: trained on far too few rows
         # The reference is applicants the model has not seen, as a validation set is: on
         # its training rows a model scores better than it ever will in production, and
         # limits learned from them would flag healthy traffic.
@@ -81,14 +84,15 @@ def demo(
             overwrite=True,
         )
         try:
-            _run(config_path, model, on_call, port=port, duration=duration, speed=speed)
+            models = (model, canary)
+            _run(config_path, models, on_call, port=port, duration=duration, speed=speed)
         finally:
             on_call.close()
 
 
 def _run(
     config_path: Path,
-    model: CreditModel,
+    models: tuple[CreditModel, CreditModel],
     on_call: OnCall,
     *,
     port: int,
@@ -118,7 +122,12 @@ def _run(
     folder = config_path.parent
     sdk_token = (folder / "sdk.token").read_text().strip()
     logger = PredictionLogger.to_service(url, token=sdk_token, flush_interval=0.5, batch_size=500)
-    simulation = Simulation(logger, model, clock, label_delay=LABEL_DELAY)
+    deployment = folder / "deployment.json"  # the rollback command writes it
+    deployment.unlink(missing_ok=True)
+    stable, canary = models
+    simulation = Simulation(
+        logger, stable, clock, canary=canary, deployment=deployment, label_delay=LABEL_DELAY
+    )
     stop = threading.Event()
     dashboard = f"{url}/#/models/{MODEL}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,18 @@ models:
         max_degradation: 0.05
         min_labels: 30
         label_delay: {label_delay}          # labels of a window are final after this
+      versions:                 # the records' model_version: versions side by side
+        baseline: "1"           # the stable version (default: the one with most rows)
+        canary:                 # a verdict per window for every other version
+          guards:               # fails when shown to degrade beyond max_degradation
+            - {{metric: accuracy, max_degradation: 0.03, min_rows: 50}}
+            - {{metric: latency_p99_ms, max_degradation: 10, min_rows: 50}}
 
 alerting:
   default_rules:                # built in: dataset_drift, quality_failure,
     dataset_drift: {{for: 2}}     # performance_degradation, stale_data, no_data
     performance_degradation: {{for: 2, keep_firing_for: 15m}}   # no flapping at the line
+    canary_failed: {{keep_firing_for: 15m}}   # nor while a verdict waits for labels
   rules:                        # your own, on any result: here one column's drift
     - name: income_drift
       check: drift
@@ -116,7 +124,8 @@ security:                       # who may do what; see the README, "Security"
 
 #: Where alerts go, in a new configuration: an example to uncomment.
 RECEIVERS_EXAMPLE = """\
-  # receivers:                # webhook, slack, pagerduty, email or alertmanager
+  # receivers:                # webhook, slack, pagerduty, email, alertmanager; actions:
+  #                           # http_action, command (README, "Automated responses")
   #   risk-team: {slack: {env: SLACK_WEBHOOK_URL}}
   #   pager: {pagerduty: {env: PAGERDUTY_ROUTING_KEY}}
   # route:                    # as Alertmanager's routing tree
@@ -127,11 +136,23 @@ RECEIVERS_EXAMPLE = """\
   #     - {receiver: risk-team}
 """
 
-#: The demo's receivers: two webhooks on its local on-call stand-in.
+#: The demo's receivers: webhooks on its local on-call stand-in, a retraining trigger
+#: on its Airflow stand-in, and the rollback script (:mod:`mlvigil.demo.rollback`).
 DEMO_RECEIVERS = """\
-  receivers:                  # webhook, slack, pagerduty, email or alertmanager
+  receivers:                  # webhook, slack, pagerduty, email, alertmanager; actions:
     risk-team: {{webhook: "{oncall}/risk-team"}}
     pager: {{webhook: "{oncall}/pager"}}
+    retrain:                  # http_action: a templated request, here Airflow's REST API
+      http_action:
+        url: "{oncall}/airflow/api/v1/dags/retrain_{{labels.model}}/dagRuns"
+        body:
+          dag_run_id: "{{key}}"         # the idempotency key: the same on every retry
+          conf: {{model: "{{labels.model}}", alerts: "{{alerts}}"}}
+        already_done: [409]   # Airflow's answer to a run id it has: a retried trigger
+    rollback:                 # command: a program, the alerts as JSON on its stdin
+      command:
+        argv: ["{python}", -m, mlvigil.demo.rollback, deployment.json]
+        timeout: 30s
   route:                      # as Alertmanager's routing tree
     receiver: risk-team
     group_by: [alertname, model]
@@ -139,6 +160,11 @@ DEMO_RECEIVERS = """\
     group_interval: 5m
     repeat_interval: 1h
     routes:
+      - matchers: {{alertname: canary_failed}}
+        receiver: rollback
+        group_wait: 0s          # act on the evaluation that fires
+        continue: true
+      - {{matchers: {{alertname: performance_degradation}}, receiver: retrain, continue: true}}
       - {{matchers: {{severity: "~error|critical"}}, receiver: pager, continue: true}}
       - {{receiver: risk-team}}     # and everything to the team
 """
@@ -230,7 +256,9 @@ def write_example(
             evaluation_interval=evaluation_interval,
             accuracy=accuracy,
             roc_auc=roc_auc,
-            receivers=DEMO_RECEIVERS.format(oncall=oncall_url) if oncall_url else RECEIVERS_EXAMPLE,
+            receivers=DEMO_RECEIVERS.format(oncall=oncall_url, python=sys.executable)
+            if oncall_url
+            else RECEIVERS_EXAMPLE,
             tokens="\n".join(tokens),
             open_reads="true" if open_reads else "false",
         )

@@ -4,6 +4,9 @@ It stands in for Slack or PagerDuty, receiving Alertmanager's webhook JSON on
 ``/risk-team`` and ``/pager``. Like a person on call, it silences the first data-quality
 page for a while ("known pipeline bug, fix deploying"), so the demo shows an alert
 firing, being routed, silenced, paging again when the silence ends, and resolving.
+
+Under ``/airflow`` it stands in for Airflow's REST API: the ``retrain`` action receiver
+triggers a DAG run there, and a run id it has already is answered 409, as Airflow does.
 """
 
 from __future__ import annotations
@@ -34,15 +37,19 @@ class OnCall:
         """The service whose alerts it silences, once attached."""
         self.echo = echo
         self.silenced = False
+        self.dag_runs: set[str] = set()
         on_call = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(200)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                path = self.path.strip("/")
+                known = path.startswith("airflow/") and not on_call.trigger(path, body)
+                self.send_response(409 if known else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                on_call.page(self.path.strip("/"), json.loads(body))
+                if not path.startswith("airflow/"):
+                    on_call.page(path, body)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -60,6 +67,17 @@ class OnCall:
             self.echo(f"   PAGE to {receiver}: [{alert['status'].upper()}] {name} - {summary}")
             if name == "quality_failure" and alert["status"] == "firing" and not self.silenced:
                 self._silence(alert["labels"])
+
+    def trigger(self, path: str, run: dict[str, Any]) -> bool:
+        """Start a DAG run (print it); ``False`` for a run id already started."""
+        run_id = run["dag_run_id"]
+        if run_id in self.dag_runs:
+            return False
+        self.dag_runs.add(run_id)
+        dag = path.split("/dags/")[1].split("/")[0]
+        why = ", ".join(sorted({a["labels"]["alertname"] for a in run["conf"]["alerts"]}))
+        self.echo(f"   RETRAIN requested: Airflow DAG {dag}, run {run_id} ({why})")
+        return True
 
     def _silence(self, labels: dict[str, str]) -> None:
         if self.service is None:

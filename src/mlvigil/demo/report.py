@@ -8,7 +8,7 @@ import typer
 
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus
 from mlvigil.demo.example import MODEL
-from mlvigil.demo.simulation import PHASES, Simulation
+from mlvigil.demo.simulation import Simulation
 from mlvigil.service.monitor import MonitoringService
 
 
@@ -41,17 +41,22 @@ class WindowReporter:
             summary = alert["annotations"].get("summary", "")
             typer.echo(f"   ALERT {event['kind']}: {alert['labels']['alertname']} - {summary}")
             self._last_event = max(self._last_event, event["at"])
-        self._point_to_the_dashboard()
+        self._tell_rollback()
 
-    def _point_to_the_dashboard(self) -> None:
-        """Once a window of the last phase is evaluated, the whole story is on the dashboard."""
-        last = self.simulation.clock.start + PHASES[-1].after
-        if self._told or not any(w.start >= last for w in self.service.store.windows(MODEL)):
+    def _tell_rollback(self) -> None:
+        """Once the rollback command took the canary out, the whole story is told."""
+        deployment = self.simulation.deployment
+        if self._told or deployment.rolled_back is None:
             return
         self._told = True
         typer.echo(
+            f"   ROLLBACK by the rollback command: version {deployment.rolled_back} taken out, "
+            f"all traffic on {deployment.stable} (notification {deployment.rolled_back_by})"
+        )
+        typer.echo(
             "\nThe story so far (drift, the quality page and its silence, the accuracy drop and\n"
-            "the fix) is on the dashboard; the demo keeps running until Ctrl-C:\n"
+            "its retraining run, the fix, the failed canary and its rollback) is on the\n"
+            "dashboard; the demo keeps running until Ctrl-C:\n"
             f"  {self.dashboard}\n"
         )
 
@@ -63,7 +68,7 @@ def _line(
     for result in results:
         by_check.setdefault(result.check, []).append(result)
     parts = [f"{start:%H:%M}-{end:%H:%M}  {rows:4d} rows"]
-    drift = by_check.get(CheckKind.DRIFT, [])
+    drift = [r for r in by_check.get(CheckKind.DRIFT, []) if not r.segment]
     drifted = [r.column for r in drift if r.column and r.status is CheckStatus.FAILED]
     share = next((r for r in drift if r.metric == "drift_share"), None)
     if share is not None and share.value is not None:
@@ -78,7 +83,7 @@ def _line(
     ]
     if failing:
         parts.append("QUALITY " + ", ".join(failing[:3]))
-    performance = {r.metric: r for r in by_check.get(CheckKind.PERFORMANCE, [])}
+    performance = {r.metric: r for r in by_check.get(CheckKind.PERFORMANCE, []) if not r.segment}
     accuracy = performance.get("accuracy")
     coverage = performance.get("label_coverage")
     if accuracy is not None and accuracy.value is not None:
@@ -88,4 +93,9 @@ def _line(
         parts.append(f"accuracy {accuracy.value:.2f}{mark} ({state}{labelled})")
     elif not final:
         parts.append("labels pending")
+    for verdict in by_check.get(CheckKind.CANARY, []):
+        version = (verdict.segment or "").removeprefix("model_version=")
+        failed = verdict.status is CheckStatus.FAILED
+        shown = f"FAILED ({verdict.message})" if failed else verdict.status.value
+        parts.append(f"canary v{version} {shown}")
     return "  ".join(parts)

@@ -3,7 +3,9 @@
 Phases (simulated time from the start): normal traffic; an income downturn (feature and
 prediction drift); a pipeline bug that blanks ``employment_years`` (a quality failure);
 a rise in defaults the model cannot see (concept drift: accuracy drops once the
-delayed labels arrive).
+delayed labels arrive); the pipeline fixed; then version 2, slower and trained on too
+few rows, released as a canary on part of the traffic until its canary verdict fails
+and the service's rollback receiver takes it out (:mod:`mlvigil.demo.rollback`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 
@@ -25,7 +28,12 @@ from mlvigil.demo.credit import (
     default_probability,
 )
 from mlvigil.demo.example import MODEL
+from mlvigil.demo.rollback import Deployment
 from mlvigil.telemetry.prediction_log import PredictionLogger
+
+STABLE = "1"
+CANARY = "2"
+CANARY_SHARE = 0.4
 
 
 class SimulatedClock:
@@ -48,6 +56,8 @@ class Phase:
     after: timedelta
     world: World
     name: str
+    canary: bool = False
+    """Whether the canary version is released in this phase."""
 
 
 PHASES = (
@@ -67,6 +77,12 @@ PHASES = (
         timedelta(minutes=120),
         World(income_factor=0.6, extra_risk=1.5),
         "pipeline fixed: employment_years complete again",
+    ),
+    Phase(
+        timedelta(minutes=150),
+        World(income_factor=0.6, extra_risk=1.5),
+        f"version {CANARY} released as a canary on {CANARY_SHARE:.0%} of the traffic",
+        canary=True,
     ),
 )
 
@@ -88,6 +104,10 @@ class Simulation:
         Simulated time until a prediction's outcome is known.
     label_share
         Share of predictions whose outcome ever arrives.
+    canary
+        The version released in the canary phase, if any.
+    deployment
+        The file saying which versions serve (:class:`~mlvigil.demo.rollback.Deployment`).
     """
 
     def __init__(
@@ -96,13 +116,17 @@ class Simulation:
         model: CreditModel,
         clock: SimulatedClock,
         *,
+        canary: CreditModel | None = None,
+        deployment: Path | None = None,
         rate: float = 200.0,
         label_delay: timedelta = timedelta(minutes=10),
         label_share: float = 0.8,
         seed: int = 3,
     ) -> None:
         self.logger = logger
-        self.model = model
+        self.models = {STABLE: model} | ({CANARY: canary} if canary is not None else {})
+        self.deployment_path = deployment
+        self.deployment = Deployment(STABLE)
         self.clock = clock
         self.rate = rate
         self.label_delay = label_delay
@@ -128,8 +152,15 @@ class Simulation:
         elapsed = now - self.clock.start
         self.phase = [p for p in PHASES if p.after <= elapsed][-1]
         world = self.phase.world
+        self._deploy()
         columns = applicants(rows, self._rng, world)
-        predicted, score = decisions(self.model.default_chance(columns))
+        on_canary = self._rng.random(rows) < self.deployment.canary_share
+        chance = self.models[STABLE].default_chance(columns)
+        if on_canary.any():
+            chance = np.where(on_canary, self.models[CANARY].default_chance(columns), chance)
+        predicted, score = decisions(chance)
+        # The canary is a heavier model: three times the stable one's latency.
+        latency = self._rng.gamma(2.0, 1.5, size=rows) * np.where(on_canary, 3.0, 1.0)
         defaulted = self._rng.random(rows) < default_probability(columns, world)
         labelled = self._rng.random(rows) < self.label_share
         stamp = now.timestamp()
@@ -140,8 +171,8 @@ class Simulation:
                 features=features,
                 prediction=predicted[i],
                 score=score[i],
-                version="1",
-                latency_ms=float(self._rng.gamma(2.0, 1.5)),
+                version=CANARY if on_canary[i] else STABLE,
+                latency_ms=float(latency[i]),
                 timestamp=stamp,
             )
             if labelled[i]:
@@ -150,6 +181,16 @@ class Simulation:
         while self._pending and self._pending[0][0] <= now:
             _, prediction_id, outcome = self._pending.popleft()
             self.logger.log_label(prediction_id, outcome, model=MODEL, timestamp=stamp)
+
+    def _deploy(self) -> None:
+        """Release the canary when its phase begins; follow a rollback written since."""
+        if self.deployment_path is None:
+            return
+        current = Deployment.read(self.deployment_path) or Deployment(STABLE)
+        if self.phase.canary and CANARY in self.models and current == Deployment(STABLE):
+            current = Deployment(STABLE, CANARY, CANARY_SHARE)  # released once, never again
+            current.write(self.deployment_path)
+        self.deployment = current
 
 
 def _plain(value: object) -> object:
