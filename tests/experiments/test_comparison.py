@@ -16,9 +16,12 @@ from mlvigil.checks.result import CheckKind, CheckStatus
 from mlvigil.experiments import (
     Arm,
     ComparisonConfig,
+    Guard,
     Labelled,
     Outcome,
+    Verdict,
     compare_arms,
+    judge_canary,
 )
 from mlvigil.experiments.bootstrap import auc_replicates, generator
 from mlvigil.experiments.labelled import labelled_differences
@@ -195,6 +198,21 @@ def test_too_few_rows_are_reported_with_the_counts() -> None:
     assert comparison.problems["latency_p99_ms"] == (
         "10 values on a side, 30 needed (baseline 10, candidate 100)"
     )
+
+
+def test_what_neither_version_sends_gives_no_result_and_a_guard_on_it_is_inconclusive() -> None:
+    config = ComparisonConfig(outcomes={"converted": Outcome("rate")}, latency_quantiles=(0.99,))
+    nothing = np.full(200, np.nan)  # no latency sent, outcomes not known yet
+    base = Arm("v1", 200, latency_ms=nothing, outcomes={"converted": nothing})
+    cand = Arm("v2", 200, outcomes={"converted": nothing})
+    comparison = compare_arms(config, base, cand)
+    assert comparison.unmeasured == {"latency_p99_ms", "converted_rate"}
+    assert comparison.results() == []  # no error every window for what nobody sends
+    verdict = judge_canary(comparison, [Guard("latency_p99_ms", 10.0, min_rows=50)])
+    assert verdict.verdict is Verdict.INCONCLUSIVE
+    assert "no values in either version's records" in verdict.result().message
+    one_side = compare_arms(config, Arm("v1", 200, latency_ms=np.ones(200)), cand)
+    assert "0 values on a side" in one_side.problems["latency_p99_ms"]  # this one is odd
 
 
 def test_prediction_drift_between_versions_is_a_two_sample_test() -> None:

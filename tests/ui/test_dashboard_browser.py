@@ -46,6 +46,7 @@ def test_model_page_shows_drift_quality_performance_and_alerts(
     expect(page.get_by_role("img", name="label coverage over time")).to_be_visible()
     expect(page.get_by_role("img", name="distribution of prediction")).to_be_visible()
     expect(page.get_by_role("img", name="distribution of label")).to_be_visible()
+    expect(page.get_by_role("heading", name="Versions")).to_have_count(0)  # one version
     screenshot(page, "2-model")
 
 

@@ -208,7 +208,9 @@ def _undecided(comparison: Comparison, guard: Guard) -> GuardOutcome | None:
     """The guard's outcome when it cannot be tested: unknown, not compared, too few rows."""
     if guard.metric not in comparison.differences:
         reason = comparison.problems.get(guard.metric)
-        if reason is None:
+        if guard.metric in comparison.unmeasured:
+            reason = "no values in either version's records"
+        elif reason is None:
             known = sorted({*comparison.differences, *comparison.problems})
             reason = f"not a compared quantity (compared: {', '.join(known) or 'none'})"
         return GuardOutcome(guard, Verdict.INCONCLUSIVE, None, None, None, reason)

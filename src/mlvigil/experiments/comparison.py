@@ -133,6 +133,11 @@ class Comparison:
         The comparisons on the rows both versions scored, or ``None``.
     confidence
         Level of the intervals.
+    severity
+        Of the results about a surely worse candidate.
+    unmeasured
+        Quantities neither version's rows carry (no latency sent, an outcome not known
+        yet): no result, rather than an error every window.
     """
 
     baseline: str
@@ -145,6 +150,7 @@ class Comparison:
     paired: Paired | None = None
     confidence: float = 0.95
     severity: Severity = Severity.WARNING
+    unmeasured: frozenset[str] = frozenset()
 
     def worse(self, metric: str) -> bool:
         """Whether the candidate is surely worse on ``metric`` (its interval excludes zero)."""
@@ -304,18 +310,23 @@ def compare_arms(
             differences.update(found)
             problems.update(why)
         lower.update(m for m in LOWER_IS_BETTER)
+    unmeasured: set[str] = set()
     latency = (_floats(baseline.latency_ms), _floats(candidate.latency_ms))
     for q in config.latency_quantiles:
         metric = latency_metric(q)
         lower.add(metric)
-        if _enough(problems, metric, config, latency):
+        if not (latency[0].size or latency[1].size):
+            unmeasured.add(metric)
+        elif _enough(problems, metric, config, latency):
             _add(differences, problems, metric, quantile_difference, *latency, q, confidence=level)
     for column, outcome in config.outcomes.items():
         metric = outcome_metric(column, outcome)
         if not outcome.higher_is_better:
             lower.add(metric)
         values = (_floats(baseline.outcomes.get(column)), _floats(candidate.outcomes.get(column)))
-        if _enough(problems, metric, config, values):
+        if not (values[0].size or values[1].size):
+            unmeasured.add(metric)
+        elif _enough(problems, metric, config, values):
             _add(differences, problems, metric, _outcome_difference, outcome, *values, level)
     return Comparison(
         baseline.version,
@@ -328,6 +339,7 @@ def compare_arms(
         paired,
         level,
         config.severity,
+        frozenset(unmeasured),
     )
 
 

@@ -20,7 +20,7 @@ import orjson
 
 from mlvigil.service.store import Store
 
-__all__ = ["drift_explanation", "estimation_series", "multivariate_series"]
+__all__ = ["drift_explanation", "estimation_series", "multivariate_series", "rounded"]
 
 _ESTIMATION = """
     SELECT window_start, metric, value, threshold, status,
@@ -49,7 +49,8 @@ _LATEST_SHARES = """
 """
 
 
-def _finite(value: float | None, digits: int = 4) -> float | None:
+def rounded(value: float | None, digits: int = 4) -> float | None:
+    """``value`` rounded for the dashboard; ``None`` for no value or a non-finite one."""
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
@@ -70,15 +71,15 @@ def estimation_series(
             {name: [None] * count for name in ("values", "band_lower", "band_upper", "realized")}
             | {"failed": [False] * count, "lower": None, "upper": None, "threshold": None},
         )
-        entry["values"][at] = _finite(value)
-        entry["band_lower"][at] = _finite(low)
-        entry["band_upper"][at] = _finite(high)
-        entry["realized"][at] = _finite(realized)
+        entry["values"][at] = rounded(value)
+        entry["band_lower"][at] = rounded(low)
+        entry["band_upper"][at] = rounded(high)
+        entry["realized"][at] = rounded(realized)
         entry["failed"][at] = status == "failed"
         if lower is not None or upper is not None:
-            entry["lower"], entry["upper"] = _finite(lower), _finite(upper)
+            entry["lower"], entry["upper"] = rounded(lower), rounded(upper)
         if threshold is not None:
-            entry["threshold"] = _finite(threshold)
+            entry["threshold"] = rounded(threshold)
     return series
 
 
@@ -106,10 +107,10 @@ def multivariate_series(
                 "threshold": None,
             },
         )
-        entry["values"][at] = _finite(value)
+        entry["values"][at] = rounded(value)
         entry["failed"][at] = status == "failed"
         if threshold is not None:
-            entry["threshold"] = _finite(threshold)
+            entry["threshold"] = rounded(threshold)
     return series
 
 
@@ -128,7 +129,7 @@ def drift_explanation(store: Store, model: str) -> dict[str, Any]:
         details = _details(raw)
         if segment is None:
             contributions = [
-                {"column": c[0], "score": _finite(c[1], 3), "importance": _finite(c[2], 3)}
+                {"column": c[0], "score": rounded(c[1], 3), "importance": rounded(c[2], 3)}
                 for c in details.get("contributions", [])
                 if isinstance(c, list) and len(c) == 3
             ]
@@ -136,7 +137,7 @@ def drift_explanation(store: Store, model: str) -> dict[str, Any]:
         segments.append(
             {
                 "segment": segment,
-                "share": _finite(value),
+                "share": rounded(value),
                 "status": status,
                 "drifted_columns": list(details.get("drifted_columns", [])),
             }

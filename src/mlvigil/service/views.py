@@ -7,7 +7,6 @@ and 1,000 windows is one query of 100,000 small rows turned into a matrix.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +23,12 @@ from mlvigil.service.label_free_views import (
     drift_explanation,
     estimation_series,
     multivariate_series,
+    rounded,
 )
 from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.startup_checks import format_duration
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
+from mlvigil.service.version_views import business_series, versions_view
 
 __all__ = [
     "column_distribution_view",
@@ -69,12 +70,6 @@ _QUALITY_FAILURES = f"""
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
-
-
-def _finite(value: Any, digits: int = 4) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), digits)
 
 
 def _errors(results: list[CheckResult]) -> list[dict[str, Any]]:
@@ -234,8 +229,8 @@ def _summary(
         "performance": [
             {
                 "metric": p["metric"],
-                "value": _finite(p["value"]),
-                "threshold": _finite(p["threshold"]),
+                "value": rounded(p["value"]),
+                "threshold": rounded(p["threshold"]),
                 "status": p["status"],
                 "window_start": _iso(p["window_start"]),
             }
@@ -281,15 +276,15 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         if at is None:
             continue
         if check == "drift":
-            drift_share[at] = _finite(value)
-            share_threshold = _finite(threshold)
+            drift_share[at] = rounded(value)
+            share_threshold = rounded(threshold)
             continue
         series = performance.setdefault(
             metric, {"values": [None] * count, "threshold": None, "failed": [False] * count}
         )
-        series["values"][at] = _finite(value)
+        series["values"][at] = rounded(value)
         if threshold is not None:
-            series["threshold"] = _finite(threshold)
+            series["threshold"] = rounded(threshold)
         series["failed"][at] = status != "passed"
 
     quality_failed: list[int | None] = [None] * count
@@ -319,6 +314,8 @@ def model_view(service: MonitoringService, model: str) -> dict[str, Any]:
         "estimation": estimation_series(store, model, index, count),
         "multivariate": multivariate_series(store, model, index, count),
         "drift_explained": drift_explanation(store, model),
+        "business": business_series(store, model, index, count),
+        "versions": versions_view(store, model, index, count),
         "alerts": _model_alerts(service, model),
         "silences": [
             s.to_dict(service.clock()) for s in service.silences() if s.active(service.clock())

@@ -21,7 +21,8 @@ from fastapi.staticfiles import StaticFiles
 
 from mlvigil.exceptions import InputError
 from mlvigil.service import views
-from mlvigil.service.api_models import ColumnDistribution, ModelStatus, ModelView, Overview
+from mlvigil.service.api_dashboard import ModelView
+from mlvigil.service.api_models import ColumnDistribution, ModelStatus, Overview
 from mlvigil.service.errors import error_responses
 from mlvigil.service.lookup_errors import UnknownModelError
 from mlvigil.service.monitor import MonitoringService

@@ -253,7 +253,7 @@ function lineChart(windows, series, options = {}) {
       s.values.forEach((v, i) => {
         if (v === null) return;
         const kind = s.hollow && s.hollow[i] ? "hollow" : s.failed && s.failed[i] ? "failed" : "";
-        chart.append(svg("circle", { class: `dot ${kind}`, cx: x(i), cy: y(v), r: 3 },
+        chart.append(svg("circle", { class: `dot ${s.class || ""} ${kind}`, cx: x(i), cy: y(v), r: 3 },
           svg("title", {}, `${shortTime(windows[i].start)}: ${number(v)}`)));
       });
     }
@@ -554,6 +554,62 @@ function explainedCard(view) {
     el("p", { class: "muted" }, "Columns ranked by their contribution: the drift score (1 at the column's threshold) and, where a domain classifier ran, its importance in telling the window from the reference."));
 }
 
+// Business outcomes of each window (conversion rates, revenue means and sums).
+function businessCard(view) {
+  const metrics = Object.entries(view.business || {});
+  if (!metrics.length) return null;
+  return card("Business outcomes", el("div", { class: "grid" },
+    metrics.map(([metric, s]) => el("div", { class: "business", "data-metric": metric },
+      el("div", { class: "legend" }, metric, s.threshold !== null ? ` (limit ${number(s.threshold)})` : ""),
+      lineChart(view.windows, [{ values: s.values, dots: true, failed: s.failed }], { threshold: s.threshold, label: `${metric} over time` })))));
+}
+
+const VERDICTS = { 1: ["pass", "ok"], 0: ["inconclusive", "warn"], "-1": ["fail", "bad"] };
+
+// One square per window: the canary's verdict there (none where it had no traffic).
+function verdictStrip(windows, series, label) {
+  const { width, left, right } = CHART;
+  const height = 26;
+  const step = (width - left - right) / Math.max(windows.length, 1);
+  const strip = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": label });
+  series.values.forEach((v, i) => {
+    if (v === null) return;
+    const [word] = VERDICTS[v];
+    strip.append(svg("rect", { class: `verdict ${word}`, x: left + i * step, y: 4, width: Math.max(step - 2, 2), height: 18 },
+      svg("title", {}, `${shortTime(windows[i].start)}: ${word}${series.messages[i] ? ` — ${series.messages[i]}` : ""}`)));
+  });
+  return strip;
+}
+
+// The model's versions side by side: a line per version, canary verdicts, differences.
+function versionsCard(view) {
+  const v = view.versions;
+  if (!v || !v.versions.length) return null;
+  const colour = (version) => `v${v.versions.indexOf(version) % 4}`;
+  const legend = el("div", { class: "legend", id: "version-legend" },
+    v.versions.flatMap((name) => [el("i", { class: `swatch-${colour(name)}` }), `version ${name}`]));
+  const charts = Object.entries(v.metrics).map(([metric, lines]) => el("div", { class: "version-metric", "data-metric": metric },
+    el("div", { class: "legend" }, metric),
+    lineChart(view.windows, Object.entries(lines).map(([name, values]) => ({ values, dots: true, class: colour(name) })), { label: `${metric} by version` })));
+  const verdicts = Object.entries(v.canary).map(([name, series]) => {
+    const last = series.values.map((value, i) => [value, i]).filter(([value]) => value !== null).pop();
+    const [word, kind] = last ? VERDICTS[last[0]] : ["—", ""];
+    return el("tr", { "data-version": name }, el("td", {}, name), el("td", {}, badge(word, kind)),
+      el("td", {}, last ? series.messages[last[1]] : ""), el("td", {}, verdictStrip(view.windows, series, `canary verdicts of version ${name}`)));
+  });
+  const differences = v.differences.map((d) => el("tr", {},
+    el("td", {}, d.version), el("td", {}, d.baseline || "—"), el("td", {}, d.metric),
+    el("td", { class: "num" }, number(d.value)),
+    el("td", { class: "num" }, d.low === null ? "—" : `${number(d.low)} to ${number(d.high)}`),
+    el("td", {}, badge(d.status, d.status === "passed" ? "ok" : d.status === "failed" ? "bad" : "warn"))));
+  const head = (...names) => el("thead", {}, el("tr", {}, names.map((h) => el("th", {}, h))));
+  return card("Versions", legend, el("div", { class: "grid" }, charts),
+    verdicts.length ? [el("h2", {}, "Canary verdicts"), el("table", { id: "canary" }, head("Version", "Latest", "Why", "Per window"), el("tbody", {}, verdicts))] : null,
+    differences.length ? [el("h2", {}, `Against the baseline, window ${shortTime(v.latest_window)}`),
+      el("table", { id: "differences" }, head("Version", "Baseline", "Metric", "Difference", "Interval", "Status"), el("tbody", {}, differences))] : null,
+    el("p", { class: "muted" }, "Each version's metrics on its own traffic. A difference is the version's value minus the baseline's, with its confidence interval; a canary fails when a guard metric is shown to degrade beyond its tolerance, passes when shown to stay within, and is inconclusive until then."));
+}
+
 async function renderModel(route) {
   const model = route.model;
   crumbs(["Models", "#/"], [model]);
@@ -590,6 +646,8 @@ async function renderModel(route) {
     el("div", { class: "spacer" }),
     performanceCard(view),
     estimationCard(view),
+    versionsCard(view),
+    businessCard(view),
     card("Quality checks, latest window", qualityRows.length
       ? el("table", { id: "quality" }, el("thead", {}, el("tr", {}, ["Check", "Column", "Metric", "Value", "Status", "Message"].map((h) => el("th", {}, h)))), el("tbody", {}, qualityRows))
       : el("p", { class: "muted" }, "No quality checks configured or evaluated.")),
