@@ -69,6 +69,7 @@ __all__ = [
     "SLO_OBJECTIVE",
     "SLO_SLI_GOOD",
     "VERSION_DIFFERENCE",
+    "VERSION_METRICS",
     "WINDOW_LATENCY_SECONDS",
     "WINDOW_ROWS",
     "Metric",
@@ -245,6 +246,15 @@ SLO_METRICS: tuple[Metric, ...] = (
     SLO_ERROR_BUDGET_REMAINING,
     SLO_BURN_RATE,
     SLO_OBJECTIVE,
+)
+
+#: The gauges of model versions and business outcomes (exported once a model declares
+#: outcomes or a window holds two versions).
+VERSION_METRICS: tuple[Metric, ...] = (
+    BUSINESS_METRIC,
+    SEGMENT_BUSINESS_METRIC,
+    VERSION_DIFFERENCE,
+    CANARY_VERDICT,
 )
 
 #: The gauges built from check results, by the service and by the batch export alike.

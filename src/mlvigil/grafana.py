@@ -5,7 +5,9 @@ model, with ``datasource`` and ``model`` template variables) and the datasource 
 dashboard-provider YAML Grafana reads from ``provisioning/``. Rows: serving (request and
 error rates, latency quantiles, confidence), pipelines (runs, duration, freshness, null
 ratios, throughput), ML health from the service (drift, quality, performance, label
-coverage), SLOs (error budget left, burn rates) and infrastructure.
+coverage), model versions and business outcomes (canary verdicts, differences from the
+baseline, per-version performance and outcomes), SLOs (error budget left, burn rates)
+and infrastructure.
 
 The infrastructure row reads mlvigil's own host and GPU series
 (:mod:`mlvigil.telemetry.host`, :mod:`mlvigil.telemetry.gpu`): host CPU, memory, disk,

@@ -1,9 +1,9 @@
 """The panels of mlvigil's Grafana dashboard: one row of time series per area.
 
-Rows: serving, pipelines, ML health from the service, SLOs and infrastructure (see
-:mod:`mlvigil.grafana` for what each reads). Queries take metric names from
-:mod:`mlvigil.catalog` where the service exports them, so a panel cannot query a series
-nothing exports.
+Rows: serving, pipelines, ML health from the service, versions and business outcomes,
+SLOs and infrastructure (see :mod:`mlvigil.grafana` for what each reads). Queries take
+metric names from :mod:`mlvigil.catalog` where the service exports them, so a panel
+cannot query a series nothing exports.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = ["PANELS", "Panel"]
 _MODEL = 'model=~"$model"'
 
 _NAMESPACE = 'namespace=~"$namespace"'
+_VERSION = "model_version=.*"  # the segment of a model version's results
 _SLO = (
     "From the rules of `mlvigil slo export` (serving and model SLOs), else the "
     "service's gauges (model SLOs)."
@@ -192,6 +193,50 @@ PANELS: list[tuple[str, list[Panel]]] = [
                         f"sum by (model) (rate({catalog.ROWS_INGESTED}{{{_MODEL}}}"
                         "[$__rate_interval]))",
                         "{{model}}",
+                    )
+                ],
+            ),
+        ],
+    ),
+    (
+        "Versions and business outcomes (mlvigil service)",
+        [
+            Panel(
+                "Canary verdict",
+                "short",
+                [(f"{catalog.CANARY_VERDICT}{{{_MODEL}}}", "{{model}} {{segment}}")],
+                "Each candidate version against the baseline, latest window: 1 pass, "
+                "0 inconclusive, -1 fail (the canary_failed alert fires on a fail).",
+            ),
+            Panel(
+                "Difference from the baseline version",
+                "short",
+                [(f"{catalog.VERSION_DIFFERENCE}{{{_MODEL}}}", "{{model}} {{segment}} {{metric}}")],
+                "Candidate minus baseline for each compared metric, latest window.",
+            ),
+            Panel(
+                "Performance by version",
+                "short",
+                [
+                    (
+                        f'{catalog.SEGMENT_PERFORMANCE}{{{_MODEL}, segment=~"{_VERSION}"}}',
+                        "{{model}} {{segment}} {{metric}}",
+                    )
+                ],
+            ),
+            Panel(
+                "Business outcomes",
+                "short",
+                [(f"{catalog.BUSINESS_METRIC}{{{_MODEL}}}", "{{model}} {{metric}}")],
+                "Rates, means and sums of the schema's outcome columns, latest window.",
+            ),
+            Panel(
+                "Business outcomes by version",
+                "short",
+                [
+                    (
+                        f'{catalog.SEGMENT_BUSINESS_METRIC}{{{_MODEL}, segment=~"{_VERSION}"}}',
+                        "{{model}} {{segment}} {{metric}}",
                     )
                 ],
             ),

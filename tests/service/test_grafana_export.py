@@ -111,6 +111,7 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
         "Serving",
         "Pipelines",
         "ML health (mlvigil service)",
+        "Versions and business outcomes (mlvigil service)",
         "SLOs",
         "Infrastructure",
     ]
@@ -158,6 +159,9 @@ def test_every_panel_queries_metrics_the_project_exports_in_valid_promql(tmp_pat
     groups = slo_rules([sample], runbooks="https://example.com")["groups"]
     live |= {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
     live |= {metric.name for metric in catalog.SLO_METRICS}
+    # Exported once a model declares outcomes or sends two versions (this one does
+    # neither): tests/service/test_service_versions.py finds each in /metrics.
+    live |= {m.name for m in (*catalog.VERSION_METRICS, catalog.SEGMENT_PERFORMANCE)}
 
     queries = expressions(board)
     used = set().union(*(metric_names(q) for q in queries))

@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
 
 from live_servers import wait_until
+from mlvigil import catalog
 from mlvigil.service.evaluation import window_bounds
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "mean concavity"]
@@ -209,6 +210,8 @@ def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[s
     assert {(None, "converted_rate"), ("model_version=v2", "converted_rate")} <= business
 
     metrics = httpx.get(f"{url}/metrics", headers=AUTH).text
+    for gauge in (*catalog.VERSION_METRICS, catalog.SEGMENT_PERFORMANCE):  # Grafana's panels
+        assert f"{gauge.name}{{" in metrics, gauge.name
     assert 'mlvigil_canary_verdict{model="cancer",segment="model_version=v2"} -1.0' in metrics
     assert (
         'mlvigil_version_difference{metric="accuracy_difference",model="cancer",'
