@@ -12,6 +12,7 @@ from service_data import START, records
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.ingest import labels_from_json, predictions_from_json
 from mlvigil.service.store import MIGRATIONS, Store
+from mlvigil.service.versions_config import OutcomeModel
 
 
 def _store(settings, **model_changes):
@@ -77,7 +78,11 @@ def test_a_new_feature_adds_a_column_and_a_changed_type_is_refused(settings):
         ),
     )
     store = Store(settings.store, {"credit": wider})
-    assert "tenure" in store.window_table("credit", START, START + timedelta(hours=1)).column_names
+    rows = [{**r, "features": {**r["features"], "tenure": 3.0}} for r in records(2)]
+    body = orjson.dumps({"records": rows})
+    store.insert_predictions("credit", predictions_from_json(body, wider))  # in the new layout
+    window = store.window_table("credit", START, START + timedelta(hours=1))
+    assert window.column("tenure").to_pylist() == [3.0, 3.0]
     store.close()
     retyped = replace(
         credit,
@@ -87,6 +92,30 @@ def test_a_new_feature_adds_a_column_and_a_changed_type_is_refused(settings):
     )
     with pytest.raises(ConfigError, match="column 'age' is stored as DOUBLE but now configured"):
         Store(settings.store, {"credit": retyped})
+
+
+def test_an_outcome_declared_later_is_stored_with_labels_and_replaces_the_predictions(settings):
+    store = _store(settings)
+    rows = records(4)
+    _ingest(store, settings, rows)
+    _label(store, settings, [{"id": rows[0]["id"], "label": 1}])
+    store.close()
+    credit = settings.models["credit"]
+    schema = credit.schema.model_copy(update={"outcomes": {"revenue": OutcomeModel()}})
+    settings = replace(settings, models={"credit": replace(credit, schema=schema)})
+    store = _store(settings)  # the existing label table gains the outcome column
+    sent = [{**r, "revenue": 5.0} for r in records(4, seed=9)]
+    for row, index in zip(sent, range(10, 14), strict=True):
+        row["id"] = f"late-{index}"
+    _ingest(store, settings, sent)
+    _label(store, settings, [{"id": "late-10", "label": 0, "revenue": 42.0}])
+    _label(store, settings, [{"id": "late-11", "label": 1}])
+    window = store.window_table("credit", START, START + timedelta(hours=1)).to_pylist()
+    revenue = {row["id"]: row["revenue"] for row in window}
+    assert revenue["late-10"] == 42.0  # known later, posted with the label
+    assert revenue["late-11"] == 5.0  # the label says nothing of it: as predicted
+    assert revenue[rows[0]["id"]] is None
+    store.close()
 
 
 def test_retention_deletes_old_predictions_and_labels_but_keeps_results(settings):

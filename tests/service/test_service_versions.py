@@ -27,6 +27,7 @@ from sklearn.metrics import accuracy_score
 from live_servers import wait_until
 from mlvigil import catalog
 from mlvigil.service.evaluation import window_bounds
+from mlvigil.telemetry.prediction_log import PredictionLogger
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "mean concavity"]
 NAMES = [f.replace(" ", "_") for f in FEATURES]
@@ -172,7 +173,10 @@ def cancer(config_path: Path, serve: Any, receiver: Receiver) -> dict[str, Any]:
             f"{url}/api/v1/models/cancer/predictions", json={"records": records}, headers=AUTH
         )
         assert posted.status_code == 201, posted.text
-        labels = [{"id": f"{version}-{i}", "label": int(y[i])} for i in rows]
+        # Revenue becomes known with the outcome: posted with the labels, not the predictions.
+        revenue = {i: round(float(rng.gamma(2, 20 if version == "v1" else 15)), 2) for i in rows}
+        expected[f"{version} revenue"] = float(np.mean(list(revenue.values())))
+        labels = [{"id": f"{version}-{i}", "label": int(y[i]), "revenue": revenue[i]} for i in rows]
         httpx.post(
             f"{url}/api/v1/models/cancer/labels", json={"records": labels}, headers=AUTH
         ).raise_for_status()
@@ -206,8 +210,11 @@ def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[s
     [verdict] = _results(url, "canary")
     assert (verdict["status"], verdict["value"]) == ("failed", -1.0)
     assert "accuracy: degraded by" in verdict["message"]
-    business = {(r["segment"], r["metric"]) for r in _results(url, "business")}
-    assert {(None, "converted_rate"), ("model_version=v2", "converted_rate")} <= business
+    business = {(r["segment"], r["metric"]): r["value"] for r in _results(url, "business")}
+    assert {(None, "converted_rate"), ("model_version=v2", "converted_rate")} <= set(business)
+    for version in ("v1", "v2"):  # posted with the labels, after the predictions
+        posted_later = business[(f"model_version={version}", "revenue_mean")]
+        assert posted_later == pytest.approx(expected[f"{version} revenue"])
 
     metrics = httpx.get(f"{url}/metrics", headers=AUTH).text
     for gauge in (*catalog.VERSION_METRICS, catalog.SEGMENT_PERFORMANCE):  # Grafana's panels
@@ -269,3 +276,42 @@ def test_the_canary_command_exits_1_on_a_failing_canary_and_2_on_an_unknown_vers
     unknown = _canary_cli(cancer["url"], cancer["start"], "v9")
     assert unknown.returncode == 2
     assert "no rows of version 'v9'" in unknown.stderr
+
+
+def test_the_sdk_ships_outcomes_with_predictions_and_later_with_labels(
+    cancer: dict[str, Any],
+) -> None:
+    url = cancer["url"]
+    start = cancer["start"] - timedelta(hours=1)  # a window of its own, before the fixture's
+    logger = PredictionLogger.to_service(url, token=TOKEN, flush_interval=0.1)
+    try:
+        for k in range(40):
+            logger.log_prediction(
+                model="cancer",
+                id=f"sdk-{k}",
+                features=dict.fromkeys(NAMES, 1.0),
+                prediction=k % 2,
+                score=0.5,
+                version="v1",
+                timestamp=(start + timedelta(seconds=k)).timestamp(),
+                outcomes={"converted": float(k < 10)},
+            )
+        assert logger.flush(timeout=30)
+        for k in range(40):
+            logger.log_label(f"sdk-{k}", k % 2, model="cancer", outcomes={"revenue": float(k)})
+        assert logger.flush(timeout=30)
+    finally:
+        logger.close(timeout=10)
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    httpx.post(
+        f"{url}/api/v1/models/cancer/evaluate", params=window, headers=AUTH
+    ).raise_for_status()
+    found = httpx.get(
+        f"{url}/api/v1/models/cancer/results",
+        params={"check": "business", "start": window["start"], "end": window["end"]},
+        headers=AUTH,
+    ).json()["results"]
+    values = {r["metric"]: r["value"] for r in found if r["segment"] is None}
+    assert values["converted_rate"] == pytest.approx(10 / 40)
+    assert values["revenue_mean"] == pytest.approx(sum(range(40)) / 40)
+    assert values["revenue_sum"] == pytest.approx(sum(range(40)))

@@ -221,6 +221,7 @@ def _label_fields(config: ModelConfig) -> list[_Field]:
         _Field("label", config.target_type, True, (schema.target,)),
         _Field("timestamp", ColumnType.DATETIME, False, (schema.timestamp,)),
     ]
+    fields.extend(_Field(name, ColumnType.NUMERICAL, False) for name in schema.outcomes)
     return _with_unit(fields, config)
 
 
@@ -338,7 +339,7 @@ def predictions_from_json(
 def labels_from_json(
     body: bytes, config: ModelConfig, *, admission: Admission | None = None
 ) -> pa.Table:
-    """Label records (``id``, ``label``, optional ``timestamp``) from a JSON body."""
+    """Label records (``id``, ``label``, optional ``timestamp`` and outcomes) from JSON."""
     records = _json_records(body)
     fields, log = _label_fields(config), ProblemLog(len(records))
     bounds = admission or Admission()

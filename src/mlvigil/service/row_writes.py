@@ -168,7 +168,8 @@ class RowWrites(ChangeLog):
     ) -> LabelOutcome:
         """Store labels (columns ``id``, ``label``, ``timestamp``); a newer label replaces.
 
-        Within the batch too: the last label of an id is the one stored.
+        Within the batch too: the last label of an id is the one stored. Outcome
+        columns of the schema, when the table has them, are stored with the label.
 
         Raises
         ------
@@ -197,9 +198,12 @@ class RowWrites(ChangeLog):
                 f"max(p.{time_column}) FROM incoming i "
                 f"LEFT JOIN {predictions} p ON p.{id_column} = i.id"
             ).fetchone()
+            outcomes = "".join(
+                f", {quote(name)}" for name in schema.outcomes if name in table.column_names
+            )
             cursor.execute(
-                f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at) "
-                "SELECT id, label, timestamp, ? FROM incoming",
+                f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at{outcomes}) "
+                f"SELECT id, label, timestamp, ?{outcomes} FROM incoming",
                 [self.clock()],
             )
             cursor.unregister("incoming")

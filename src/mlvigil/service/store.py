@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -49,6 +49,9 @@ from mlvigil.service.row_writes import LabelOutcome, RowWrites
 from mlvigil.service.store_base import insert_columns, quote, utc
 from mlvigil.service.window_saves import WindowSaves
 from mlvigil.service.windows import DataChange, EvaluatedWindow, WindowRecord, profile_key
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "LABEL_COLUMN",
@@ -131,12 +134,18 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         row = self._read("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _columns_of_tables(self) -> dict[str, dict[str, str]]:
-        """Every table's columns and SQL types, in order, in one query."""
-        rows = self._read(
+    def _columns_of_tables(
+        self, cursor: duckdb.DuckDBPyConnection | None = None
+    ) -> dict[str, dict[str, str]]:
+        """Every table's columns and SQL types, in order, in one query.
+
+        Through ``cursor`` when given: inside a transaction, with its own changes.
+        """
+        query = (
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "ORDER BY table_name, ordinal_position"
-        ).fetchall()
+        )
+        rows = (cursor.execute(query) if cursor else self._read(query)).fetchall()
         tables: dict[str, dict[str, str]] = {}
         for table, column, kind in rows:
             tables.setdefault(table, {})[column] = kind
@@ -174,19 +183,14 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
                 predictions, labels = f"predictions_{ids[name]}", f"labels_{ids[name]}"
                 tables[name] = (predictions, labels)
                 ddl = _prediction_table_ddl(config, predictions, existing)
-                if labels not in existing:
-                    label_type = _SQL_TYPES[config.target_type]
-                    ddl.append(
-                        f"CREATE TABLE {labels} (id VARCHAR PRIMARY KEY, "
-                        f"label {label_type}, timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
-                    )
+                ddl += _label_table_ddl(config, labels, existing)
                 if predictions in existing or labels in existing:
                     statements += ddl
                 elif ddl:
                     uncreated[name] = ";\n".join(ddl)
             if statements:
                 cursor.execute(";\n".join(statements))
-                existing = self._columns_of_tables()  # with the columns just added
+                existing = self._columns_of_tables(cursor)  # with the columns just added
         layout = {
             name: [
                 (column, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)])
@@ -216,13 +220,21 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         return None if row is None or row[0] is None else float(row[0])
 
     def window_table(self, model: str, start: datetime, end: datetime) -> pa.Table:
-        """Predictions with ``start <= timestamp < end``, with their label (if any)."""
+        """Predictions with ``start <= timestamp < end``, with their label (if any).
+
+        An outcome posted with the label replaces the one sent with the prediction.
+        """
         predictions, labels = self._tables_of(model)
         schema = self.models[model].schema
+        later = ", ".join(
+            f"coalesce(l.{quote(name)}, p.{quote(name)}) AS {quote(name)}"
+            for name in schema.outcomes
+        )
+        rows = f"p.* REPLACE ({later})" if later else "p.*"
         cursor = self._connection.cursor()
         try:
             return cursor.sql(
-                f"SELECT p.*, l.label AS {quote(LABEL_COLUMN)} FROM {predictions} p "
+                f"SELECT {rows}, l.label AS {quote(LABEL_COLUMN)} FROM {predictions} p "
                 f"LEFT JOIN {labels} l ON l.id = p.{quote(schema.id)} "
                 f"WHERE p.{quote(schema.timestamp)} >= ? AND p.{quote(schema.timestamp)} < ?",
                 params=[start, end],
@@ -440,6 +452,40 @@ def _prediction_table_ddl(
                 f"configured as {sql_type}; keep its type or use a new column name"
             )
     return statements
+
+
+#: The label table's own columns; outcome columns posted with labels follow them.
+LABEL_TABLE_COLUMNS = ("id", "label", "timestamp", "received_at")
+
+
+def _label_table_ddl(
+    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """The statements creating or extending a model's label table (none: as wanted).
+
+    Outcome columns (``schema.outcomes``) are there too: outcomes often become known
+    with the label (a loan repaid, a purchase returned), and are posted with it.
+    """
+    outcomes = list(config.schema.outcomes)
+    clash = [name for name in outcomes if name in LABEL_TABLE_COLUMNS]
+    if clash:
+        raise ConfigError(
+            f"model {config.name!r}: outcome columns {clash} share a name with the label "
+            f"records' own fields ({', '.join(LABEL_TABLE_COLUMNS)}); rename them"
+        )
+    have = existing.get(table)
+    if have is None:
+        extra = "".join(f", {quote(name)} DOUBLE" for name in outcomes)
+        label_type = _SQL_TYPES[config.target_type]
+        return [
+            f"CREATE TABLE {table} (id VARCHAR PRIMARY KEY, label {label_type}, "
+            f"timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ{extra})"
+        ]
+    return [
+        f"ALTER TABLE {table} ADD COLUMN {quote(name)} DOUBLE"
+        for name in outcomes
+        if name not in have
+    ]
 
 
 _WINDOW_COLUMNS = (

@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry
 from mlvigil.exceptions import ConfigError
 from mlvigil.telemetry._log_metrics import LogMetrics
 from mlvigil.telemetry.records import (
+    NO_OUTCOMES,
     LabelRecord,
     PredictionRecord,
     Sink,
@@ -270,21 +271,46 @@ class PredictionLogger:
         latency_ms: float | None = None,
         id: str | None = None,
         timestamp: float | None = None,
+        outcomes: Mapping[str, float | None] = NO_OUTCOMES,
     ) -> str:
-        """Build and queue a :class:`PredictionRecord`; returns its id."""
+        """Build and queue a :class:`PredictionRecord`; returns its id.
+
+        ``outcomes`` are business outcomes already known (``{"clicked": 1}``), by the
+        names the service's ``schema.outcomes`` declares.
+        """
         record_id = new_prediction_id() if id is None else id
         moment = time.time() if timestamp is None else timestamp
         self.log(
             PredictionRecord(
-                record_id, moment, model, version, features, prediction, score, latency_ms
+                record_id,
+                moment,
+                model,
+                version,
+                features,
+                prediction,
+                score,
+                latency_ms,
+                outcomes,
             )
         )
         return record_id
 
-    def log_label(self, id: str, label: Any, *, model: str, timestamp: float | None = None) -> bool:
-        """Queue the true label of prediction ``id``; False when dropped (counted)."""
+    def log_label(
+        self,
+        id: str,
+        label: Any,
+        *,
+        model: str,
+        timestamp: float | None = None,
+        outcomes: Mapping[str, float | None] = NO_OUTCOMES,
+    ) -> bool:
+        """Queue the true label of prediction ``id``; False when dropped (counted).
+
+        ``outcomes`` are business outcomes that became known with it (``{"revenue":
+        42.0}``); they replace any sent with the prediction.
+        """
         moment = time.time() if timestamp is None else timestamp
-        return self.log(LabelRecord(id, model, label, moment))
+        return self.log(LabelRecord(id, model, label, moment, outcomes))
 
     # -- flushing and shutdown -------------------------------------------------------
 

@@ -17,6 +17,7 @@ import itertools
 import os
 import secrets
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from mlvigil.exceptions import ReceiverError
@@ -31,6 +32,10 @@ __all__ = [
 ]
 
 
+#: No business outcomes (read-only, so one instance serves every record).
+NO_OUTCOMES: Mapping[str, float | None] = MappingProxyType({})
+
+
 class PredictionRecord(NamedTuple):
     """One prediction as shipped: what went in, what came out, how long it took."""
 
@@ -43,6 +48,8 @@ class PredictionRecord(NamedTuple):
     prediction: Any
     score: float | None
     latency_ms: float | None
+    outcomes: Mapping[str, float | None] = NO_OUTCOMES
+    """Business outcomes known at prediction time (the schema's ``outcomes``)."""
 
 
 class LabelRecord(NamedTuple):
@@ -52,6 +59,8 @@ class LabelRecord(NamedTuple):
     model: str
     label: Any
     timestamp: float
+    outcomes: Mapping[str, float | None] = NO_OUTCOMES
+    """Business outcomes known with the label (revenue once a loan is repaid)."""
 
 
 class TransientSinkError(ReceiverError):

@@ -125,6 +125,7 @@ class HttpSink:
                 "prediction": r.prediction,
                 "score": r.score,
                 "latency_ms": r.latency_ms,
+                **r.outcomes,
             }
             for r in records
         ]
@@ -133,7 +134,8 @@ class HttpSink:
     def write_labels(self, records: Sequence[LabelRecord]) -> None:
         """Post one model's label records."""
         payload = [
-            {"id": r.id, "label": r.label, "timestamp": iso_utc(r.timestamp)} for r in records
+            {"id": r.id, "label": r.label, "timestamp": iso_utc(r.timestamp), **r.outcomes}
+            for r in records
         ]
         self._post(records[0].model, "labels", payload, (f"label:{r.id}" for r in records))
 
@@ -210,7 +212,8 @@ class ParquetSink:
 
     Prediction files hold ``id``, ``timestamp`` (UTC), ``model_version``,
     ``prediction``, ``score``, ``latency_ms`` and one column per feature; a feature
-    named like one of those is written as ``feature.<name>``. A column whose values
+    named like one of those is written as ``feature.<name>``; business outcomes follow,
+    one column each (``outcome.<name>`` on a clash), in label files too. A column whose values
     mix types (say numbers and strings) is written as strings rather than lost.
     """
 
@@ -235,6 +238,7 @@ class ParquetSink:
             for name in features:
                 column = f"feature.{name}" if name in _RESERVED_COLUMNS else name
                 columns[column] = [r.features.get(name) for r in part]
+            _add_outcomes(columns, part)
             folder = self.directory / _partition(records[0].model, date, hour)
             _write_atomically(_table(columns), folder, "predictions")
 
@@ -246,11 +250,21 @@ class ParquetSink:
                 "label": [r.label for r in part],
                 "timestamp": [_utc(r.timestamp) for r in part],
             }
+            _add_outcomes(columns, part)
             folder = self.directory / "labels" / _partition(records[0].model, date, hour)
             _write_atomically(_table(columns), folder, "labels")
 
     def close(self) -> None:
         """Nothing to release: every batch is a complete file."""
+
+
+def _add_outcomes(
+    columns: dict[str, list[Any]], part: Sequence[PredictionRecord | LabelRecord]
+) -> None:
+    """One column per business outcome; ``outcome.<name>`` where a column has its name."""
+    for name in dict.fromkeys(name for r in part for name in r.outcomes):
+        column = f"outcome.{name}" if name in columns else name
+        columns[column] = [r.outcomes.get(name) for r in part]
 
 
 def _utc(timestamp: float) -> datetime:
