@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from scipy.stats import binomtest
 from service_data import AUTH, SECURITY, TOKEN
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -45,6 +46,7 @@ models:
       score: score
       target: label
       outcomes: {converted: rate, revenue: mean}
+      experiment_arm: arm
     reference: {path: reference.parquet}
     window: 1h
     checks:
@@ -184,7 +186,14 @@ def cancer(config_path: Path, serve: Any, receiver: Receiver) -> dict[str, Any]:
     httpx.post(
         f"{url}/api/v1/models/cancer/evaluate", params=window, headers=AUTH
     ).raise_for_status()
-    return {"url": url, "expected": expected, "start": start, "folder": config_path.parent}
+    return {
+        "url": url,
+        "expected": expected,
+        "start": start,
+        "folder": config_path.parent,
+        "models": (good, weak),
+        "data": (x, y, test),
+    }
 
 
 def _results(url: str, check: str) -> list[dict[str, Any]]:
@@ -315,3 +324,58 @@ def test_the_sdk_ships_outcomes_with_predictions_and_later_with_labels(
     assert values["converted_rate"] == pytest.approx(10 / 40)
     assert values["revenue_mean"] == pytest.approx(sum(range(40)) / 40)
     assert values["revenue_sum"] == pytest.approx(sum(range(40)))
+
+
+def test_a_shadow_scores_the_same_rows_unserved_and_is_compared_row_by_row(
+    cancer: dict[str, Any],
+) -> None:
+    url = cancer["url"]
+    good, weak = cancer["models"]
+    x, y, test = cancer["data"]
+    start = cancer["start"] - timedelta(hours=2)  # a window of its own
+    predicted = {"v1": good.predict(x[test]), "v2": weak.predict(x[test][:, [2]])}
+    for version, arm in (("v1", "champion"), ("v2", "shadow")):
+        records = [
+            {
+                "id": f"row-{i}",  # the same ids: the shadow scores the live rows
+                "timestamp": (start + timedelta(seconds=5 * k)).isoformat(),
+                "model_version": version,
+                "arm": arm,
+                "features": dict(zip(NAMES, map(float, x[i]), strict=True)),
+                "prediction": int(p),
+                "score": 0.5,
+            }
+            for k, (i, p) in enumerate(zip(test, predicted[version], strict=True))
+        ]
+        posted = httpx.post(
+            f"{url}/api/v1/models/cancer/predictions", json={"records": records}, headers=AUTH
+        )
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["replaced"] == 0  # another version's row is not a repeat
+    labels = [{"id": f"row-{i}", "label": int(y[i])} for i in test]
+    httpx.post(
+        f"{url}/api/v1/models/cancer/labels", json={"records": labels}, headers=AUTH
+    ).raise_for_status()
+    window = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+    evaluated = httpx.post(f"{url}/api/v1/models/cancer/evaluate", params=window, headers=AUTH)
+    evaluated.raise_for_status()
+    [summary] = evaluated.json()["windows"]
+    assert summary["rows"] == len(test)  # what users were served: the shadow left out
+    found = httpx.get(
+        f"{url}/api/v1/models/cancer/results",
+        params={"check": "comparison", **window},
+        headers=AUTH,
+    ).json()["results"]
+    results = {r["metric"]: r for r in found}
+    truth = y[test]
+    paired = results["paired_accuracy_difference"]
+    expected = accuracy_score(truth, predicted["v2"]) - accuracy_score(truth, predicted["v1"])
+    assert paired["value"] == pytest.approx(expected)
+    only_v1 = int(np.sum((predicted["v1"] == truth) & (predicted["v2"] != truth)))
+    only_v2 = int(np.sum((predicted["v1"] != truth) & (predicted["v2"] == truth)))
+    mcnemar = binomtest(only_v2, only_v1 + only_v2, 0.5).pvalue  # McNemar's exact test
+    assert paired["details"]["p_value"] == pytest.approx(mcnemar, rel=1e-6, abs=1e-12)
+    assert paired["status"] == "failed"
+    disagreement = results["disagreement_rate"]
+    assert disagreement["value"] == pytest.approx(np.mean(predicted["v1"] != predicted["v2"]))
+    assert disagreement["details"]["pairs"] == len(test)

@@ -154,7 +154,10 @@ class ModelSchemaBody(_Body):
     target: str
     segments: list[str]
     outcomes: dict[str, OutcomeBody] = Field(
-        description="Business outcome columns sent with the predictions."
+        description="Business outcome columns, sent with the predictions or the labels."
+    )
+    experiment_arm: str | None = Field(
+        description="The column naming each record's experiment arm (shadow: not served)."
     )
 
 

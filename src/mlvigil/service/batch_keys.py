@@ -4,9 +4,10 @@
   hash of the body (:func:`body_digest`), and the same key again is a no-op when the
   body is the same (a retry) and refused with :class:`IdempotencyConflictError` (409)
   when it is not: a client that reuses a key for new rows would otherwise lose them.
-- **A prediction** is its id at its timestamp: sent again (a retry without a key, a
-  replayed file), it replaces the stored one, so it is counted once. The same id at
-  another time is another prediction (a model scoring the same loan every day).
+- **A prediction** is its id at its timestamp by its model version: sent again (a
+  retry without a key, a replayed file), it replaces the stored one, so it is counted
+  once. The same id at another time is another prediction (a model scoring the same
+  loan every day), and so is another version's (a shadow scoring the same rows).
 - **A label** is the label of an id: a newer one replaces the stored one, and within
   one batch the last one for an id wins (:func:`last_per_key`).
 """

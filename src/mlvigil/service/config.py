@@ -97,7 +97,9 @@ HOST_ENV = "MLVIGIL_HOST"
 PORT_ENV = "MLVIGIL_PORT"
 
 # Columns the store adds to every prediction record.
-RESERVED_COLUMNS = ("model_version", "latency_ms", "received_at")
+#: The column of the records naming the model version that made the prediction.
+VERSION_COLUMN = "model_version"
+RESERVED_COLUMNS = (VERSION_COLUMN, "latency_ms", "received_at")
 
 TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
 FeatureTypeName = TypeName | Literal["embedding"]
@@ -124,6 +126,10 @@ class SchemaModel(_Strict):
     segments: list[str] = Field(default_factory=list)
     outcomes: Outcomes = Field(default_factory=dict)
     """Business outcome columns sent with the predictions: ``rate`` (0/1) or ``mean``."""
+    experiment_arm: str | None = None
+    """The column naming each record's experiment arm (champion, challenger, canary,
+    shadow). Rows of the ``shadow`` arm were scored but not served: the window's own
+    checks leave them out, and the versions' comparison pairs them by id."""
 
     @property
     def score_columns(self) -> list[str]:
@@ -138,7 +144,8 @@ class SchemaModel(_Strict):
             raise ValueError("probabilities needs a column for each class (at least two)")
         if self.probabilities and "score" in self.model_fields_set and self.score is not None:
             raise ValueError("give score (one column) or probabilities (one per class), not both")
-        roles = [self.id, self.timestamp, self.prediction, self.target, *self.score_columns]
+        roles = [self.id, self.timestamp, self.prediction, self.target, self.experiment_arm]
+        roles += self.score_columns
         names = [n for n in roles if n is not None] + list(self.features) + list(self.outcomes)
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:

@@ -45,7 +45,7 @@ from mlvigil.service.reference import Reference
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_drift
 from mlvigil.service.store import LABEL_COLUMN, WindowRecord
-from mlvigil.service.versions import version_results
+from mlvigil.service.versions import served_rows, version_results
 from mlvigil.service.versions_config import outcomes_of
 
 _STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
@@ -98,13 +98,16 @@ def evaluate_rows(
     ``table`` is as :meth:`~mlvigil.service.store.Store.window_table` reads it; no store
     is needed (:mod:`mlvigil.service.evaluation_pool` runs this in worker processes).
     """
+    every_row = table
+    table = served_rows(config, table)
     labels = table.column(LABEL_COLUMN)
     labelled = table.num_rows - labels.null_count
     record = WindowRecord(start, end, table.num_rows, labelled, now, labels_final=False)
     if table.num_rows == 0:
         return Evaluation(record, None, (_no_data(start, end),))
     # Outcomes are business results' own: often null for days, they are not data to check.
-    kept_out = (*_STORE_ONLY, *config.schema.outcomes)
+    arm = config.schema.experiment_arm
+    kept_out = (*_STORE_ONLY, *config.schema.outcomes, *([arm] if arm else []))
     data = table.drop_columns([c for c in kept_out if c in table.column_names])
     where = f"model {config.name!r}, window {start.isoformat()}"
     results: list[CheckResult] = []
@@ -204,7 +207,7 @@ def evaluate_rows(
             lambda: version_results(
                 config,
                 versions,
-                table,
+                every_row,
                 performance=performance,
                 classes=classes,
                 each_version=each_version,

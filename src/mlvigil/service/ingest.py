@@ -211,6 +211,8 @@ def _prediction_fields(config: ModelConfig) -> list[_Field]:
         for name, kind in config.column_types.items()
     )
     fields.extend(_Field(name, ColumnType.NUMERICAL, False) for name in schema.outcomes)
+    if schema.experiment_arm is not None:
+        fields.append(_Field(schema.experiment_arm, ColumnType.TEXT, False))
     return _with_unit(fields, config)
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from mlvigil.service.batch_keys import PredictionOutcome, claim_key, last_per_key
 from mlvigil.service.change_log import ChangeLog
-from mlvigil.service.config import ModelConfig
+from mlvigil.service.config import VERSION_COLUMN, ModelConfig
 from mlvigil.service.store_base import quote, utc
 
 __all__ = ["LabelOutcome", "RowWrites"]
@@ -77,9 +77,9 @@ class RowWrites(ChangeLog):
     ) -> PredictionOutcome:
         """Store prediction rows (columns named as in the schema), committed on return.
 
-        A prediction is its id at its timestamp: one sent again replaces the stored one
-        (and within the batch, the last of repeated rows is kept); see
-        :mod:`mlvigil.service.batch_keys`.
+        A prediction is its id at its timestamp by its ``model_version``: one sent again
+        replaces the stored one (and within the batch, the last of repeated rows is
+        kept); see :mod:`mlvigil.service.batch_keys`.
 
         Raises
         ------
@@ -88,11 +88,18 @@ class RowWrites(ChangeLog):
         """
         predictions, _ = self._tables_of(model)
         schema = self.models[model].schema
-        rows = self._in_table_order(model, last_per_key(table, [schema.id, schema.timestamp]))
+        key = [schema.id, schema.timestamp, VERSION_COLUMN]
+        rows = self._in_table_order(model, last_per_key(table, key))
         times = pc.min_max(rows.column(schema.timestamp))
         first, last = times["min"].as_py(), times["max"].as_py()
         id_column, time_column = quote(schema.id), quote(schema.timestamp)
-        keys = pa.table({"id": rows.column(schema.id), "ts": rows.column(schema.timestamp)})
+        keys = pa.table(
+            {
+                "id": rows.column(schema.id),
+                "ts": rows.column(schema.timestamp),
+                "version": rows.column(VERSION_COLUMN),
+            }
+        )
         with self._transaction() as cursor:
             if claim_key(
                 cursor,
@@ -112,7 +119,8 @@ class RowWrites(ChangeLog):
                 deleted = cursor.execute(
                     f"DELETE FROM {predictions} p USING incoming_keys k "
                     f"WHERE p.{time_column} BETWEEN ? AND ? "
-                    f"AND p.{time_column} = k.ts AND p.{id_column} = k.id",
+                    f"AND p.{time_column} = k.ts AND p.{id_column} = k.id "
+                    f"AND p.{VERSION_COLUMN} IS NOT DISTINCT FROM k.version",
                     [first, last],
                 ).fetchone()
                 cursor.unregister("incoming_keys")

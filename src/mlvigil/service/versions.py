@@ -29,26 +29,43 @@ from mlvigil.experiments import (
     Arm,
     CanaryVerdict,
     Comparison,
+    ComparisonConfig,
     Labelled,
+    Paired,
     compare_arms,
     judge_canary,
+    pair,
 )
 from mlvigil.io.conform import as_category_text
-from mlvigil.service.config import ModelConfig
+from mlvigil.service.config import VERSION_COLUMN, ModelConfig
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.store import LABEL_COLUMN
 from mlvigil.service.versions_config import VersionsConfig
 
 __all__ = [
+    "SHADOW",
     "VERSION_COLUMN",
     "canary_between",
     "compare_versions",
+    "served_rows",
     "version_results",
     "versions_of",
 ]
 
-#: The column of the records naming the model version that made the prediction.
-VERSION_COLUMN = "model_version"
+#: The experiment arm whose rows were scored but not served (a shadow deployment).
+SHADOW = "shadow"
+
+
+def served_rows(config: ModelConfig, table: pa.Table) -> pa.Table:
+    """``table`` without the shadow arm's rows: what users were actually served.
+
+    Every check of the window reads these; the versions' comparison reads every row.
+    """
+    arm = config.schema.experiment_arm
+    if arm is None or arm not in table.column_names:
+        return table
+    shadow = pc.fill_null(pc.equal(table.column(arm), SHADOW), False)
+    return table.filter(pc.invert(shadow)) if pc.any(shadow).as_py() else table
 
 
 def version_segment(version: str) -> str:
@@ -76,6 +93,14 @@ def _floats(values: pa.ChunkedArray) -> np.ndarray:
     )
 
 
+def _values(config: ModelConfig, column: pa.ChunkedArray, classes: ClassSet | None) -> Any:
+    """Predictions (or labels) as compared: class text for classes, else floats."""
+    if config.versions is not None and config.versions.comparison.categorical_predictions:
+        mapped = classes.map_column(column) if classes else as_category_text(column)
+        return mapped.to_pylist()
+    return _floats(column)
+
+
 def _arm(
     config: ModelConfig,
     performance: PerformanceConfig | None,
@@ -95,13 +120,7 @@ def _arm(
             probabilities=extra.get("probabilities"),
             classes=extra.get("classes"),
         )
-    prediction = rows.column(schema.prediction)
-    predictions: Any
-    if config.versions is not None and config.versions.comparison.categorical_predictions:
-        mapped = classes.map_column(prediction) if classes else as_category_text(prediction)
-        predictions = mapped.to_pylist()
-    else:
-        predictions = _floats(prediction)
+    predictions = _values(config, rows.column(schema.prediction), classes)
     return Arm(
         version,
         rows.num_rows,
@@ -124,15 +143,49 @@ def compare_versions(
     performance: PerformanceConfig | None,
     classes: ClassSet | None,
 ) -> Comparison:
-    """``candidate``'s rows of ``table`` against ``baseline``'s."""
+    """``candidate``'s rows of ``table`` against ``baseline``'s (paired where they share ids)."""
+    rows = [rows_of(table, version) for version in (baseline, candidate)]
     arms = [
-        _arm(config, performance, version, rows_of(table, version), classes)
-        for version in (baseline, candidate)
+        _arm(config, performance, v, r, classes)
+        for v, r in zip((baseline, candidate), rows, strict=True)
     ]
     comparison = versions.comparison
     if performance is not comparison.performance:
         comparison = replace(comparison, performance=performance)
-    return compare_arms(comparison, arms[0], arms[1])
+    paired = _paired(config, comparison, rows[0], rows[1], classes)
+    return compare_arms(comparison, arms[0], arms[1], paired=paired)
+
+
+def _paired(
+    config: ModelConfig,
+    comparison: ComparisonConfig,
+    baseline: pa.Table,
+    candidate: pa.Table,
+    classes: ClassSet | None,
+) -> Paired | None:
+    """Both versions' predictions of the same ids (a shadow deployment), compared row by row.
+
+    ``None`` unless they share at least ``min_rows`` ids.
+    """
+    id_column = config.schema.id
+    shared = pc.sum(pc.is_in(candidate.column(id_column), value_set=baseline.column(id_column)))
+    if (shared.as_py() or 0) < comparison.min_rows:
+        return None
+    labelled = baseline.filter(pc.is_valid(baseline.column(LABEL_COLUMN)))
+    prediction = config.schema.prediction
+    return pair(
+        "classification" if comparison.categorical_predictions else "regression",
+        _ids_and(config, baseline, baseline.column(prediction), classes),
+        _ids_and(config, candidate, candidate.column(prediction), classes),
+        _ids_and(config, labelled, labelled.column(LABEL_COLUMN), classes),
+        confidence=comparison.confidence,
+    )
+
+
+def _ids_and(
+    config: ModelConfig, rows: pa.Table, values: pa.ChunkedArray, classes: ClassSet | None
+) -> tuple[list[Any], Any]:
+    return rows.column(config.schema.id).to_pylist(), _values(config, values, classes)
 
 
 def version_results(
