@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.stats import chi2_contingency
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, roc_auc_score
@@ -206,13 +207,26 @@ def test_what_neither_version_sends_gives_no_result_and_a_guard_on_it_is_inconcl
     base = Arm("v1", 200, latency_ms=nothing, outcomes={"converted": nothing})
     cand = Arm("v2", 200, outcomes={"converted": nothing})
     comparison = compare_arms(config, base, cand)
-    assert comparison.unmeasured == {"latency_p99_ms", "converted_rate"}
+    assert comparison.unmeasured == {"latency_p99_ms", "converted_rate", "error_rate"}
     assert comparison.results() == []  # no error every window for what nobody sends
     verdict = judge_canary(comparison, [Guard("latency_p99_ms", 10.0, min_rows=50)])
     assert verdict.verdict is Verdict.INCONCLUSIVE
     assert "no values in either version's records" in verdict.result().message
     one_side = compare_arms(config, Arm("v1", 200, latency_ms=np.ones(200)), cand)
     assert "0 values on a side" in one_side.problems["latency_p99_ms"]  # this one is odd
+
+
+def test_the_error_rate_difference_is_a_two_proportion_test_and_more_errors_are_worse() -> None:
+    rng = np.random.default_rng(4)
+    base = Arm("v1", 4000, errors=(rng.random(4000) < 0.01).astype(float))
+    cand = Arm("v2", 4000, errors=(rng.random(4000) < 0.03).astype(float))
+    comparison = compare_arms(ComparisonConfig(latency_quantiles=()), base, cand)
+    d = comparison.differences["error_rate"]
+    table = [[int(np.sum(a.errors)), 4000 - int(np.sum(a.errors))] for a in (base, cand)]
+    assert d.p_value == pytest.approx(chi2_contingency(table, correction=False).pvalue, rel=1e-6)
+    assert comparison.worse("error_rate")
+    verdict = judge_canary(comparison, [Guard("error_rate", 0.0, min_rows=100)])
+    assert verdict.verdict is Verdict.FAIL
 
 
 def test_prediction_drift_between_versions_is_a_two_sample_test() -> None:

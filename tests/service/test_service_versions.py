@@ -158,6 +158,8 @@ def cancer(config_path: Path, serve: Any, receiver: Receiver) -> dict[str, Any]:
         features = x[rows] if columns is None else x[rows][:, columns]
         predicted, score = model.predict(features), model.predict_proba(features)[:, 1]
         expected[version] = float(accuracy_score(y[rows], predicted))
+        errors = rng.random(len(rows)) < (0.02 if version == "v1" else 0.25)
+        expected[f"{version} errors"] = float(np.mean(errors))
         records = [
             {
                 "id": f"{version}-{i}",
@@ -168,6 +170,7 @@ def cancer(config_path: Path, serve: Any, receiver: Receiver) -> dict[str, Any]:
                 "score": float(s),
                 "latency_ms": float(rng.gamma(4, 5)),
                 "converted": float(rng.random() < (0.2 if version == "v1" else 0.1)),
+                "error": bool(errors[k]),  # served a fallback
             }
             for k, (i, p, s) in enumerate(zip(rows, predicted, score, strict=True))
         ]
@@ -216,6 +219,13 @@ def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[s
     assert accuracy["status"] == "failed"  # surely worse
     assert accuracy["details"]["baseline_version"] == "v1"
     assert accuracy["details"]["low"] < accuracy["value"] < accuracy["details"]["high"]
+    serving = {(r["segment"], r["metric"]): r["value"] for r in _results(url, "serving")}
+    for version in ("v1", "v2"):
+        share = serving[(f"model_version={version}", "error_rate")]
+        assert share == pytest.approx(expected[f"{version} errors"])
+    errors = comparisons["error_rate_difference"]
+    assert errors["value"] == pytest.approx(expected["v2 errors"] - expected["v1 errors"])
+    assert errors["status"] == "failed"  # more errors: surely worse
     [verdict] = _results(url, "canary")
     assert (verdict["status"], verdict["value"]) == ("failed", -1.0)
     assert "accuracy: degraded by" in verdict["message"]

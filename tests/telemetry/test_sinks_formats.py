@@ -176,16 +176,19 @@ def test_labels_are_written_under_their_own_folder(tmp_path):
     assert not list((tmp_path).glob("model=*"))
 
 
-def test_outcomes_are_columns_of_their_own_beside_predictions_and_labels(tmp_path):
+def test_outcomes_and_error_flags_are_columns_of_their_own(tmp_path):
     sink = ParquetSink(tmp_path)
     sink.write_predictions(
         [
-            prediction("a", {"clicked": 3}, at=NOON)._replace(outcomes={"clicked": 1.0}),
+            prediction("a", {"clicked": 3}, at=NOON)._replace(
+                outcomes={"clicked": 1.0}, error=True
+            ),
             prediction("b", {}, at=NOON),
         ]
     )
     sink.write_labels([LabelRecord("a", "credit", True, NOON, {"revenue": 42.0})])
     predictions = ds.dataset(tmp_path / "model=credit", format="parquet").to_table().to_pylist()
     assert [(r["clicked"], r["outcome.clicked"]) for r in predictions] == [(3, 1.0), (None, None)]
+    assert [r["error"] for r in predictions] == [True, None]
     labels = ds.dataset(tmp_path / "labels", format="parquet", partitioning="hive").to_table()
     assert labels.column("revenue").to_pylist() == [42.0]

@@ -35,7 +35,7 @@ from mlvigil.experiments.paired import Paired
 from mlvigil.stats import StatTestResult, chi_square_test, ks_test
 from mlvigil.stats.samples import DegenerateInputError
 
-__all__ = ["Arm", "Comparison", "ComparisonConfig", "Outcome", "compare_arms"]
+__all__ = ["ERROR_RATE", "Arm", "Comparison", "ComparisonConfig", "Outcome", "compare_arms"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -58,6 +58,9 @@ class Arm:
         Every row's serving latency, where known (NaN otherwise).
     outcomes
         Outcome column -> every row's value (NaN where not known yet).
+    errors
+        Every row's error flag: 1 where serving it failed, 0 where it did not, NaN
+        where the record does not say.
     """
 
     version: str
@@ -66,6 +69,7 @@ class Arm:
     predictions: npt.ArrayLike | None = None
     latency_ms: npt.ArrayLike | None = None
     outcomes: Mapping[str, npt.ArrayLike] = field(default_factory=dict)
+    errors: npt.ArrayLike | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,11 @@ class ComparisonConfig:
     seed: int = 0
     min_rows: int = 30
     severity: Severity = Severity.WARNING
+
+
+#: The share of a version's requests whose serving failed (the records' ``error``).
+ERROR_RATE = "error_rate"
+_ERRORS = Outcome("rate", higher_is_better=False)
 
 
 def latency_metric(q: float) -> str:
@@ -319,11 +328,17 @@ def compare_arms(
             unmeasured.add(metric)
         elif _enough(problems, metric, config, latency):
             _add(differences, problems, metric, quantile_difference, *latency, q, confidence=level)
+    measured = {ERROR_RATE: (_ERRORS, baseline.errors, candidate.errors)}
     for column, outcome in config.outcomes.items():
-        metric = outcome_metric(column, outcome)
+        measured[outcome_metric(column, outcome)] = (
+            outcome,
+            baseline.outcomes.get(column),
+            candidate.outcomes.get(column),
+        )
+    for metric, (outcome, on_baseline, on_candidate) in measured.items():
         if not outcome.higher_is_better:
             lower.add(metric)
-        values = (_floats(baseline.outcomes.get(column)), _floats(candidate.outcomes.get(column)))
+        values = (_floats(on_baseline), _floats(on_candidate))
         if not (values[0].size or values[1].size):
             unmeasured.add(metric)
         elif _enough(problems, metric, config, values):

@@ -99,7 +99,9 @@ PORT_ENV = "MLVIGIL_PORT"
 # Columns the store adds to every prediction record.
 #: The column of the records naming the model version that made the prediction.
 VERSION_COLUMN = "model_version"
-RESERVED_COLUMNS = (VERSION_COLUMN, "latency_ms", "received_at")
+#: The records' flag of a request whose serving failed (a fallback answer was given).
+ERROR_COLUMN = "error"
+RESERVED_COLUMNS = (VERSION_COLUMN, "latency_ms", ERROR_COLUMN, "received_at")
 
 TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
 FeatureTypeName = TypeName | Literal["embedding"]

@@ -40,7 +40,7 @@ from mlvigil.checks.quality.runner import run_quality_checks
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.checks.thresholds import apply_drift_limits
 from mlvigil.profile import profile_table
-from mlvigil.service.config import ModelConfig
+from mlvigil.service.config import ERROR_COLUMN, VERSION_COLUMN, ModelConfig
 from mlvigil.service.reference import Reference
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_drift
@@ -48,7 +48,7 @@ from mlvigil.service.store import LABEL_COLUMN, WindowRecord
 from mlvigil.service.versions import served_rows, version_results
 from mlvigil.service.versions_config import outcomes_of
 
-_STORE_ONLY = ("model_version", "latency_ms", "received_at", LABEL_COLUMN)
+_STORE_ONLY = (VERSION_COLUMN, "latency_ms", ERROR_COLUMN, "received_at", LABEL_COLUMN)
 _log = logging.getLogger("mlvigil.service")
 
 #: Values of each segment column whose performance is reported, most frequent first.
@@ -122,7 +122,7 @@ def evaluate_rows(
     except Exception as error:  # the checks below read the rows, not the profile
         _log.exception("profiling the window failed (%s)", where)
         results.append(failure(CheckKind.SCHEMA, "profile", "profiling the window", error))
-    step(CheckKind.SERVING, "latency_ms", "latency quantiles", lambda: _latency(table))
+    step(CheckKind.SERVING, "latency_ms", "latency and errors", lambda: _serving(table))
     quality = config.quality
     if quality is not None:
         step(
@@ -195,7 +195,7 @@ def evaluate_rows(
     if versions is not None:
 
         def each_version(rows: pa.Table) -> list[CheckResult]:
-            found = _latency(rows) + business_results(outcomes, rows)
+            found = _serving(rows) + business_results(outcomes, rows)
             if performance is not None:
                 found += _performance(config, performance, rows, classes)
             return found
@@ -275,6 +275,38 @@ def failure(kind: CheckKind, metric: str, what: str, error: Exception) -> CheckR
         f"{what} failed: {type(error).__name__}: {text}; the service log has the traceback",
         severity=Severity.WARNING,
     )
+
+
+def _serving(table: pa.Table) -> list[CheckResult]:
+    """The window's serving latency quantiles and error rate."""
+    return _latency(table) + _error_rate(table)
+
+
+def _error_rate(table: pa.Table) -> list[CheckResult]:
+    """The share of the window's requests whose serving failed (the records' ``error``).
+
+    Over the records that say (``error`` true or false); none when no record does.
+    """
+    if ERROR_COLUMN not in table.column_names:
+        return []
+    flags = pc.drop_null(table.column(ERROR_COLUMN))
+    if len(flags) == 0:
+        return []
+    failed = int(pc.sum(flags.cast(pa.int64())).as_py() or 0)
+    rate = failed / len(flags)
+    return [
+        CheckResult(
+            CheckKind.SERVING,
+            "error_rate",
+            None,
+            rate,
+            None,
+            CheckStatus.PASSED,
+            Severity.INFO,
+            f"{failed} of {len(flags)} requests failed ({rate:.2%})",
+            details={"errors": failed, "flagged": len(flags)},
+        )
+    ]
 
 
 def _latency(table: pa.Table) -> list[CheckResult]:

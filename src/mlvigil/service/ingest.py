@@ -52,7 +52,7 @@ from mlvigil.schema import ColumnType
 from mlvigil.service.admission import Admission, admit
 from mlvigil.service.batch_errors import MAX_PROBLEMS, BadBatchError, Problem, ProblemLog
 from mlvigil.service.batch_keys import body_digest
-from mlvigil.service.config import ModelConfig
+from mlvigil.service.config import ERROR_COLUMN, ModelConfig
 
 __all__ = [
     "ARROW_TYPES",
@@ -202,6 +202,7 @@ def _prediction_fields(config: ModelConfig) -> list[_Field]:
         ),
         _Field("model_version", ColumnType.TEXT, False),
         _Field("latency_ms", ColumnType.NUMERICAL, False),
+        _Field(ERROR_COLUMN, ColumnType.BOOLEAN, False),
     ]
     roles = {schema.prediction: "prediction"}
     if schema.score is not None:

@@ -40,7 +40,7 @@ from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 from mlvigil.exceptions import ConfigError
 from mlvigil.schema import ColumnType
 from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutcome
-from mlvigil.service.config import VERSION_COLUMN, ModelConfig
+from mlvigil.service.config import ERROR_COLUMN, VERSION_COLUMN, ModelConfig
 from mlvigil.service.migrations import MIGRATIONS
 from mlvigil.service.pass_reads import group_rows
 from mlvigil.service.pruning import Pruned, Pruning
@@ -426,6 +426,7 @@ def _wanted_columns(config: ModelConfig) -> dict[str, str]:
         schema.timestamp: "TIMESTAMPTZ",
         VERSION_COLUMN: "VARCHAR",
         "latency_ms": "DOUBLE",
+        ERROR_COLUMN: "BOOLEAN",
         "received_at": "TIMESTAMPTZ",
         **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
         **dict.fromkeys(schema.outcomes, "DOUBLE"),

@@ -37,7 +37,7 @@ from mlvigil.experiments import (
     pair,
 )
 from mlvigil.io.conform import as_category_text
-from mlvigil.service.config import VERSION_COLUMN, ModelConfig
+from mlvigil.service.config import ERROR_COLUMN, VERSION_COLUMN, ModelConfig
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.store import LABEL_COLUMN
 from mlvigil.service.versions_config import VersionsConfig
@@ -130,6 +130,7 @@ def _arm(
         if "latency_ms" in rows.column_names
         else None,
         outcomes={c: _floats(rows.column(c)) for c in schema.outcomes if c in rows.column_names},
+        errors=_floats(rows.column(ERROR_COLUMN)) if ERROR_COLUMN in rows.column_names else None,
     )
 
 

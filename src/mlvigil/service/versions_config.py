@@ -19,7 +19,7 @@ from mlvigil.checks.metrics import metric_names
 from mlvigil.checks.performance import PerformanceConfig
 from mlvigil.exceptions import ConfigError
 from mlvigil.experiments import ComparisonConfig, Guard, Outcome
-from mlvigil.experiments.comparison import latency_metric
+from mlvigil.experiments.comparison import ERROR_RATE, latency_metric
 from mlvigil.stats.correction import Correction
 
 __all__ = [
@@ -156,5 +156,6 @@ def compared_quantities(comparison: ComparisonConfig) -> Sequence[str]:
     if performance is not None:
         metrics.extend(performance.metrics or metric_names(performance.task))
     metrics.extend(latency_metric(q) for q in comparison.latency_quantiles)
+    metrics.append(ERROR_RATE)
     metrics.extend(outcome_metric(c, o) for c, o in comparison.outcomes.items())
     return metrics

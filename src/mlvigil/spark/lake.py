@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["LOGGER_ONLY", "Predictions", "read_predictions"]
 
 #: Columns of the logger's files that the service does not profile either.
-LOGGER_ONLY = ("model_version", "latency_ms")
+LOGGER_ONLY = ("model_version", "latency_ms", "error")
 _PARTITIONS = ("model", "date", "hour")
 
 

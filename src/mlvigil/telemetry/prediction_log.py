@@ -272,11 +272,14 @@ class PredictionLogger:
         id: str | None = None,
         timestamp: float | None = None,
         outcomes: Mapping[str, float | None] = NO_OUTCOMES,
+        error: bool | None = None,
     ) -> str:
         """Build and queue a :class:`PredictionRecord`; returns its id.
 
         ``outcomes`` are business outcomes already known (``{"clicked": 1}``), by the
-        names the service's ``schema.outcomes`` declares.
+        names the service's ``schema.outcomes`` declares. ``error`` says whether
+        serving the request failed (the prediction is then the fallback answered):
+        the service's ``error_rate`` per window and per version.
         """
         record_id = new_prediction_id() if id is None else id
         moment = time.time() if timestamp is None else timestamp
@@ -291,6 +294,7 @@ class PredictionLogger:
                 score,
                 latency_ms,
                 outcomes,
+                error,
             )
         )
         return record_id

@@ -50,6 +50,8 @@ class PredictionRecord(NamedTuple):
     latency_ms: float | None
     outcomes: Mapping[str, float | None] = NO_OUTCOMES
     """Business outcomes known at prediction time (the schema's ``outcomes``)."""
+    error: bool | None = None
+    """Whether serving the request failed (a fallback answer was given); unknown: None."""
 
 
 class LabelRecord(NamedTuple):

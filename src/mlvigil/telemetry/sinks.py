@@ -36,7 +36,15 @@ _R = TypeVar("_R")
 _TRANSIENT_STATUS = frozenset({408, 425, 429})
 #: The environment variable holding the service token the sink sends by default.
 TOKEN_ENV = "MLVIGIL_TOKEN"
-_RESERVED_COLUMNS = ("id", "timestamp", "model_version", "prediction", "score", "latency_ms")
+_RESERVED_COLUMNS = (
+    "id",
+    "timestamp",
+    "model_version",
+    "prediction",
+    "score",
+    "latency_ms",
+    "error",
+)
 
 
 def iso_utc(timestamp: float) -> str:
@@ -125,6 +133,7 @@ class HttpSink:
                 "prediction": r.prediction,
                 "score": r.score,
                 "latency_ms": r.latency_ms,
+                **({"error": r.error} if r.error is not None else {}),
                 **r.outcomes,
             }
             for r in records
@@ -234,6 +243,8 @@ class ParquetSink:
                 "score": [r.score for r in part],
                 "latency_ms": [r.latency_ms for r in part],
             }
+            if any(r.error is not None for r in part):
+                columns["error"] = [r.error for r in part]
             features = dict.fromkeys(name for r in part for name in r.features)
             for name in features:
                 column = f"feature.{name}" if name in _RESERVED_COLUMNS else name
