@@ -1,12 +1,15 @@
-"""Business outcomes: rates and means over the known values, judged by their bounds."""
+"""Business outcomes: rates and means over the known values, judged by bounds or limits."""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from mlvigil.checks.business import Outcome, business_results
+from mlvigil.checks.chunks import size_chunks
 from mlvigil.checks.result import CheckStatus, Severity
+from mlvigil.checks.thresholds import learn_outcome_limits
 
 
 def test_a_rate_and_a_mean_are_over_the_known_values_with_their_sums() -> None:
@@ -41,3 +44,26 @@ def test_a_window_without_known_outcomes_says_so_without_paging() -> None:
     [result] = business_results({"revenue": Outcome("mean")}, table)
     assert (result.status, result.severity) == (CheckStatus.ERROR, Severity.INFO)
     assert "no revenue known yet" in result.message
+
+
+def test_learned_limits_rarely_fail_an_unchanged_rate_and_catch_a_halved_one() -> None:
+    rng = np.random.default_rng(12)
+    reference = pa.table({"converted": (rng.random(9_000) < 0.2).astype(float)})
+    [outcome] = learn_outcome_limits(
+        {"converted": Outcome("rate")}, reference, size_chunks(9_000, 300)
+    ).values()
+    assert outcome.limits is not None
+
+    def failed(rate: float) -> float:
+        windows = [
+            business_results(
+                {"converted": outcome},
+                pa.table({"converted": (rng.random(300) < rate).astype(float)}),
+            )[0]
+            for _ in range(1_000)
+        ]
+        return float(np.mean([w.status is CheckStatus.FAILED for w in windows]))
+
+    assert failed(0.2) <= 0.01  # false alarms under no change (3 sd: about 0.1%)
+    assert failed(0.1) >= 0.95
+    assert outcome.limits.upper > 0.2  # a better rate never fails: one side is judged

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlvigil.checks._common import error_result
+from mlvigil.checks.limits import LearnedLimits
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
 
 __all__ = ["Outcome", "business_results", "outcome_metric"]
@@ -36,12 +37,16 @@ class Outcome:
         Whether more is better (revenue: yes; refunds: no).
     minimum, maximum
         Bounds of a window's rate or mean: outside them its result fails.
+    limits
+        Learned from reference chunks of a window's size, for an outcome without
+        bounds: a window beyond the limit on the worse side fails.
     """
 
     kind: Literal["rate", "mean"] = "mean"
     higher_is_better: bool = True
     minimum: float | None = None
     maximum: float | None = None
+    limits: LearnedLimits | None = None
 
 
 def outcome_metric(column: str, outcome: Outcome) -> str:
@@ -51,6 +56,15 @@ def outcome_metric(column: str, outcome: Outcome) -> str:
 
 def _judged(outcome: Outcome, value: float) -> tuple[CheckStatus, float | None, str]:
     """Status, the bound it was held to, and how it compares."""
+    limits = outcome.limits
+    if limits is not None and outcome.minimum is None and outcome.maximum is None:
+        limit = limits.lower if outcome.higher_is_better else limits.upper
+        worse = value < limit if outcome.higher_is_better else value > limit
+        side = "below" if outcome.higher_is_better else "above"
+        learned = f"its learned limit {limit:.4g} (reference {limits.mean:.4g} ± 3 sd)"
+        if worse:
+            return CheckStatus.FAILED, limit, f"{side} {learned}"
+        return CheckStatus.PASSED, limit, f"within {learned}"
     if outcome.minimum is not None and value < outcome.minimum:
         return CheckStatus.FAILED, outcome.minimum, f"below {outcome.minimum:g}"
     if outcome.maximum is not None and value > outcome.maximum:

@@ -13,6 +13,8 @@ of the window's size, computes the statistic on each, and sets limits at
   for ``z``, ``|log odds ratio|`` for ``fisher_exact``).
 - **performance**: each metric on each chunk; a window outside either limit is reported
   (below: degraded, above: improved, for metrics where larger is better).
+- **business outcomes**: each outcome's rate or mean on each chunk; a window beyond the
+  limit on the worse side fails.
 
 Learning reads the reference once and runs at most :data:`MAX_LEARNING_CHUNKS`
 comparisons per column, so it takes seconds even for a large reference; callers learn
@@ -28,7 +30,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from mlvigil.checks.business import Outcome
 from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.drift import DriftConfig, detect_drift
 from mlvigil.checks.drift_report import ColumnDrift, DriftReport, drift_magnitude
@@ -41,6 +45,7 @@ __all__ = [
     "LearnedDrift",
     "apply_drift_limits",
     "learn_drift_limits",
+    "learn_outcome_limits",
     "learn_performance_limits",
     "learning_chunks",
 ]
@@ -224,3 +229,37 @@ def learn_performance_limits(
         if learned is not None:
             limits[metric] = learned
     return limits
+
+
+def learn_outcome_limits(
+    outcomes: Mapping[str, Outcome], table: pa.Table, chunks: Sequence[Chunk]
+) -> dict[str, Outcome]:
+    """``outcomes``, each without bounds given limits from ``table``'s column if it has one.
+
+    Examples
+    --------
+    >>> from mlvigil.checks.chunks import size_chunks
+    >>> rng = np.random.default_rng(2)
+    >>> table = pa.table({"converted": (rng.random(5000) < 0.1).astype(float)})
+    >>> learned = learn_outcome_limits({"converted": Outcome("rate")}, table,
+    ...                                size_chunks(5000, 500))
+    >>> limits = learned["converted"].limits
+    >>> round(limits.mean, 2), limits.chunks, 0 < limits.lower < 0.1 < limits.upper
+    (0.1, 10, True)
+    """
+    picked = learning_chunks(chunks)
+    learned = dict(outcomes)
+    for column, outcome in outcomes.items():
+        bounded = outcome.minimum is not None or outcome.maximum is not None
+        if bounded or column not in table.column_names or not picked:
+            continue
+        values = []
+        for chunk in picked:
+            known = pc.drop_null(chunk.rows_of(table).column(column))
+            values.append(float(pc.mean(known).as_py()) if len(known) else math.nan)
+        high = 1.0 if outcome.kind == "rate" else math.inf
+        low = 0.0 if outcome.kind == "rate" else -math.inf
+        limits = LearnedLimits.of(values, chunk_rows=_chunk_rows(picked), low=low, high=high)
+        if limits is not None:
+            learned[column] = replace(outcome, limits=limits)
+    return learned

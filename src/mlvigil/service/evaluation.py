@@ -184,6 +184,8 @@ def evaluate_rows(
             lambda: _segment_performance(config, judged, table, classes),
         )
     outcomes = outcomes_of(config.schema.outcomes)
+    if reference is not None and reference.outcomes:
+        outcomes = dict(reference.outcomes)  # with the limits learned from it
     if outcomes:
         step(
             CheckKind.BUSINESS,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from mlvigil.checks.business import Outcome
 from mlvigil.checks.chunks import Chunk, period_chunks, size_chunks
 from mlvigil.checks.classes import ClassSet
 from mlvigil.checks.drift import PreparedReference, prepare_reference
@@ -31,6 +32,7 @@ from mlvigil.checks.performance import PerformanceConfig, measure
 from mlvigil.checks.thresholds import (
     LearnedDrift,
     learn_drift_limits,
+    learn_outcome_limits,
     learn_performance_limits,
 )
 from mlvigil.estimation import PerformanceEstimator
@@ -43,6 +45,7 @@ from mlvigil.schema import ColumnType
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.rows import performance_inputs
 from mlvigil.service.segment_drift import segment_references
+from mlvigil.service.versions_config import outcomes_of
 
 __all__ = [
     "FileIdentity",
@@ -85,6 +88,9 @@ class Reference:
     segments
         The reference prepared per frequent value of each segment column
         (``region=west``), for drift per segment.
+    outcomes
+        The schema's business outcomes, with limits learned from the reference's
+        outcome columns where it has them (and an outcome has no bounds).
     """
 
     table: pa.Table
@@ -97,6 +103,7 @@ class Reference:
     estimator: PerformanceEstimator | None = None
     multivariate: MultivariateDetector | None = None
     segments: Mapping[str, PreparedReference] = field(default_factory=dict)
+    outcomes: Mapping[str, Outcome] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -120,6 +127,7 @@ def conform_reference(config: ModelConfig, source: TableSource, where: str) -> p
     timestamp = config.schema.timestamp
     if timestamp in source.column_names:
         wanted[timestamp] = ColumnType.DATETIME
+    wanted.update(dict.fromkeys(config.schema.outcomes, ColumnType.NUMERICAL))
     present = [c for c in wanted if c in source.column_names]
     if not any(c in config.column_types for c in present):
         raise ConfigError(
@@ -312,7 +320,10 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
         warnings.extend(f"estimation: {w}" for w in estimator.warnings)
     for warning in warnings:
         _log.warning("%s: %s", where, warning)
-    data = table.drop_columns([c for c in (config.schema.timestamp,) if c in table.column_names])
+    outcomes = learn_outcome_limits(outcomes_of(config.schema.outcomes), table, chunks)
+    # The outcomes were read to learn their limits; they are no data to drift-check.
+    kept_out = (config.schema.timestamp, *config.schema.outcomes)
+    data = table.drop_columns([c for c in kept_out if c in table.column_names])
     types = _wanted_types(config)
     return Reference(
         table=data,
@@ -327,6 +338,7 @@ def build_reference(config: ModelConfig, table: pa.Table, *, where: str) -> Refe
         estimator=estimator,
         multivariate=_multivariate(config, data, chunks),
         segments=segment_references(config, data),
+        outcomes=outcomes,
     )
 
 
