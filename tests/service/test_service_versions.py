@@ -51,6 +51,7 @@ models:
     window: 1h
     checks:
       drift: {}
+      quality: {completeness: {default_max_null_rate: 0.05}, volume: {min_rows: 100}}
       performance: {task: classification, metrics: [accuracy, roc_auc], min_labels: 20}
       versions:
         baseline: v1
@@ -226,6 +227,11 @@ def test_versions_are_measured_compared_and_the_weak_canary_fails(cancer: dict[s
     errors = comparisons["error_rate_difference"]
     assert errors["value"] == pytest.approx(expected["v2 errors"] - expected["v1 errors"])
     assert errors["status"] == "failed"  # more errors: surely worse
+    completeness = {r["segment"] for r in _results(url, "completeness")}
+    assert {None, "model_version=v1", "model_version=v2"} <= completeness
+    assert {r["segment"] for r in _results(url, "volume")} == {None}  # the window's own
+    drift = {(r["segment"], r["metric"]) for r in _results(url, "drift")}
+    assert {("model_version=v1", "drift_share"), ("model_version=v2", "drift_share")} <= drift
     [verdict] = _results(url, "canary")
     assert (verdict["status"], verdict["value"]) == ("failed", -1.0)
     assert "accuracy: degraded by" in verdict["message"]

@@ -48,6 +48,8 @@ from mlvigil.service.store import LABEL_COLUMN, WindowRecord
 from mlvigil.service.versions import served_rows, version_results
 from mlvigil.service.versions_config import outcomes_of
 
+#: Quality checks of the whole window, not run again per model version.
+_WINDOW_WIDE = frozenset({CheckKind.VOLUME, CheckKind.FRESHNESS})
 _STORE_ONLY = (VERSION_COLUMN, "latency_ms", ERROR_COLUMN, "received_at", LABEL_COLUMN)
 _log = logging.getLogger("mlvigil.service")
 
@@ -200,6 +202,12 @@ def evaluate_rows(
             found = _serving(rows) + business_results(outcomes, rows)
             if performance is not None:
                 found += _performance(config, performance, rows, classes)
+            if drift is not None and reference is not None:
+                found += _drift(config, drift, reference, rows)
+            if quality is not None:
+                # A version's own data: volume and freshness are the window's, not its.
+                checked = run_quality_checks(rows.select(data.column_names), quality, now=end)
+                found += [r for r in checked.results if r.check not in _WINDOW_WIDE]
             return found
 
         step(

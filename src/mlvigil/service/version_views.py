@@ -2,9 +2,10 @@
 
 A window holding several model versions stores each version's results with the segment
 ``model_version=<version>`` (:mod:`mlvigil.service.versions`); here they become one
-line per version for every metric (performance, latency, business outcomes), the
-canary verdict of each candidate per window, and the latest window's differences with
-their intervals. Business outcomes of the whole window are series like performance's.
+line per version for every metric (performance, latency, errors, business outcomes,
+the share of drifted columns), the canary verdict of each candidate per window, and
+the latest window's differences with their intervals. Business outcomes of the whole
+window are series like performance's.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ _PREFIX = f"{VERSION_COLUMN}="
 _VERSION_SERIES = f"""
     SELECT window_start, "check", metric, segment, value, message FROM results
     WHERE model = ? AND starts_with(segment, '{_PREFIX}')
-      AND ("check" IN ('performance', 'serving', 'canary') AND "column" IS NULL
-           OR "check" = 'business')
+      AND (("check" IN ('performance', 'serving', 'canary') AND "column" IS NULL)
+           OR "check" = 'business'
+           OR ("check" = 'drift' AND metric = 'drift_share'))
       AND metric <> 'label_coverage' AND status <> 'error'
     ORDER BY window_start, metric
 """

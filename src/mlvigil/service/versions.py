@@ -1,8 +1,9 @@
 """A window's model versions: each one's results, the comparisons, the canary verdicts.
 
 When a window holds rows of two or more versions (the records' ``model_version``),
-each version gets its own performance, latency and business results, and every
-version but the baseline is compared with it (:mod:`mlvigil.experiments`), with a
+each version gets its own results of every check (performance, serving, business
+outcomes, drift, quality: ``each_version`` in :mod:`mlvigil.service.evaluation`), and
+every version but the baseline is compared with it (:mod:`mlvigil.experiments`), with a
 canary verdict when guards are configured. Results about a version carry the segment
 ``model_version=<version>``, as a segment value's results carry theirs: one result
 type, so they are stored, exported as gauges (``segment`` label), alerted on and
