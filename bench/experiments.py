@@ -13,6 +13,11 @@
 - ``power``: the same runs with the candidate's accuracy 2 points lower: the share it
   fails.
 
+- ``outcome_limits``: a conversion rate of 20% judged by limits learned from a
+  9,000-row reference in 300-row chunks: the share of ``--limit-windows`` unchanged
+  300-row windows that fail (false fails), and of windows whose rate fell to 15% and
+  to 10% (caught).
+
 The canary's guards: accuracy (tolerance 0.01), ROC AUC (0.01), p99 latency (5 ms) and
 the conversion rate (0.01), at alpha 0.05 with Bonferroni's correction, and the same
 guards with no tolerance. Prints one JSON object; progress goes to stderr.
@@ -30,8 +35,12 @@ import numpy as np
 import pyarrow as pa
 
 from _common import emit, peak_rss_bytes
+from mlvigil.checks.business import business_results
+from mlvigil.checks.chunks import size_chunks
 from mlvigil.checks.drift import detect_drift
 from mlvigil.checks.performance import PerformanceConfig
+from mlvigil.checks.result import CheckStatus
+from mlvigil.checks.thresholds import learn_outcome_limits
 from mlvigil.experiments import (
     Arm,
     ComparisonConfig,
@@ -161,12 +170,40 @@ def _rates(runs: int, rows: int, accuracy: float, guards: list[Guard]) -> dict[s
     return {verdict.value: round(count / runs, 4) for verdict, count in counts.items()}
 
 
+def _outcome_limits(windows: int, seed: int = 12) -> dict[str, Any]:
+    """Learned limits of a 20% rate: how often unchanged and lower rates fail."""
+    rng = np.random.default_rng(seed)
+    reference = pa.table({"converted": (rng.random(9_000) < 0.2).astype(float)})
+    rate = {"converted": Outcome("rate")}
+    [outcome] = learn_outcome_limits(rate, reference, size_chunks(9_000, 300)).values()
+
+    def failing(share: float) -> float:
+        failed = 0
+        for _ in range(windows):
+            window = pa.table({"converted": (rng.random(300) < share).astype(float)})
+            [judged, _] = business_results({"converted": outcome}, window)
+            failed += judged.status is CheckStatus.FAILED
+        return round(failed / windows, 4)
+
+    limits = outcome.limits
+    return {
+        "reference_rate": 0.2,
+        "chunk_rows": 300,
+        "lower_limit": round(limits.lower, 4) if limits else None,
+        "windows": windows,
+        "false_fail_rate": failing(0.2),
+        "caught_at_15_percent": failing(0.15),
+        "caught_at_10_percent": failing(0.10),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows per version's window")
     parser.add_argument("--runs", type=int, default=5, help="timed windows (median)")
     parser.add_argument("--aa-runs", type=int, default=200, help="seeded A/A runs")
     parser.add_argument("--arm-rows", type=int, default=10_000, help="rows per arm, A/A runs")
+    parser.add_argument("--limit-windows", type=int, default=5_000, help="outcome-limit windows")
     args = parser.parse_args()
 
     log(f"window: 2 versions x {args.rows} rows, {args.runs} runs")
@@ -202,6 +239,8 @@ def main() -> None:
             "accuracy_drop_2_points": drop,
             "power": drop["fail"],
         }
+    log(f"learned outcome limits: {args.limit_windows} windows of 300 rows a rate")
+    report["outcome_limits"] = _outcome_limits(args.limit_windows)
     report["peak_rss_bytes"] = peak_rss_bytes()
     emit(report)
 
