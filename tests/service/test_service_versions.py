@@ -19,8 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from in_process import Client
 from scipy.stats import binomtest
-from service_data import AUTH, SECURITY, TOKEN
+from service_data import AUTH, SECURITY, START, TOKEN, records
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score
@@ -28,6 +29,7 @@ from sklearn.metrics import accuracy_score
 from live_servers import wait_until
 from mlvigil import catalog
 from mlvigil.service.evaluation import window_bounds
+from mlvigil.service.routes import versions as canary_route
 from mlvigil.telemetry.prediction_log import PredictionLogger
 
 FEATURES = ["mean radius", "mean texture", "mean smoothness", "mean concavity"]
@@ -395,3 +397,24 @@ def test_a_shadow_scores_the_same_rows_unserved_and_is_compared_row_by_row(
     disagreement = results["disagreement_rate"]
     assert disagreement["value"] == pytest.approx(np.mean(predicted["v1"] != predicted["v2"]))
     assert disagreement["details"]["pairs"] == len(test)
+
+
+def test_a_canary_range_too_large_to_read_at_once_is_refused_saying_what_to_do(
+    service_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(canary_route, "MAX_CANARY_ROWS", 10)
+    service = service_factory()
+    client = Client(service, TOKEN)
+    posted = client.request(
+        "POST", "/api/v1/models/credit/predictions", json={"records": records(20)}
+    )
+    assert posted.status_code == 201, posted.text
+    window = {"start": START.isoformat(), "end": (START + timedelta(hours=1)).isoformat()}
+    answer = client.request(
+        "GET",
+        "/api/v1/models/credit/canary",
+        params={"baseline": "1", "candidate": "2", **window},
+    )
+    assert answer.status_code == 400
+    assert "holds 20 rows, more than the 10 a verdict reads at once" in answer.json()["detail"]
+    assert "narrow the range" in answer.json()["detail"]

@@ -290,6 +290,17 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
             return None
         return utc(last) + timedelta(microseconds=1)
 
+    def rows_between(self, model: str, start: datetime, end: datetime) -> int:
+        """Predictions of ``model`` with ``start <= timestamp < end``."""
+        tables = self._existing_tables(model)
+        if tables is None:
+            return 0
+        column = quote(self.models[model].schema.timestamp)
+        row = self._read(
+            f"SELECT count(*) FROM {tables[0]} WHERE {column} >= ? AND {column} < ?", [start, end]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
         tables = self._existing_tables(model)

@@ -16,6 +16,9 @@ from mlvigil.service.monitor import MonitoringService
 from mlvigil.service.routes.common import utc
 from mlvigil.service.versions import canary_between
 
+#: Rows a verdict reads at most: the range is read into memory at once.
+MAX_CANARY_ROWS = 5_000_000
+
 
 class GuardBody(BaseModel):
     """How one guard decided."""
@@ -81,6 +84,13 @@ def router(service: MonitoringService) -> APIRouter:
             )
 
         def judge() -> CanaryBody:
+            rows = service.store.rows_between(model, begin, finish)
+            if rows > MAX_CANARY_ROWS:
+                raise InputError(
+                    f"{begin.isoformat()} to {finish.isoformat()} holds {rows:,} rows, more "
+                    f"than the {MAX_CANARY_ROWS:,} a verdict reads at once; narrow the range "
+                    "(start and end; mlvigil canary --since and --until)"
+                )
             reference = service.reference(model)
             table = service.store.window_table(model, begin, finish)
             comparison, verdict = canary_between(
