@@ -22,7 +22,7 @@ from mlvigil.exceptions import ConfigError
 
 FIRED = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 AIRFLOW_BODY = {
-    "dag_run_id": "mlvigil-{key}",
+    "dag_run_id": "{key}",
     "conf": {"model": "{labels.model}", "why": "{annotations.summary}", "alerts": "{alerts}"},
 }
 
@@ -70,7 +70,7 @@ def test_an_http_action_fills_its_url_and_body_from_the_alerts_and_carries_the_k
     assert request.headers["Idempotency-Key"] == "mlvigil-7-abc"
     assert request.headers["Authorization"] == "Basic c2VjcmV0"
     body = json.loads(request.content)
-    assert body["dag_run_id"] == "mlvigil-mlvigil-7-abc"
+    assert body["dag_run_id"] == "mlvigil-7-abc"
     assert body["conf"]["model"] == "credit/eu"
     assert body["conf"]["alerts"][0]["labels"]["alertname"] == "performance_degradation"
 

@@ -69,7 +69,7 @@ alerting:
       http_action:
         url: "RECEIVER/api/v1/dags/retrain_{labels.model}/dagRuns"
         headers: {Authorization: "Basic YWlyZmxvdzphaXJmbG93"}
-        body: {dag_run_id: "mlvigil-{key}", conf: {model: "{labels.model}", alerts: "{alerts}"}}
+        body: {dag_run_id: "{key}", conf: {model: "{labels.model}", alerts: "{alerts}"}}
         already_done: [409]
   route:
     receiver: team
@@ -280,7 +280,7 @@ def test_a_failing_canary_runs_the_rollback_command_and_triggers_retraining(
     path, headers, body = triggered()[0]
     assert path == "/api/v1/dags/retrain_cancer/dagRuns"
     assert headers["Authorization"] == "Basic YWlyZmxvdzphaXJmbG93"
-    assert body["dag_run_id"] == f"mlvigil-{headers['Idempotency-Key']}"
+    assert body["dag_run_id"] == headers["Idempotency-Key"]
     assert body["conf"]["model"] == "cancer"
     assert body["conf"]["alerts"][0]["labels"]["segment"] == "model_version=v2"
 

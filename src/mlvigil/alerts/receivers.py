@@ -8,7 +8,7 @@
         http_action:
           url: {env: AIRFLOW_DAG_RUNS_URL}
           headers: {Authorization: {env: AIRFLOW_AUTHORIZATION}}
-          body: {dag_run_id: "mlvigil-{key}", conf: {model: "{labels.model}"}}
+          body: {dag_run_id: "{key}", conf: {model: "{labels.model}"}}
           already_done: [409]
       rollback:                 # run a program, the alerts as JSON on its stdin
         command: {argv: [scripts/rollback.sh, --to, stable], timeout: 2m}

@@ -3,7 +3,7 @@
 A template is JSON (objects, lists, strings, numbers) whose strings may name values of
 the notification in braces::
 
-    {"dag_run_id": "mlvigil-{key}",
+    {"dag_run_id": "{key}",
      "conf": {"model": "{labels.model}", "why": "{annotations.summary}",
               "alerts": "{alerts}"}}
 
