@@ -21,7 +21,8 @@ is checked against the code by ``tests/test_exceptions.py``::
     │   ├── UnknownModelError      service.lookup_errors  a model the configuration does not declare
     │   ├── ModelElsewhereError    service.lookup_errors  a model another instance serves (421)
     │   ├── UnknownReceiverError   service.lookup_errors  no receiver of that name
-    │   └── UnknownSilenceError    service.lookup_errors  no silence with that id
+    │   ├── UnknownSilenceError    service.lookup_errors  no silence with that id
+    │   └── TemplateError          alerts.templates   a template names a value the alerts lack
     ├── AccessError                service.auth       a request without the credential it needs
     │   ├── CredentialError        service.auth       no token, or one the service does not know
     │   └── ScopeError             service.auth       a token without the scope the action needs

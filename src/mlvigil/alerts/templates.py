@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from mlvigil.exceptions import ConfigError
+from mlvigil.exceptions import ConfigError, InputError
 
 __all__ = ["TemplateError", "check_template", "render_template", "render_url"]
 
@@ -39,7 +39,7 @@ SCALARS = ("status", "receiver", "key", "group_key", "external_url", "alert_coun
 _PREFIXES = ("labels.", "annotations.")
 
 
-class TemplateError(ValueError):
+class TemplateError(InputError):
     """A template names a value the notification does not have."""
 
 
