@@ -88,8 +88,9 @@ class RowWrites(ChangeLog):
         """
         predictions, _ = self._tables_of(model)
         schema = self.models[model].schema
+        # In the table's order first: every stored column is there, model_version too.
         key = [schema.id, schema.timestamp, VERSION_COLUMN]
-        rows = self._in_table_order(model, last_per_key(table, key))
+        rows = last_per_key(self._in_table_order(model, table), key)
         times = pc.min_max(rows.column(schema.timestamp))
         first, last = times["min"].as_py(), times["max"].as_py()
         id_column, time_column = quote(schema.id), quote(schema.timestamp)
