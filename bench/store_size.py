@@ -159,7 +159,7 @@ def simulate(width: int, days: int, rows: int, retention: str) -> dict[str, Any]
                     print(f"  {width} columns, day {len(sizes)}: {sizes[-1]:,} B", file=sys.stderr)
             counts = {
                 table: int(service.store.read(f"SELECT count(*) FROM {table}").fetchone()[0])
-                for table in ("windows", "results", "window_profiles", "predictions_1")
+                for table in ("windows", "results", "window_profiles", "predictions_g1")
             }
         finally:
             service.close()

@@ -41,7 +41,7 @@ def test_a_signal_checkpoints_the_store_and_exits_0(serve_with, auth, stop_with)
     assert served.process.wait(timeout=60) == 0
     assert not wal.exists()  # checkpointed: everything is in the database file
     with duckdb.connect(str(served.store), read_only=True) as db:
-        (table,) = db.execute("SELECT 'predictions_' || table_id FROM models").fetchone()
+        (table,) = db.execute("SELECT 'predictions_g' || row_table FROM models").fetchone()
         assert db.execute(f"SELECT count(*) FROM {table}").fetchone() == (300,)
 
 

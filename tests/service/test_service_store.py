@@ -11,6 +11,7 @@ from service_data import START, records
 
 from mlvigil.exceptions import ConfigError
 from mlvigil.service.ingest import labels_from_json, predictions_from_json
+from mlvigil.service.row_tables import GROUP_SIZE, wanted_layout
 from mlvigil.service.store import MIGRATIONS, Store
 from mlvigil.service.versions_config import OutcomeModel
 
@@ -156,21 +157,113 @@ def _data_tables(store: Store) -> set[str]:
     return {name for (name,) in rows}
 
 
-def test_a_model_gets_its_tables_at_its_first_write(settings):
+def _wider(model, feature: str = "tenure"):
+    features = {**model.schema.features, feature: "numerical"}
+    return replace(model, schema=model.schema.model_copy(update={"features": features}))
+
+
+def test_models_of_one_layout_share_a_pair_of_tables_and_see_only_their_own_rows(settings):
     credit = settings.models["credit"]
-    store = Store(settings.store, {"credit": credit, "idle": replace(credit, name="idle")})
-    assert _data_tables(store) == set()  # a new store creates none up front
-    assert store.counts("idle") == (0, 0)
-    assert store.data_range("idle") is None
-    assert store.label_lag("idle") is None
-    assert store.last_received("idle") is None
+    models = {"credit": credit, "twin": replace(credit, name="twin")}
+    store = Store(settings.store, models)
+    assert _data_tables(store) == {"predictions_g1", "labels_g1"}
+    assert store.data_range("twin") is None
     _ingest(store, settings, records(10))
-    assert len(_data_tables(store)) == 2  # credit's predictions and labels, not idle's
     _label(store, settings, [{"id": "p1-0", "label": 1, "timestamp": START.isoformat()}])
+    assert store.counts("twin") == (0, 0)
+    assert store.data_range("twin") is None
+    assert store.label_lag("twin") is None
+    assert store.last_received("twin") is None
+    # The same ids, sent to the twin: its rows and labels, not credit's
+    body = orjson.dumps({"records": records(4)})
+    store.insert_predictions("twin", predictions_from_json(body, models["twin"]))
+    labels = orjson.dumps({"records": [{"id": "p1-0", "label": 0}]})
+    store.insert_labels("twin", labels_from_json(labels, models["twin"]))
+    hour = (START, START + timedelta(hours=1))
+    assert store.window_table("twin", *hour).num_rows == 4
+    assert store.counts("credit") == (10, 1)
     store.close()
 
-    reopened = Store(settings.store, {"credit": credit, "idle": replace(credit, name="idle")})
+    reopened = Store(settings.store, models)
+    assert _data_tables(reopened) == {"predictions_g1", "labels_g1"}
     assert reopened.counts("credit") == (10, 1)
-    assert reopened.counts("idle") == (0, 0)
-    assert len(_data_tables(reopened)) == 2
+    assert reopened.counts("twin") == (4, 1)
+    credit_labels = reopened.window_table("credit", *hour).column("__label").to_pylist()
+    twin_labels = reopened.window_table("twin", *hour).column("__label").to_pylist()
+    assert [label for label in credit_labels if label is not None] == ["1"]
+    assert [label for label in twin_labels if label is not None] == ["0"]
     reopened.close()
+
+
+def test_a_full_pair_of_tables_makes_room_in_another(settings):
+    credit = settings.models["credit"]
+    models = {f"m{i}": replace(credit, name=f"m{i}") for i in range(GROUP_SIZE + 1)}
+    store = Store(settings.store, models)
+    assert len(_data_tables(store)) == 4
+    store.close()
+
+
+def test_a_model_whose_layout_grows_moves_with_its_rows_and_its_neighbours_stay(settings):
+    credit = settings.models["credit"]
+    models = {"credit": credit, "twin": replace(credit, name="twin")}
+    store = Store(settings.store, models)
+    _ingest(store, settings, records(10))
+    _label(store, settings, [{"id": "p1-0", "label": 1}])
+    body = orjson.dumps({"records": records(4)})
+    store.insert_predictions("twin", predictions_from_json(body, models["twin"]))
+    store.close()
+
+    grown = {**models, "credit": _wider(credit)}
+    store = Store(settings.store, grown)
+    assert _data_tables(store) == {"predictions_g1", "labels_g1", "predictions_g2", "labels_g2"}
+    assert store.counts("credit") == (10, 1)
+    assert store.counts("twin") == (4, 0)
+    window = store.window_table("credit", START, START + timedelta(hours=1))
+    assert window.column("tenure").null_count == window.num_rows
+    store.close()
+    store = Store(settings.store, grown)  # the same layouts: nothing moves again
+    assert store.counts("credit") == (10, 1)
+    assert len(_data_tables(store)) == 4
+    store.close()
+    # The twin grows the same way: it joins credit, and the pair it leaves empty goes
+    store = Store(settings.store, {name: _wider(model) for name, model in models.items()})
+    assert _data_tables(store) == {"predictions_g2", "labels_g2"}
+    assert store.counts("twin") == (4, 0)
+    store.close()
+
+
+def test_a_store_with_tables_of_each_model_moves_their_rows_to_shared_ones(settings):
+    """A store written before models shared tables gave each model a pair of its own."""
+    import duckdb
+
+    credit = settings.models["credit"]
+    settings.store.parent.mkdir(parents=True, exist_ok=True)
+    old = duckdb.connect(str(settings.store))
+    old.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ)"
+    )
+    for version, sql in enumerate(MIGRATIONS[:-1], start=1):
+        old.execute(sql)
+        old.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    layout = wanted_layout(credit, None)
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in layout.predictions)
+    old.execute(f"CREATE TABLE predictions_1 ({columns})")
+    old.execute(
+        "CREATE TABLE labels_1 (id VARCHAR PRIMARY KEY, label DOUBLE, "
+        "timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ)"
+    )
+    old.execute("INSERT INTO models (name, table_id) VALUES ('credit', 1)")
+    old.execute(
+        "INSERT INTO predictions_1 (id, timestamp, age) VALUES ('a', ?, 30), ('b', ?, 40)",
+        [START, START + timedelta(minutes=5)],
+    )
+    old.execute("INSERT INTO labels_1 VALUES ('a', 1, ?, ?)", [START, START])
+    old.close()
+
+    store = Store(settings.store, {"credit": credit})
+    assert _data_tables(store) == {"predictions_g1", "labels_g1"}
+    assert store.counts("credit") == (2, 1)
+    window = store.window_table("credit", START, START + timedelta(hours=1)).to_pylist()
+    assert {(row["id"], row["age"]) for row in window} == {("a", 30.0), ("b", 40.0)}
+    assert store.data_range("credit") == (START, START + timedelta(minutes=5))
+    store.close()

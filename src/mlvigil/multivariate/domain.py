@@ -39,8 +39,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import rankdata
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 __all__ = [
@@ -187,6 +185,9 @@ def domain_classifier(
     >>> result.drifted, result.importances[0][0], result.reference_rows
     (True, 'b', 500)
     """
+    # Imported here: scikit-learn costs a process ~85 MB, and most never train this.
+    from sklearn.model_selection import StratifiedKFold
+
     rng = np.random.default_rng(seed)
     window = _sample(current, max_rows, rng)
     base = _sample(reference, min(max_rows, len(window)), rng)
@@ -226,6 +227,8 @@ def _fold(
     shuffled: dict[str, np.ndarray],
 ) -> None:
     """Train on one fold, score its held-out rows, and again with each column shuffled."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     model = HistGradientBoostingClassifier(
         max_iter=ITERATIONS,
         max_leaf_nodes=LEAVES,

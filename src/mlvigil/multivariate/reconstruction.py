@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from mlvigil.checks.chunks import Chunk
 from mlvigil.checks.limits import SIGMAS, LearnedLimits
@@ -88,6 +87,8 @@ class ReconstructionModel:
             Chunks of the reference's rows of a window's size, to learn limits from
             (see :func:`~mlvigil.checks.thresholds.learning_chunks`).
         """
+        from sklearn.decomposition import PCA  # here: most processes never fit one
+
         rows, width = reference.shape
         pca = PCA(svd_solver="covariance_eigh").fit(reference)
         shares = np.cumsum(pca.explained_variance_ratio_)

@@ -101,7 +101,9 @@ PORT_ENV = "MLVIGIL_PORT"
 VERSION_COLUMN = "model_version"
 #: The records' flag of a request whose serving failed (a fallback answer was given).
 ERROR_COLUMN = "error"
-RESERVED_COLUMNS = (VERSION_COLUMN, "latency_ms", ERROR_COLUMN, "received_at")
+#: The column of the store's shared tables naming each row's model (service/row_tables.py).
+MODEL_KEY_COLUMN = "__model"
+RESERVED_COLUMNS = (VERSION_COLUMN, "latency_ms", ERROR_COLUMN, "received_at", MODEL_KEY_COLUMN)
 
 TypeName = Literal["numerical", "categorical", "boolean", "datetime", "text"]
 FeatureTypeName = TypeName | Literal["embedding"]

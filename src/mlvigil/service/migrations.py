@@ -179,4 +179,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (model, window_start, source)
     );
     """,
+    """
+    -- models of one layout share a pair of row tables (see service/row_tables.py); a
+    -- model registered before has a row_table of NULL until its rows move to a pair
+    CREATE TABLE row_tables (
+        id INTEGER PRIMARY KEY,
+        signature VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    ALTER TABLE models ADD COLUMN row_table INTEGER;
+    """,
 )

@@ -30,6 +30,7 @@ import pyarrow as pa
 from mlvigil.service.change_log import ChangeLog
 from mlvigil.service.config import ModelConfig
 from mlvigil.service.policies import Retention
+from mlvigil.service.row_tables import RowTables
 from mlvigil.service.store_base import quote, utc
 from mlvigil.service.windows import profile_key
 
@@ -72,8 +73,7 @@ class Pruning(ChangeLog):
 
     #: The configured models and their (predictions, labels) tables (set by the store).
     models: dict[str, ModelConfig]
-    _tables: dict[str, tuple[str, str]]
-    _uncreated: dict[str, str]
+    _rows: dict[str, RowTables]
     _spans: dict[str, tuple[datetime, datetime] | None]
 
     def prune(self, now: datetime, retention: Retention) -> Pruned:
@@ -195,19 +195,18 @@ class Pruning(ChangeLog):
         own timestamp is before ``cutoff`` (looked for only when predictions went: it
         joins every label with every prediction).
         """
-        if model in self._uncreated:
-            return 0, 0  # no tables yet, so no rows
         self._spans.pop(model, None)  # its earliest row may go: read it again
-        predictions, labels = self._tables[model]
+        tables = self._rows[model]
+        predictions, labels = tables.predictions, tables.labels
         schema = self.models[model].schema
         column, id_column = quote(schema.timestamp), quote(schema.id)
-        doomed = f"{column} < ?"
+        doomed = f"{tables.mine()} AND {column} < ?"
         params: list[object] = [cutoff]
         if keep is not None:
             doomed += f" AND NOT ({column} >= ? AND {column} < ?)"
             params += list(keep)
         label_rows = cursor.execute(
-            f"DELETE FROM {labels} WHERE id IN "
+            f"DELETE FROM {labels} WHERE {tables.mine()} AND id IN "
             f"(SELECT {id_column} FROM {predictions} WHERE {doomed})",
             params,
         ).fetchone()
@@ -218,8 +217,9 @@ class Pruning(ChangeLog):
         if rows:
             orphans = _count(
                 cursor.execute(
-                    f"DELETE FROM {labels} l WHERE l.timestamp < ? AND NOT EXISTS "
-                    f"(SELECT 1 FROM {predictions} p WHERE p.{id_column} = l.id)",
+                    f"DELETE FROM {labels} l WHERE {tables.mine('l')} AND l.timestamp < ? "
+                    f"AND NOT EXISTS (SELECT 1 FROM {predictions} p "
+                    f"WHERE {tables.mine('p')} AND p.{id_column} = l.id)",
                     [cutoff],
                 ).fetchone()
             )

@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 
 from mlvigil.service.batch_keys import PredictionOutcome, claim_key, last_per_key
 from mlvigil.service.change_log import ChangeLog
-from mlvigil.service.config import VERSION_COLUMN, ModelConfig
+from mlvigil.service.config import MODEL_KEY_COLUMN, VERSION_COLUMN, ModelConfig
+from mlvigil.service.row_tables import RowTables
 from mlvigil.service.store_base import quote, utc
 
 __all__ = ["LabelOutcome", "RowWrites"]
@@ -38,34 +39,12 @@ class RowWrites(ChangeLog):
 
     models: dict[str, ModelConfig]
     clock: Callable[[], datetime]
-    #: Each model's prediction and label tables.
-    _tables: dict[str, tuple[str, str]]
-    #: The script creating them, for models whose tables do not exist yet.
-    _uncreated: dict[str, str]
-    #: Each model's prediction columns and their Arrow types, in table order.
-    _layout: dict[str, list[tuple[str, pa.DataType]]]
+    #: Each model's prediction and label tables, and its key in them.
+    _rows: dict[str, RowTables]
     #: Each model's latest prediction timestamp, once read (see ``_newest_prediction``).
     _newest: dict[str, datetime | None]
     #: Each model's earliest and latest prediction timestamps, once read (``data_range``).
     _spans: dict[str, tuple[datetime, datetime] | None]
-
-    def _tables_of(self, model: str) -> tuple[str, str]:
-        """``model``'s prediction and label tables, created at its first use."""
-        if model in self._uncreated:
-            with self._transaction() as cursor:
-                script = self._uncreated.get(model)
-                if script is not None:  # not created meanwhile by another thread
-                    cursor.execute(script)
-                    # No row yet, so nothing to read back at the first pass: its inserts
-                    # keep both up to date from here.
-                    self._spans[model] = None
-                    self._newest[model] = None
-            self._uncreated.pop(model, None)
-        return self._tables[model]
-
-    def _existing_tables(self, model: str) -> tuple[str, str] | None:
-        """``model``'s tables, or ``None`` while they are not created (it has no data)."""
-        return None if model in self._uncreated else self._tables[model]
 
     def insert_predictions(
         self,
@@ -86,7 +65,7 @@ class RowWrites(ChangeLog):
         IdempotencyConflictError
             When ``idempotency_key`` was used for a body of another ``body_hash``.
         """
-        predictions, _ = self._tables_of(model)
+        tables = self._rows[model]
         schema = self.models[model].schema
         # In the table's order first: every stored column is there, model_version too.
         key = [schema.id, schema.timestamp, VERSION_COLUMN]
@@ -118,8 +97,8 @@ class RowWrites(ChangeLog):
                 # The time range first, so DuckDB reads only the row groups of that range
                 # (by their min/max), not every id stored.
                 deleted = cursor.execute(
-                    f"DELETE FROM {predictions} p USING incoming_keys k "
-                    f"WHERE p.{time_column} BETWEEN ? AND ? "
+                    f"DELETE FROM {tables.predictions} p USING incoming_keys k "
+                    f"WHERE {tables.mine('p')} AND p.{time_column} BETWEEN ? AND ? "
                     f"AND p.{time_column} = k.ts AND p.{id_column} = k.id "
                     f"AND p.{VERSION_COLUMN} IS NOT DISTINCT FROM k.version",
                     [first, last],
@@ -128,7 +107,7 @@ class RowWrites(ChangeLog):
                 replaced = int(deleted[0]) if deleted else 0
             # The relation API skips the SQL planner: a one-row batch commits in about
             # half the time of INSERT ... SELECT from a registered table.
-            cursor.from_arrow(rows).insert_into(predictions)
+            cursor.from_arrow(rows).insert_into(tables.predictions)
             self._newest[model] = last if newest is None else max(newest, last)
             self._log_change(cursor, model, "predictions", first, last, len(rows))
         with self._lock:  # committed: the known range of the model's rows grows
@@ -146,9 +125,11 @@ class RowWrites(ChangeLog):
         search for repeated rows, never a missed one; deletions only remove older rows.
         """
         if model not in self._newest:
-            predictions, _ = self._tables[model]
+            tables = self._rows[model]
             column = quote(self.models[model].schema.timestamp)
-            rows = cursor.execute(f"SELECT max({column}) FROM {predictions}").fetchall()
+            rows = cursor.execute(
+                f"SELECT max({column}) FROM {tables.predictions} WHERE {tables.mine()}"
+            ).fetchall()
             newest = rows[0][0] if rows else None
             self._newest[model] = utc(newest) if newest is not None else None
         return self._newest[model]
@@ -158,14 +139,17 @@ class RowWrites(ChangeLog):
         now = pa.scalar(self.clock(), pa.timestamp("us", tz="UTC"))
         size = table.num_rows
         arrays = []
-        for name, arrow_type in self._layout[model]:
-            if name == "received_at":
+        layout = self._rows[model].arrow_layout
+        for name, arrow_type in layout:
+            if name == MODEL_KEY_COLUMN:
+                arrays.append(pa.repeat(pa.scalar(self._rows[model].key, arrow_type), size))
+            elif name == "received_at":
                 arrays.append(pa.repeat(now, size))
             elif name in table.column_names:
                 arrays.append(table.column(name).cast(arrow_type))
             else:
                 arrays.append(pa.nulls(size, arrow_type))
-        return pa.table(arrays, names=[name for name, _ in self._layout[model]])
+        return pa.table(arrays, names=[name for name, _ in layout])
 
     def insert_labels(
         self,
@@ -185,7 +169,7 @@ class RowWrites(ChangeLog):
         IdempotencyConflictError
             When ``idempotency_key`` was used for a body of another ``body_hash``.
         """
-        predictions, labels = self._tables_of(model)
+        tables = self._rows[model]
         schema = self.models[model].schema
         id_column, time_column = quote(schema.id), quote(schema.timestamp)
         received = table.num_rows
@@ -205,15 +189,16 @@ class RowWrites(ChangeLog):
             row = cursor.execute(
                 f"SELECT count(*) FILTER (WHERE p.{id_column} IS NULL), min(p.{time_column}), "
                 f"max(p.{time_column}) FROM incoming i "
-                f"LEFT JOIN {predictions} p ON p.{id_column} = i.id"
+                f"LEFT JOIN {tables.predictions} p ON {tables.mine('p')} AND p.{id_column} = i.id"
             ).fetchone()
             outcomes = "".join(
                 f", {quote(name)}" for name in schema.outcomes if name in table.column_names
             )
             cursor.execute(
-                f"INSERT OR REPLACE INTO {labels} (id, label, timestamp, received_at{outcomes}) "
-                f"SELECT id, label, timestamp, ?{outcomes} FROM incoming",
-                [self.clock()],
+                f"INSERT OR REPLACE INTO {tables.labels} "
+                f"({MODEL_KEY_COLUMN}, id, label, timestamp, received_at{outcomes}) "
+                f"SELECT ?, id, label, timestamp, ?{outcomes} FROM incoming",
+                [tables.key, self.clock()],
             )
             cursor.unregister("incoming")
             unknown, first_at, last_at = row if row else (0, None, None)

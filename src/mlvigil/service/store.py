@@ -2,11 +2,12 @@
 
 Tables, created by numbered migrations (``schema_migrations`` records what ran):
 
-- ``models``: each configured model and the number of its own tables;
-- ``predictions_<n>``: one per model, a column per schema field (typed), plus
-  ``model_version``, ``latency_ms`` and ``received_at``; created with ``labels_<n>``
-  at the model's first write;
-- ``labels_<n>``: one per model, the latest label per prediction id;
+- ``models``: each configured model, its key in the row tables and which pair it uses;
+- ``predictions_g<n>``: the predictions of up to 100 models of one layout (see
+  :mod:`mlvigil.service.row_tables`), a column per schema field (typed), plus
+  ``model_version``, ``latency_ms``, ``error`` and ``received_at``, keyed by model;
+- ``labels_g<n>``: those models' latest label per prediction id;
+- ``row_tables``: the layout of each pair;
 - ``ingest_batches``: idempotency keys of acknowledged batches, so a retried batch is
   not stored twice;
 - ``windows``: every evaluated window, with its revision (how often it was evaluated)
@@ -30,28 +31,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import pyarrow as pa
 
 from mlvigil.checks.details import typed_details
 from mlvigil.checks.result import CheckKind, CheckResult, CheckStatus, Severity
-from mlvigil.exceptions import ConfigError
-from mlvigil.schema import ColumnType
 from mlvigil.service.batch_keys import IdempotencyConflictError, PredictionOutcome
-from mlvigil.service.config import ERROR_COLUMN, VERSION_COLUMN, ModelConfig
+from mlvigil.service.config import MODEL_KEY_COLUMN, ModelConfig
 from mlvigil.service.migrations import MIGRATIONS
 from mlvigil.service.pass_reads import group_rows
 from mlvigil.service.pruning import Pruned, Pruning
 from mlvigil.service.pushed import PushedProfiles
+from mlvigil.service.row_tables import place_models
 from mlvigil.service.row_writes import LabelOutcome, RowWrites
-from mlvigil.service.store_base import insert_columns, quote, utc
+from mlvigil.service.store_base import quote, utc
 from mlvigil.service.window_saves import WindowSaves
 from mlvigil.service.windows import DataChange, EvaluatedWindow, WindowRecord, profile_key
-
-if TYPE_CHECKING:
-    import duckdb
 
 __all__ = [
     "LABEL_COLUMN",
@@ -65,15 +62,6 @@ __all__ = [
     "WindowRecord",
     "quote",
 ]
-
-_SQL_TYPES = {
-    ColumnType.NUMERICAL: "DOUBLE",
-    ColumnType.CATEGORICAL: "VARCHAR",
-    ColumnType.BOOLEAN: "BOOLEAN",
-    ColumnType.DATETIME: "TIMESTAMPTZ",
-    ColumnType.TEXT: "VARCHAR",
-    ColumnType.EMBEDDING: "FLOAT[]",
-}
 
 #: Name of the label column :meth:`Store.window_table` adds to each prediction.
 LABEL_COLUMN = "__label"
@@ -102,9 +90,12 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         self.clock = clock
         self.models = dict(models)
         self._migrate()
-        self._tables, self._layout, self._uncreated = self._ensure_tables(models)
-        self._newest = {}  # latest prediction time per model, read at its first insert
-        self._spans = {}  # earliest and latest prediction time per model, once read
+        with self._transaction() as cursor:
+            self._rows, new = place_models(cursor, models)
+        # Latest prediction time per model, read at its first insert; earliest and
+        # latest, once read. A model registered now has no rows yet.
+        self._newest = dict.fromkeys(new)
+        self._spans = dict.fromkeys(new)
         # End of each model's latest evaluated window: data timed before it concerns an
         # evaluated window and is logged as a change (see ``mark_evaluating``).
         ends = dict(
@@ -134,87 +125,17 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         row = self._read("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _columns_of_tables(
-        self, cursor: duckdb.DuckDBPyConnection | None = None
-    ) -> dict[str, dict[str, str]]:
-        """Every table's columns and SQL types, in order, in one query.
-
-        Through ``cursor`` when given: inside a transaction, with its own changes.
-        """
-        query = (
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "ORDER BY table_name, ordinal_position"
-        )
-        rows = (cursor.execute(query) if cursor else self._read(query)).fetchall()
-        tables: dict[str, dict[str, str]] = {}
-        for table, column, kind in rows:
-            tables.setdefault(table, {})[column] = kind
-        return tables
-
-    def _ensure_tables(
-        self, models: Mapping[str, ModelConfig]
-    ) -> tuple[
-        dict[str, tuple[str, str]],
-        dict[str, list[tuple[str, pa.DataType]]],
-        dict[str, str],
-    ]:
-        """Each model's prediction and label tables, their columns, and those not created yet.
-
-        One catalogue read for all models, so that a restart with thousands of models
-        costs a few queries, not a few per model. Existing tables are extended now; a
-        new model's are created at its first write (:meth:`_tables_of`): a DuckDB
-        table costs a millisecond to create and tens of kilobytes of catalogue, and
-        thousands of models need not wait for each other's before the service starts.
-        """
-        tables, uncreated = {}, {}
-        existing = self._columns_of_tables()
-        with self._transaction() as cursor:
-            ids = dict(cursor.execute("SELECT name, table_id FROM models").fetchall())
-            new = [name for name in models if name not in ids]
-            first = max(ids.values(), default=0) + 1
-            ids.update({name: first + i for i, name in enumerate(new)})
-            insert_columns(
-                cursor,
-                "models",
-                {"name": pa.array(new, pa.string()), "table_id": [ids[name] for name in new]},
-            )
-            statements = []  # run as one script: DDL for many models at once
-            for name, config in models.items():
-                predictions, labels = f"predictions_{ids[name]}", f"labels_{ids[name]}"
-                tables[name] = (predictions, labels)
-                ddl = _prediction_table_ddl(config, predictions, existing)
-                ddl += _label_table_ddl(config, labels, existing)
-                if predictions in existing or labels in existing:
-                    statements += ddl
-                elif ddl:
-                    uncreated[name] = ";\n".join(ddl)
-            if statements:
-                cursor.execute(";\n".join(statements))
-                existing = self._columns_of_tables(cursor)  # with the columns just added
-        layout = {
-            name: [
-                (column, _ARROW_TYPES[_SQL_ALIASES.get(kind, kind)])
-                for column, kind in (
-                    _wanted_columns(models[name]) if name in uncreated else existing[table]
-                ).items()
-            ]
-            for name, (table, _) in tables.items()
-        }
-        return tables, layout, uncreated
-
-    # -- writes ------------------------------------------------------------------
+    # -- rows ----------------------------------------------------------------------
 
     def label_lag(self, model: str, recent: int = 10_000) -> float | None:
         """Median seconds from prediction to label, over the ``recent`` latest labels."""
-        tables = self._existing_tables(model)
-        if tables is None:
-            return None
-        predictions, labels = tables
+        rows = self._rows[model]
         schema = self.models[model].schema
         row = self._read(
             f"SELECT median(epoch(l.timestamp) - epoch(p.{quote(schema.timestamp)})) FROM "
-            f"(SELECT * FROM {labels} ORDER BY timestamp DESC LIMIT ?) l "
-            f"JOIN {predictions} p ON p.{quote(schema.id)} = l.id",
+            f"(SELECT * FROM {rows.labels} WHERE {rows.mine()} ORDER BY timestamp DESC "
+            f"LIMIT ?) l JOIN {rows.predictions} p ON {rows.mine('p')} "
+            f"AND p.{quote(schema.id)} = l.id",
             [recent],
         ).fetchone()
         return None if row is None or row[0] is None else float(row[0])
@@ -224,19 +145,20 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
 
         An outcome posted with the label replaces the one sent with the prediction.
         """
-        predictions, labels = self._tables_of(model)
+        rows = self._rows[model]
         schema = self.models[model].schema
         later = ", ".join(
             f"coalesce(l.{quote(name)}, p.{quote(name)}) AS {quote(name)}"
             for name in schema.outcomes
         )
-        rows = f"p.* REPLACE ({later})" if later else "p.*"
+        columns = f"p.* EXCLUDE ({MODEL_KEY_COLUMN})" + (f" REPLACE ({later})" if later else "")
+        time = f"p.{quote(schema.timestamp)}"
         cursor = self._connection.cursor()
         try:
             return cursor.sql(
-                f"SELECT {rows}, l.label AS {quote(LABEL_COLUMN)} FROM {predictions} p "
-                f"LEFT JOIN {labels} l ON l.id = p.{quote(schema.id)} "
-                f"WHERE p.{quote(schema.timestamp)} >= ? AND p.{quote(schema.timestamp)} < ?",
+                f"SELECT {columns}, l.label AS {quote(LABEL_COLUMN)} FROM {rows.predictions} p "
+                f"LEFT JOIN {rows.labels} l ON {rows.mine('l')} AND l.id = p.{quote(schema.id)} "
+                f"WHERE {rows.mine('p')} AND {time} >= ? AND {time} < ?",
                 params=[start, end],
             ).to_arrow_table()
         finally:
@@ -245,21 +167,26 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
     def data_range(self, model: str) -> tuple[datetime, datetime] | None:
         """Earliest and latest prediction timestamps of ``model``.
 
-        Read once, then kept up to date by inserts and forgotten when rows are
-        deleted: the scheduler asks for every model at every pass.
+        Read once (for every model sharing its tables: one scan of them), then kept up
+        to date by inserts and forgotten when rows are deleted: the scheduler asks for
+        every model at every pass.
         """
         if model in self._spans:
             return self._spans[model]
-        tables = self._existing_tables(model)
-        if tables is None:
-            return None  # not cached: its first insert creates the tables
-        predictions, _ = tables
+        rows = self._rows[model]
         column = quote(self.models[model].schema.timestamp)
         with self._lock:  # not while an insert is between its commit and its update
-            row = self._read(f"SELECT min({column}), max({column}) FROM {predictions}").fetchone()
-            span = None if row is None or row[0] is None else (utc(row[0]), utc(row[1]))
-            self._spans[model] = span
-        return span
+            spans = {
+                key: (utc(first), utc(last))
+                for key, first, last in self._read(
+                    f"SELECT {MODEL_KEY_COLUMN}, min({column}), max({column}) "
+                    f"FROM {rows.predictions} GROUP BY {MODEL_KEY_COLUMN}"
+                ).fetchall()
+            }
+            for name, tables in self._rows.items():
+                if tables.predictions == rows.predictions and name not in self._spans:
+                    self._spans[name] = spans.get(tables.key)
+        return self._spans[model]
 
     def row_window_end(
         self, model: str, start: datetime, rows: int, *, partial: bool
@@ -270,21 +197,15 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         when no row follows yet); ``None`` while it has fewer rows, unless ``partial``,
         which closes it with the rows it has (``None`` only when it has none).
         """
-        tables = self._existing_tables(model)
-        if tables is None:
-            return None
-        predictions, _ = tables
+        tables = self._rows[model]
         column = quote(self.models[model].schema.timestamp)
+        mine = f"FROM {tables.predictions} WHERE {tables.mine()} AND {column} >= ?"
         row = self._read(
-            f"SELECT {column} FROM {predictions} WHERE {column} >= ? "
-            f"ORDER BY {column} LIMIT 1 OFFSET ?",
-            [start, rows],
+            f"SELECT {column} {mine} ORDER BY {column} LIMIT 1 OFFSET ?", [start, rows]
         ).fetchone()
         if row is not None:
             return utc(row[0])
-        row = self._read(
-            f"SELECT count(*), max({column}) FROM {predictions} WHERE {column} >= ?", [start]
-        ).fetchone()
+        row = self._read(f"SELECT count(*), max({column}) {mine}", [start]).fetchone()
         count, last = (int(row[0]), row[1]) if row else (0, None)
         if last is None or (count < rows and not partial):
             return None
@@ -292,23 +213,21 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
 
     def rows_between(self, model: str, start: datetime, end: datetime) -> int:
         """Predictions of ``model`` with ``start <= timestamp < end``."""
-        tables = self._existing_tables(model)
-        if tables is None:
-            return 0
+        rows = self._rows[model]
         column = quote(self.models[model].schema.timestamp)
         row = self._read(
-            f"SELECT count(*) FROM {tables[0]} WHERE {column} >= ? AND {column} < ?", [start, end]
+            f"SELECT count(*) FROM {rows.predictions} "
+            f"WHERE {rows.mine()} AND {column} >= ? AND {column} < ?",
+            [start, end],
         ).fetchone()
         return int(row[0]) if row else 0
 
     def counts(self, model: str) -> tuple[int, int]:
         """Predictions and labels stored for ``model``."""
-        tables = self._existing_tables(model)
-        if tables is None:
-            return 0, 0
-        predictions, labels = tables
+        rows = self._rows[model]
         row = self._read(
-            f"SELECT (SELECT count(*) FROM {predictions}), (SELECT count(*) FROM {labels})"
+            f"SELECT (SELECT count(*) FROM {rows.predictions} WHERE {rows.mine()}), "
+            f"(SELECT count(*) FROM {rows.labels} WHERE {rows.mine()})"
         ).fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
@@ -336,11 +255,10 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
 
     def last_received(self, model: str) -> datetime | None:
         """When the newest prediction of ``model`` arrived (store clock)."""
-        tables = self._existing_tables(model)
-        if tables is None:
-            return None
-        predictions, _ = tables
-        row = self._read(f"SELECT max(received_at) FROM {predictions}").fetchone()
+        rows = self._rows[model]
+        row = self._read(
+            f"SELECT max(received_at) FROM {rows.predictions} WHERE {rows.mine()}"
+        ).fetchone()
         return None if row is None or row[0] is None else utc(row[0])
 
     def profile(self, model: str, start: datetime) -> bytes | None:
@@ -419,88 +337,6 @@ class Store(RowWrites, Pruning, PushedProfiles, WindowSaves):
         return rows
 
 
-_SQL_ALIASES = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ"}
-_ARROW_TYPES = {
-    "DOUBLE": pa.float64(),
-    "VARCHAR": pa.string(),
-    "BOOLEAN": pa.bool_(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "FLOAT[]": pa.list_(pa.float32()),
-}
-
-
-def _wanted_columns(config: ModelConfig) -> dict[str, str]:
-    """The columns of a model's prediction table and their SQL types, in order."""
-    schema = config.schema
-    return {
-        schema.id: "VARCHAR",
-        schema.timestamp: "TIMESTAMPTZ",
-        VERSION_COLUMN: "VARCHAR",
-        "latency_ms": "DOUBLE",
-        ERROR_COLUMN: "BOOLEAN",
-        "received_at": "TIMESTAMPTZ",
-        **{name: _SQL_TYPES[kind] for name, kind in config.column_types.items()},
-        **dict.fromkeys(schema.outcomes, "DOUBLE"),
-        **({schema.experiment_arm: "VARCHAR"} if schema.experiment_arm else {}),
-    }
-
-
-def _prediction_table_ddl(
-    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
-) -> list[str]:
-    """The statements creating or extending a model's prediction table (none: as wanted)."""
-    wanted = _wanted_columns(config)
-    have = existing.get(table)
-    if have is None:
-        columns = ", ".join(f"{quote(n)} {t}" for n, t in wanted.items())
-        return [f"CREATE TABLE {table} ({columns})"]
-    statements = []
-    for name, sql_type in wanted.items():
-        stored = have.get(name)
-        if stored is None:
-            statements.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {sql_type}")
-        elif not _same_type(stored, sql_type):
-            raise ConfigError(
-                f"model {config.name!r}: column {name!r} is stored as {stored} but now "
-                f"configured as {sql_type}; keep its type or use a new column name"
-            )
-    return statements
-
-
-#: The label table's own columns; outcome columns posted with labels follow them.
-LABEL_TABLE_COLUMNS = ("id", "label", "timestamp", "received_at")
-
-
-def _label_table_ddl(
-    config: ModelConfig, table: str, existing: Mapping[str, Mapping[str, str]]
-) -> list[str]:
-    """The statements creating or extending a model's label table (none: as wanted).
-
-    Outcome columns (``schema.outcomes``) are there too: outcomes often become known
-    with the label (a loan repaid, a purchase returned), and are posted with it.
-    """
-    outcomes = list(config.schema.outcomes)
-    clash = [name for name in outcomes if name in LABEL_TABLE_COLUMNS]
-    if clash:
-        raise ConfigError(
-            f"model {config.name!r}: outcome columns {clash} share a name with the label "
-            f"records' own fields ({', '.join(LABEL_TABLE_COLUMNS)}); rename them"
-        )
-    have = existing.get(table)
-    if have is None:
-        extra = "".join(f", {quote(name)} DOUBLE" for name in outcomes)
-        label_type = _SQL_TYPES[config.target_type]
-        return [
-            f"CREATE TABLE {table} (id VARCHAR PRIMARY KEY, label {label_type}, "
-            f"timestamp TIMESTAMPTZ, received_at TIMESTAMPTZ{extra})"
-        ]
-    return [
-        f"ALTER TABLE {table} ADD COLUMN {quote(name)} DOUBLE"
-        for name in outcomes
-        if name not in have
-    ]
-
-
 _WINDOW_COLUMNS = (
     "window_start, window_end, rows, labelled, evaluated_at, labels_final, "
     "revision, first_evaluated_at, late_rows, late_labels, changes_seen"
@@ -522,10 +358,6 @@ def _window_record(row: Sequence[Any]) -> WindowRecord:
         int(late_labels),
         int(seen),
     )
-
-
-def _same_type(have: str, want: str) -> bool:
-    return _SQL_ALIASES.get(have, have) == want
 
 
 def _result(model: str, row: tuple[Any, ...]) -> CheckResult:
