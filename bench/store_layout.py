@@ -1,12 +1,13 @@
 """DuckDB alone: many models as tables of their own, or as shared tables with a model key.
 
-The service gives each model a prediction table and a label table (23 and 4 columns
-here). At 10,000 models DuckDB's catalogue of those tables is most of the service's
-memory floor (README, "Thousands of models"). This measures, with DuckDB alone and no
-mlvigil code, what one shared pair of tables with a ``model`` column would cost instead:
-RSS once every model's window is written, the time to write them, and the time to read
-one model's window back (median over 200 models). Each layout runs in a fresh process,
-``--runs`` times; figures are medians. Prints one JSON object; progress goes to stderr.
+Before stop 29 the service gave each model a prediction table and a label table (23
+and 4 columns here); at 10,000 models DuckDB's catalogue and metadata of those tables
+were most of the service's memory floor, which is why models of one layout now share a
+pair (``mlvigil.service.row_tables``). This measures both with DuckDB alone and no
+mlvigil code: RSS once every model's window is written, the time to write them, and
+the time to read one model's window back (median over 200 models). Each layout runs in
+a fresh process, ``--runs`` times; figures are medians. Prints one JSON object;
+progress goes to stderr.
 
     .venv/bin/python bench/store_layout.py --models 10000 --rows 1000
 """

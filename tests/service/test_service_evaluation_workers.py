@@ -59,3 +59,41 @@ def test_workers_save_what_the_service_process_would(settings, tmp_path, caplog,
     # Without its reference file a worker refuses, and the service evaluates the window.
     refused = [r for r in caplog.records if "a worker failed evaluating" in r.getMessage()]
     assert len(refused) == (MODELS if remove_reference else 0)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_window_whose_rows_cannot_be_read_is_an_error_and_the_others_go_on(
+    settings, tmp_path, monkeypatch, workers
+):
+    credit = settings.models["credit"]
+    named = {f"m{i}": replace(credit, name=f"m{i}") for i in range(3)}
+    config = replace(
+        settings, models=named, store=tmp_path / "s.duckdb", evaluation_workers=workers
+    )
+    closed = START + timedelta(hours=1, minutes=10)
+    service = MonitoringService(config, clock=lambda: closed)
+    try:
+        for i, (name, model) in enumerate(named.items()):
+            body = orjson.dumps({"records": records(80, seed=i)})
+            service.store.insert_predictions(name, predictions_from_json(body, model))
+        read = service.store.window_table
+
+        def broken_for_m1(model, start, end):
+            if model == "m1":
+                raise OSError("disk read error")
+            return read(model, start, end)
+
+        monkeypatch.setattr(service.store, "window_table", broken_for_m1)
+        assert service.evaluate_due() == 3
+        statuses = dict(
+            service.store.read(
+                "SELECT model, list(DISTINCT status ORDER BY status) FROM results GROUP BY model"
+            ).fetchall()
+        )
+        (message,) = service.store.read("SELECT message FROM results WHERE model = 'm1'").fetchone()
+    finally:
+        service.close()
+    assert statuses["m1"] == ["error"]
+    assert "disk read error" in message
+    assert "passed" in statuses["m0"]  # checked as usual
+    assert "passed" in statuses["m2"]

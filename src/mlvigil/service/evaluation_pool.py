@@ -20,7 +20,7 @@ import io
 import logging
 import multiprocessing
 import sys
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -60,6 +60,8 @@ class EvaluationPool:
         self._executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
         )
+        #: Reads windows' rows for the workers (see :mod:`mlvigil.service.window_pass`).
+        self.reader = ThreadPoolExecutor(1, thread_name_prefix="mlvigil-window-reader")
 
     def submit(
         self,
@@ -80,7 +82,8 @@ class EvaluationPool:
         return self._executor.submit(_evaluate, config, rows, start, end, now, reference_file)
 
     def close(self) -> None:
-        """Stop the workers (after the windows they are evaluating)."""
+        """Stop the reader and the workers (after the windows they are evaluating)."""
+        self.reader.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 

