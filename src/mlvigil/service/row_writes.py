@@ -139,10 +139,11 @@ class RowWrites(ChangeLog):
         now = pa.scalar(self.clock(), pa.timestamp("us", tz="UTC"))
         size = table.num_rows
         arrays = []
-        layout = self._rows[model].arrow_layout
+        tables = self._rows[model]
+        layout = tables.arrow_layout
         for name, arrow_type in layout:
             if name == MODEL_KEY_COLUMN:
-                arrays.append(pa.repeat(pa.scalar(self._rows[model].key, arrow_type), size))
+                arrays.append(pa.repeat(pa.scalar(tables.key, arrow_type), size))
             elif name == "received_at":
                 arrays.append(pa.repeat(now, size))
             elif name in table.column_names:

@@ -93,8 +93,7 @@ class WindowPass:
         self.pending = pending
         self.pool = pool
         # Windows read ahead of the one being finished: enough to keep every worker busy
-        # while this thread finishes windows and the reader reads (four per worker: 12%
-        # more windows a second than two at 1,000 models on two cores).
+        # while this thread finishes windows and the reader reads the next ones.
         self.depth = 0 if pool is None else 4 * pool.workers
         self._queue: deque[_Job | _ModelDone] = deque()
         self._started: set[str] = set()
